@@ -1,0 +1,3 @@
+export * from "./worker.js";
+export * from "./job.js";
+export * from "./restartPolicy.js";

@@ -1,0 +1,258 @@
+import { and, assign, enqueueActions, setup, type ActorSystem } from "xstate";
+import {
+  JobFailedError,
+  TimeoutError,
+  serializeError,
+  type RestartRecord,
+} from "../src/errors.js";
+import { DEFAULT_RETRY, decideRestart, type RetryPolicy } from "./restartPolicy.js";
+import {
+  NEVER_MS,
+  workerMachine,
+  type WorkerFailedEvent,
+  type WorkerMachineTimeouts,
+  type WorkerOutput,
+} from "./worker.js";
+
+/** Timeouts of a job: the whole job (`jobMs`) plus those of its workers. */
+export interface JobMachineTimeouts extends WorkerMachineTimeouts {
+  /** Longest the whole job may run, restarts included (schedule-to-close). */
+  jobMs?: number;
+}
+
+/** Input of the job machine. */
+export interface JobMachineInput {
+  jobId: string;
+  specName: string;
+  /** Names of the workers this job supervises (one per spec, or per flow node). */
+  workers: readonly string[];
+}
+
+/** Sent by the env when a concurrency slot is free and a worker def exists. */
+export interface JobStartEvent {
+  type: "START";
+  retry: RetryPolicy;
+  timeouts: JobMachineTimeouts;
+}
+
+export type JobEvent =
+  | JobStartEvent
+  | { type: "CANCEL"; reason?: string }
+  | WorkerFailedEvent
+  | { type: `xstate.done.actor.${string}`; output: WorkerOutput; actorId?: string }
+  | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string };
+
+export interface JobContext {
+  jobId: string;
+  specName: string;
+  workers: readonly string[];
+  retry: RetryPolicy;
+  timeouts: JobMachineTimeouts;
+  /** Restarts granted so far (the newest last; older than the window are dropped). */
+  restarts: RestartRecord[];
+  /** Workers that reached a final state, with how they ended. */
+  finished: Record<string, WorkerOutput["outcome"]>;
+  /** Why the job is failing, once known. */
+  error: unknown;
+  cancelReason: string | undefined;
+}
+
+/** Child id of a worker actor. */
+export const workerActorId = (workerName: string): string => `worker:${workerName}`;
+
+/** Restart records kept in a `JobFailedError` (the newest). */
+const HISTORY_KEPT = 50;
+
+function clockNow(system: ActorSystem<any>): number {
+  const clock = system._clock as { now?: () => number };
+  return typeof clock.now === "function" ? clock.now() : Date.now();
+}
+
+const allFinished = (context: JobContext) => context.workers.every((name) => name in context.finished);
+
+/**
+ * The LiveJob: a supervisor. `queued → running → completed | failed | cancelled`.
+ * While running it spawns one worker actor per worker name, answers each
+ * `WORKER.FAILED` with `RESTART` (after a backoff) or `GIVE_UP` according to
+ * the restart policy, and ends when all workers are done. `stopping` drains
+ * workers on cancel, job timeout, or a crashed worker.
+ *
+ * @example
+ * import { createActor } from "xstate";
+ * import { jobMachine } from "liveworker/machines";
+ * const job = createActor(jobMachine, { input: { jobId: "j1", specName: "chop", workers: ["chop"] } }).start();
+ */
+export const jobMachine = setup({
+  types: {
+    context: {} as JobContext,
+    input: {} as JobMachineInput,
+    events: {} as JobEvent,
+  },
+  actors: { worker: workerMachine },
+  delays: {
+    jobTimeout: ({ context }) => context.timeouts.jobMs ?? NEVER_MS,
+  },
+  guards: {
+    hasJobTimeout: ({ context }) => context.timeouts.jobMs !== undefined,
+    allFinished: ({ context }) => allFinished(context),
+    failing: ({ context }) => context.error !== undefined,
+    allDone: ({ context }) => context.workers.every((name) => context.finished[name] === "done"),
+  },
+  actions: {
+    spawnWorkers: enqueueActions(({ context, enqueue, self }) => {
+      for (const workerName of context.workers) {
+        enqueue.spawnChild("worker", {
+          id: workerActorId(workerName),
+          input: {
+            jobId: context.jobId,
+            workerName,
+            supervisor: self,
+            timeouts: { initMs: context.timeouts.initMs, stopMs: context.timeouts.stopMs },
+          },
+        });
+      }
+    }),
+    supervise: enqueueActions(({ context, event, enqueue, system }) => {
+      if (event.type !== "WORKER.FAILED") return;
+      const at = clockNow(system);
+      const decision = decideRestart(
+        context.restarts,
+        context.retry,
+        event.error,
+        at,
+        `${context.jobId}:${context.restarts.length}`,
+      );
+      const target = workerActorId(event.workerName);
+      if (decision.restart) {
+        const record: RestartRecord = {
+          attempt: event.attempt,
+          at,
+          delayMs: decision.delayMs,
+          error: serializeError(event.error),
+        };
+        enqueue.assign({ restarts: [...context.restarts, record].slice(-HISTORY_KEPT) });
+        enqueue.sendTo(target, { type: "RESTART", delayMs: decision.delayMs });
+        return;
+      }
+      const reason =
+        decision.reason === "intensity"
+          ? `exhausted its restart budget (${context.retry.maxRestarts} restarts within ${context.retry.withinMs} ms)`
+          : "failed with a non-retryable error";
+      enqueue.assign({
+        error: new JobFailedError(context.jobId, event.error, context.restarts, reason),
+      });
+      enqueue.sendTo(target, { type: "GIVE_UP" });
+    }),
+    recordFinished: assign({
+      finished: ({ context, event }) => {
+        if (!("output" in event)) return context.finished;
+        const output = event.output as WorkerOutput;
+        return { ...context.finished, [output.workerName]: output.outcome };
+      },
+    }),
+    recordCrash: assign({
+      error: ({ context, event }) => {
+        if (context.error !== undefined) return context.error;
+        const cause = "error" in event ? event.error : undefined;
+        return new JobFailedError(context.jobId, cause, context.restarts, "failed");
+      },
+      finished: ({ context, event }) => {
+        const id = (event as { actorId?: string }).actorId ?? "";
+        const name = context.workers.find((w) => workerActorId(w) === id);
+        return name ? { ...context.finished, [name]: "crashed" as const } : context.finished;
+      },
+    }),
+    stopWorkers: enqueueActions(({ context, enqueue }) => {
+      for (const workerName of [...context.workers].reverse()) {
+        if (!(workerName in context.finished)) {
+          enqueue.sendTo(workerActorId(workerName), { type: "STOP" });
+        }
+      }
+    }),
+  },
+}).createMachine({
+  id: "job",
+  context: ({ input }) => ({
+    jobId: input.jobId,
+    specName: input.specName,
+    workers: input.workers,
+    retry: DEFAULT_RETRY,
+    timeouts: {},
+    restarts: [],
+    finished: {},
+    error: undefined,
+    cancelReason: undefined,
+  }),
+  initial: "queued",
+  states: {
+    queued: {
+      on: {
+        START: {
+          target: "running",
+          actions: assign({
+            retry: ({ event }) => event.retry,
+            timeouts: ({ event }) => event.timeouts,
+          }),
+        },
+        CANCEL: {
+          target: "cancelled",
+          actions: assign({ cancelReason: ({ event }) => event.reason }),
+        },
+      },
+    },
+    running: {
+      entry: "spawnWorkers",
+      after: {
+        jobTimeout: {
+          guard: "hasJobTimeout",
+          target: "stopping",
+          actions: assign({
+            error: ({ context }) =>
+              new JobFailedError(context.jobId, new TimeoutError("job", context.timeouts.jobMs!), context.restarts, "timed out"),
+          }),
+        },
+      },
+      on: {
+        "WORKER.FAILED": { actions: "supervise" },
+        "xstate.done.actor.*": [
+          {
+            guard: ({ event }) => (event as { output: WorkerOutput }).output.outcome !== "done",
+            target: "stopping",
+            actions: ["recordFinished", "recordCrash"],
+          },
+          { actions: "recordFinished" },
+        ],
+        "xstate.error.actor.*": { target: "stopping", actions: "recordCrash" },
+        CANCEL: {
+          target: "stopping",
+          actions: assign({ cancelReason: ({ event }) => event.reason }),
+        },
+      },
+      always: { guard: "allFinished", target: "completed" },
+    },
+    stopping: {
+      entry: "stopWorkers",
+      on: {
+        "xstate.done.actor.*": { actions: "recordFinished" },
+        "xstate.error.actor.*": { actions: "recordCrash" },
+        // A restart decision is moot while stopping; the worker gets STOP instead.
+        "WORKER.FAILED": {
+          actions: enqueueActions(({ event, enqueue }) => {
+            if (event.type === "WORKER.FAILED") enqueue.sendTo(workerActorId(event.workerName), { type: "STOP" });
+          }),
+        },
+      },
+      always: [
+        { guard: and(["allFinished", "failing"]), target: "failed" },
+        { guard: and(["allFinished", "allDone"]), target: "completed" },
+        { guard: "allFinished", target: "cancelled" },
+      ],
+    },
+    completed: { type: "final" },
+    failed: { type: "final" },
+    cancelled: { type: "final" },
+  },
+});
+
+/** The job machine's type. */
+export type JobMachine = typeof jobMachine;

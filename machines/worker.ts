@@ -1,0 +1,203 @@
+import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from "xstate";
+import { TimeoutError } from "../src/errors.js";
+
+/** Never-firing delay for a disabled timeout (the largest a timer accepts). */
+export const NEVER_MS = 2 ** 31 - 1;
+
+/** Timeouts the worker machine enforces itself (as XState delays). */
+export interface WorkerMachineTimeouts {
+  /** Longest `init` may take. */
+  initMs?: number;
+  /** Grace for an abandoned attempt to settle when stopping. */
+  stopMs?: number;
+}
+
+/** Input of the worker machine. */
+export interface WorkerMachineInput {
+  jobId: string;
+  /** Name of the worker (the spec's name, or a flow node's label). */
+  workerName: string;
+  /** Receives `WORKER.FAILED` and answers `RESTART` or `GIVE_UP`. */
+  supervisor?: AnyActorRef;
+  timeouts?: WorkerMachineTimeouts;
+}
+
+/** How a worker actor ended: the machine's output. */
+export interface WorkerOutput {
+  workerName: string;
+  outcome: "done" | "crashed" | "stopped";
+  attempt: number;
+  error?: unknown;
+}
+
+/** What the worker tells its supervisor when an attempt fails. */
+export interface WorkerFailedEvent {
+  type: "WORKER.FAILED";
+  workerName: string;
+  attempt: number;
+  error: unknown;
+}
+
+/** Events the worker machine accepts. */
+export type WorkerEvent =
+  | { type: "RESTART"; delayMs: number }
+  | { type: "GIVE_UP" }
+  | { type: "STOP" };
+
+/** Input of each attempt's `initialize` / `execute` actor. */
+export interface AttemptInput {
+  jobId: string;
+  workerName: string;
+  attempt: number;
+}
+
+export interface WorkerContext {
+  jobId: string;
+  workerName: string;
+  supervisor: AnyActorRef | undefined;
+  timeouts: WorkerMachineTimeouts;
+  attempt: number;
+  backoffMs: number;
+  error: unknown;
+  outcome: WorkerOutput["outcome"] | undefined;
+}
+
+const attemptInput = ({ context }: { context: WorkerContext }): AttemptInput => ({
+  jobId: context.jobId,
+  workerName: context.workerName,
+  attempt: context.attempt,
+});
+
+/**
+ * One LiveWorker. Pure: `initialize`, `execute` and `abandon` are placeholders
+ * the runtime provides; delays read the context.
+ *
+ * Happy path: `initializing → executing → done`. On failure:
+ * `error` (tells the supervisor, waits for its decision) `→ recovering`
+ * (backoff delay) `→ initializing`, or `→ crashed` when the supervisor gives up.
+ * `STOP` leads to `stopping → stopped`.
+ *
+ * @example
+ * import { createActor } from "xstate";
+ * import { workerMachine } from "liveworker/machines";
+ * const actor = createActor(workerMachine, { input: { jobId: "j1", workerName: "chop" } }).start();
+ */
+export const workerMachine = setup({
+  types: {
+    context: {} as WorkerContext,
+    input: {} as WorkerMachineInput,
+    events: {} as WorkerEvent,
+    output: {} as WorkerOutput,
+  },
+  actors: {
+    initialize: fromPromise<void, AttemptInput>(async () => {}),
+    execute: fromPromise<void, AttemptInput>(async () => {}),
+    abandon: fromPromise<void, AttemptInput>(async () => {}),
+  },
+  delays: {
+    initTimeout: ({ context }) => context.timeouts.initMs ?? NEVER_MS,
+    stopTimeout: ({ context }) => context.timeouts.stopMs ?? NEVER_MS,
+    backoff: ({ context }) => context.backoffMs,
+  },
+  guards: {
+    hasInitTimeout: ({ context }) => context.timeouts.initMs !== undefined,
+  },
+  actions: {
+    recordError: assign({ error: (_, params: { error: unknown }) => params.error }),
+    notifySupervisor: enqueueActions(({ context, enqueue }) => {
+      if (!context.supervisor) return;
+      const failed: WorkerFailedEvent = {
+        type: "WORKER.FAILED",
+        workerName: context.workerName,
+        attempt: context.attempt,
+        error: context.error,
+      };
+      enqueue.sendTo(context.supervisor, failed);
+    }),
+  },
+}).createMachine({
+  id: "worker",
+  context: ({ input }) => ({
+    jobId: input.jobId,
+    workerName: input.workerName,
+    supervisor: input.supervisor,
+    timeouts: input.timeouts ?? {},
+    attempt: 1,
+    backoffMs: 0,
+    error: undefined,
+    outcome: undefined,
+  }),
+  initial: "initializing",
+  states: {
+    initializing: {
+      invoke: {
+        src: "initialize",
+        input: attemptInput,
+        onDone: "executing",
+        onError: {
+          target: "error",
+          actions: { type: "recordError", params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+      after: {
+        initTimeout: {
+          guard: "hasInitTimeout",
+          target: "error",
+          actions: {
+            type: "recordError",
+            params: ({ context }) => ({ error: new TimeoutError("init", context.timeouts.initMs!) }),
+          },
+        },
+      },
+      on: { STOP: "stopping" },
+    },
+    executing: {
+      invoke: {
+        src: "execute",
+        input: attemptInput,
+        onDone: "done",
+        onError: {
+          target: "error",
+          actions: { type: "recordError", params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+      on: { STOP: "stopping" },
+    },
+    error: {
+      entry: "notifySupervisor",
+      on: {
+        RESTART: {
+          target: "recovering",
+          actions: assign({ backoffMs: ({ event }) => event.delayMs }),
+        },
+        GIVE_UP: "crashed",
+        STOP: "stopped",
+      },
+    },
+    recovering: {
+      after: {
+        backoff: {
+          target: "initializing",
+          actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
+        },
+      },
+      on: { STOP: "stopped" },
+    },
+    stopping: {
+      invoke: { src: "abandon", input: attemptInput, onDone: "stopped", onError: "stopped" },
+      after: { stopTimeout: "stopped" },
+    },
+    done: { type: "final", entry: assign({ outcome: "done" }) },
+    crashed: { type: "final", entry: assign({ outcome: "crashed" }) },
+    stopped: { type: "final", entry: assign({ outcome: "stopped" }) },
+  },
+  output: ({ context }) => ({
+    workerName: context.workerName,
+    outcome: context.outcome ?? "stopped",
+    attempt: context.attempt,
+    ...(context.outcome === "crashed" ? { error: context.error } : {}),
+  }),
+});
+
+/** The worker machine's type, for users who provide their own actors. */
+export type WorkerMachine = typeof workerMachine;

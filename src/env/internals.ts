@@ -1,0 +1,20 @@
+import type { AnyActorLogic, InspectionEvent, Observer } from "xstate";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import type { Schema } from "../schema.js";
+import type { DataStream } from "../stream/DataStream.js";
+import type { JobRuntime } from "../job/JobRuntime.js";
+import type { LifecycleEvent } from "../job/events.js";
+
+/** What a job runtime needs from its env. Not public API. */
+export interface EnvInternals {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  readonly jobMachine: AnyActorLogic;
+  /** `historyLimit` overrides the env default (inputs keep only unacknowledged messages). */
+  createStream(label: string, schema: Schema | undefined, historyLimit?: number): DataStream;
+  jobFinished(job: JobRuntime): void;
+  hasListeners(): boolean;
+  broadcast(event: LifecycleEvent): void;
+}

@@ -1,0 +1,184 @@
+/**
+ * Every error liveworker throws is a `LiveworkerError` with a stable `code`.
+ * Errors serialise to `{ name, code, message, cause, ...fields }` through
+ * `toJSON`, so lifecycle events and inspectors never show `{}`.
+ *
+ * @example
+ * try { await job.waitUntilFinish(); }
+ * catch (e) { if (e instanceof JobFailedError) console.log(e.cause, e.restarts); }
+ */
+export class LiveworkerError extends Error {
+  readonly code: string = "LIVEWORKER_ERROR";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+  toJSON(): Record<string, unknown> {
+    return serializeError(this) as Record<string, unknown>;
+  }
+}
+
+/** One problem reported by a Standard Schema validator. */
+export interface ValidationIssue {
+  message: string;
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+}
+
+/**
+ * Data, job options, names or options did not pass validation. Nothing was
+ * written or changed. `issues` holds what the schema said.
+ */
+export class ValidationError extends LiveworkerError {
+  override readonly code = "VALIDATION_FAILED";
+  constructor(
+    message: string,
+    readonly issues: ReadonlyArray<ValidationIssue> = [],
+    readonly where?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A tag that the spec does not declare. */
+export class UnknownTagError extends LiveworkerError {
+  override readonly code = "UNKNOWN_TAG";
+  constructor(
+    readonly specName: string,
+    readonly direction: "input" | "output",
+    readonly tag: string,
+    readonly knownTags: readonly string[],
+  ) {
+    super(
+      `Unknown ${direction} tag "${tag}" on spec "${specName}"; known: ${
+        knownTags.length ? knownTags.join(", ") : `(none: the spec declares no ${direction})`
+      }`,
+    );
+  }
+}
+
+/** A write to a stream that has ended (terminated input, finished job). */
+export class StreamClosedError extends LiveworkerError {
+  override readonly code = "STREAM_CLOSED";
+}
+
+/** Misuse of the API: bad options, a second worker def for a spec, and so on. */
+export class ConfigurationError extends LiveworkerError {
+  override readonly code = "CONFIGURATION";
+}
+
+/** The env is closing or closed: it accepts no new jobs. */
+export class EnvClosedError extends LiveworkerError {
+  override readonly code = "ENV_CLOSED";
+}
+
+/** A job completed without emitting on the output tag a caller waited for. */
+export class NoOutputError extends LiveworkerError {
+  override readonly code = "NO_OUTPUT";
+}
+
+/**
+ * Throw this from `init` or a processor to fail the job at once, without
+ * spending restarts.
+ */
+export class UnrecoverableError extends LiveworkerError {
+  override readonly code = "UNRECOVERABLE";
+}
+
+/** Which timeout fired. */
+export type TimeoutKind = "init" | "heartbeat" | "job" | "stop";
+
+/** A timeout fired: `kind` says which, `ms` its configured length. */
+export class TimeoutError extends LiveworkerError {
+  override readonly code = "TIMEOUT";
+  constructor(
+    readonly kind: TimeoutKind,
+    readonly ms: number,
+  ) {
+    super(`${kind} timeout of ${ms} ms expired`);
+  }
+}
+
+/** One restart the supervisor granted. */
+export interface RestartRecord {
+  /** Attempt that failed (1 = the first run). */
+  attempt: number;
+  /** When it failed, by the env's clock (ms). */
+  at: number;
+  /** The backoff granted before the next attempt (ms). */
+  delayMs: number;
+  /** The failure, serialised. */
+  error: SerializedError;
+}
+
+/** The job failed for good. `cause` is the last failure; `restarts` the history. */
+export class JobFailedError extends LiveworkerError {
+  override readonly code = "JOB_FAILED";
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+    readonly restarts: readonly RestartRecord[] = [],
+    reason = "failed",
+  ) {
+    super(`Job "${jobId}" ${reason}: ${describeError(cause)}`, { cause });
+  }
+}
+
+/** The job was cancelled (by `job.cancel`, or by `env.close`). */
+export class JobCancelledError extends LiveworkerError {
+  override readonly code = "JOB_CANCELLED";
+  constructor(
+    readonly jobId: string,
+    readonly reason: string = "cancelled",
+  ) {
+    super(`Job "${jobId}" was cancelled: ${reason}`);
+  }
+}
+
+/** A plain-object form of any thrown value. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  cause?: SerializedError;
+  [field: string]: unknown;
+}
+
+/** Turns any thrown value into a JSON-safe object, following `cause` (max depth 5). */
+export function serializeError(error: unknown, depth = 0): SerializedError {
+  if (!(error instanceof Error)) {
+    return { name: "NonError", message: describeError(error) };
+  }
+  const out: SerializedError = { name: error.name, message: error.message };
+  for (const [key, value] of Object.entries(error)) {
+    if (key === "cause" || typeof value === "function") continue;
+    out[key] = value instanceof Error ? serializeError(value, depth + 1) : value;
+  }
+  if (error.cause !== undefined && depth < 5) out.cause = serializeError(error.cause, depth + 1);
+  return out;
+}
+
+/** A one-line description of any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (typeof error === "string") return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
+
+/**
+ * The reason an attempt's `signal` aborts: the worker left the attempt
+ * (failure elsewhere, timeout, restart, cancel or shutdown). Anything the
+ * attempt emits afterwards is dropped.
+ */
+export class AttemptAbandonedError extends LiveworkerError {
+  override readonly code = "ATTEMPT_ABANDONED";
+  constructor(
+    readonly workerName: string,
+    readonly attempt: number,
+  ) {
+    super(`Attempt ${attempt} of worker "${workerName}" was abandoned; its later emits are dropped`);
+  }
+}

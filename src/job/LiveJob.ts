@@ -1,0 +1,159 @@
+import { UnknownTagError } from "../errors.js";
+import type { DataStream } from "../stream/DataStream.js";
+import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
+import type { JobStatus, LifecycleListener } from "./events.js";
+import type { JobRuntime } from "./JobRuntime.js";
+
+/**
+ * The handle of one job: feed its input, read its output, wait for it,
+ * cancel it.
+ *
+ * @example
+ * const job = await chop.enqueueJob({ jobOptions: { size: "fine" } });
+ * await job.input.feed({ veg: "leek" });
+ * await job.input.terminate();
+ * for await (const { data } of job.output) console.log(data);
+ */
+export class LiveJob<I = any, O = any> {
+  /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */
+  readonly input: JobInput<I>;
+  /** Read side of the outputs: `for await (… of job.output)`, `job.output("tag")`. */
+  readonly output: JobOutput<O>;
+
+  /** @internal */
+  constructor(readonly runtime: JobRuntime) {
+    this.input = this.createInput() as JobInput<I>;
+    this.output = this.createOutput() as JobOutput<O>;
+  }
+
+  get jobId(): string {
+    return this.runtime.jobId;
+  }
+
+  /** `queued` → `running` → `completed` | `failed` | `cancelled`. */
+  get status(): JobStatus {
+    return this.runtime.status;
+  }
+
+  /** Resolves when the job completes; rejects with `JobFailedError` or `JobCancelledError`. */
+  waitUntilFinish(): Promise<void> {
+    return this.runtime.waitUntilFinish();
+  }
+
+  /**
+   * Cancels the job in any state. The processor's `signal` aborts; readers
+   * throw `JobCancelledError`. Resolves once the job is final (a job that
+   * already finished stays as it was).
+   */
+  async cancel(reason = "cancelled by the user"): Promise<void> {
+    this.runtime.cancel(reason);
+    await this.runtime.waitUntilFinish().catch(() => {});
+  }
+
+  /** Listens to this job's lifecycle events. Returns an unsubscribe function. */
+  subscribe(listener: LifecycleListener): () => void {
+    return this.runtime.subscribe(listener);
+  }
+
+  private createInput(): unknown {
+    const runtime = this.runtime;
+    const writers = new Map<string, InputWriter<unknown>>();
+    const writerFor = (tag: string): InputWriter<unknown> => {
+      let writer = writers.get(tag);
+      if (writer) return writer;
+      const channel = runtime.inputs.get(tag);
+      if (!channel) throw new UnknownTagError(runtime.spec.name, "input", tag, [...runtime.inputs.keys()]);
+      writer = {
+        tag,
+        feed: (data) => channel.stream.write(data),
+        terminate: async () => channel.stream.end(`input "${tag}" of job "${runtime.jobId}" was terminated`),
+      };
+      writers.set(tag, writer);
+      return writer;
+    };
+    const input = (tag: string) => writerFor(tag);
+    return Object.assign(input, {
+      tag: "default",
+      feed: (data: unknown) => call(() => writerFor("default").feed(data)),
+      terminate: () => call(() => writerFor("default").terminate()),
+    });
+  }
+
+  private createOutput(): unknown {
+    const runtime = this.runtime;
+    const readerFor = (tag: string): OutputReader<unknown> => {
+      const stream = runtime.outputs.get(tag);
+      if (!stream) throw new UnknownTagError(runtime.spec.name, "output", tag, [...runtime.outputs.keys()]);
+      return outputReader(tag, stream);
+    };
+    const output = (tag: string) => readerFor(tag);
+    return Object.assign(output, {
+      tag: "default",
+      [Symbol.asyncIterator]: () => readerFor("default")[Symbol.asyncIterator](),
+      first: () => call(() => readerFor("default").first()),
+    });
+  }
+}
+
+function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** A reader handle: each iteration opens its own cursor at the oldest kept message. */
+function outputReader(tag: string, stream: DataStream): OutputReader<unknown> {
+  const reader: OutputReader<unknown> = {
+    tag,
+    [Symbol.asyncIterator]: () => new StreamIterator(stream),
+    first: async () => {
+      const iterator = new StreamIterator(stream);
+      const result = await iterator.next();
+      await iterator.return();
+      return result.done ? undefined : result.value;
+    },
+  };
+  return reader;
+}
+
+class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
+  private readonly cursor;
+  private closed = false;
+
+  constructor(private readonly stream: DataStream) {
+    this.cursor = stream.openCursor();
+  }
+
+  async next(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    if (this.closed) return { done: true, value: undefined };
+    try {
+      const message = await this.stream.read(this.cursor.position);
+      if (!message) {
+        this.close();
+        return { done: true, value: undefined };
+      }
+      this.stream.advance(this.cursor, message.offset + 1);
+      return { done: false, value: { data: message.data, timestamp: message.timestamp } };
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  async return(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.closeCursor(this.cursor);
+  }
+}

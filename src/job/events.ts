@@ -1,0 +1,48 @@
+import type { SerializedError } from "../errors.js";
+
+/** Status of a job as users see it. */
+export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+
+/** A worker machine state, as named in `machines/worker`. */
+export type WorkerState =
+  | "initializing"
+  | "executing"
+  | "error"
+  | "recovering"
+  | "stopping"
+  | "done"
+  | "crashed"
+  | "stopped";
+
+/**
+ * What `job.subscribe` and `env.subscribe` deliver. Every event carries the
+ * job id, the spec name and `at` (the env clock's time); errors are
+ * serialised plain objects.
+ */
+export type LifecycleEvent =
+  | { type: "job.status"; jobId: string; specName: string; at: number; status: JobStatus; error?: SerializedError }
+  | {
+      type: "worker.state";
+      jobId: string;
+      specName: string;
+      at: number;
+      workerName: string;
+      state: WorkerState;
+      attempt: number;
+      error?: SerializedError;
+    }
+  | {
+      type: "worker.restart";
+      jobId: string;
+      specName: string;
+      at: number;
+      workerName: string;
+      /** The attempt that failed. */
+      attempt: number;
+      delayMs: number;
+      error?: SerializedError;
+    }
+  | { type: "job.progress"; jobId: string; specName: string; at: number; workerName: string; value: unknown };
+
+/** A listener of lifecycle events. */
+export type LifecycleListener = (event: LifecycleEvent) => void;

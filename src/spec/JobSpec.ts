@@ -1,0 +1,175 @@
+import { nanoid } from "nanoid";
+import { ConfigurationError, NoOutputError, UnknownTagError, ValidationError } from "../errors.js";
+import { assertValidId } from "../ids.js";
+import { assertKnownKeys } from "../options.js";
+import { isSchema, validate, type Schema } from "../schema.js";
+import { LiveEnv } from "../env/LiveEnv.js";
+import { LiveJob } from "../job/LiveJob.js";
+import { LiveWorkerDef } from "../worker/LiveWorkerDef.js";
+import type { LiveWorkerOptions } from "../worker/options.js";
+import type { JobOptionsIn, OutputMessage, TagOf, TagSchemas, Tags } from "./types.js";
+import type { InferIn } from "../schema.js";
+
+/** Names one input or output tag of a spec (`spec.input.sauce`); Liveflow wires these. */
+export interface TagHandle<Direction extends "input" | "output" = "input" | "output"> {
+  readonly spec: AnyJobSpec;
+  readonly tag: string;
+  readonly direction: Direction;
+}
+
+/** What `JobSpec.define` takes. */
+export interface JobSpecDefinition<IDef, ODef, Opt> {
+  /** Unique name: letters, digits and `. _ : @ -`. */
+  name: string;
+  /** One schema (tag `default`) or a record of tag → schema. Default: no input. */
+  input?: IDef;
+  /** One schema (tag `default`) or a record of tag → schema. Default: no output. */
+  output?: ODef;
+  /** Schema of the job options; its defaults apply. Default: options pass unvalidated. */
+  jobOptions?: Opt;
+}
+
+/** Options of `spec.enqueueJob`. */
+export interface EnqueueOptions<Opt> {
+  /** Default `LiveEnv.global()`. */
+  liveEnv?: LiveEnv;
+  /** Default: a fresh nanoid. Validated like every id. */
+  jobId?: string;
+  /** Validated against the spec's `jobOptions` schema. */
+  jobOptions?: JobOptionsIn<Opt>;
+}
+
+/** Options of `spec.enqueueAndGetResult`. */
+export interface EnqueueAndGetResultOptions<I, O, Opt> extends EnqueueOptions<Opt> {
+  /** One message for the `default` input tag. Every input tag is then terminated. */
+  input?: "default" extends keyof I ? InferIn<I["default"]> : never;
+  /** The output tag whose last message is the result. Default `"default"`. */
+  outputTag?: TagOf<O>;
+}
+
+/**
+ * The recipe: a named job with typed input and output streams.
+ *
+ * @example
+ * const chop = JobSpec.define({
+ *   name: "chop",
+ *   input: z.object({ veg: z.string() }),
+ *   output: { default: z.object({ pieces: z.number() }), waste: z.object({ grams: z.number() }) },
+ * });
+ */
+export class JobSpec<I = {}, O = {}, Opt = undefined> {
+  readonly name: string;
+  readonly inputSchemas: Readonly<Record<string, Schema>>;
+  readonly outputSchemas: Readonly<Record<string, Schema>>;
+  readonly jobOptionsSchema: Schema | undefined;
+  /** Input tag handles, e.g. `spec.input.default`. */
+  readonly input: { readonly [K in TagOf<I>]: TagHandle<"input"> };
+  /** Output tag handles, e.g. `spec.output.waste`. */
+  readonly output: { readonly [K in TagOf<O>]: TagHandle<"output"> };
+
+  private constructor(definition: JobSpecDefinition<unknown, unknown, unknown>) {
+    assertKnownKeys("JobSpec.define", definition, ["name", "input", "output", "jobOptions"]);
+    assertValidId("spec name", definition?.name);
+    this.name = definition.name;
+    this.inputSchemas = normalizeTags(this.name, "input", definition.input);
+    this.outputSchemas = normalizeTags(this.name, "output", definition.output);
+    if (definition.jobOptions !== undefined && !isSchema(definition.jobOptions)) {
+      throw new ConfigurationError(`jobOptions of spec "${this.name}" must be a Standard Schema (zod, valibot, arktype, …)`);
+    }
+    this.jobOptionsSchema = definition.jobOptions as Schema | undefined;
+    this.input = handles(this, "input", this.inputSchemas) as never;
+    this.output = handles(this, "output", this.outputSchemas) as never;
+  }
+
+  /** Defines a spec. See `JobSpecDefinition`. */
+  static define<
+    const IDef extends Schema | TagSchemas | undefined = undefined,
+    const ODef extends Schema | TagSchemas | undefined = undefined,
+    Opt extends Schema | undefined = undefined,
+  >(definition: JobSpecDefinition<IDef, ODef, Opt>): JobSpec<Tags<IDef>, Tags<ODef>, Opt> {
+    return new JobSpec(definition) as never;
+  }
+
+  /** Declares how this spec's jobs are processed in an env (one def per spec per env). */
+  defineWorker<R = undefined>(options: LiveWorkerOptions<I, O, Opt, R>): LiveWorkerDef<I, O, Opt, R> {
+    return new LiveWorkerDef<I, O, Opt, R>(this, options);
+  }
+
+  /**
+   * Creates a job. It runs once the spec has a worker def in the env and a
+   * concurrency slot is free; until then it is `queued` and keeps its input.
+   * Rejects with `ValidationError` for bad job options or id.
+   */
+  async enqueueJob(options: EnqueueOptions<Opt> = {}): Promise<LiveJob<I, O>> {
+    assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
+    const env = options.liveEnv ?? LiveEnv.global();
+    const jobId = options.jobId ?? nanoid();
+    assertValidId("job id", jobId);
+    const jobOptions = await this.validateJobOptions(options.jobOptions);
+    return new LiveJob<I, O>(env.createJob(this, jobId, jobOptions));
+  }
+
+  /**
+   * Enqueues a job, feeds `input`, terminates input, waits for the job and
+   * returns the last message on `outputTag`. Rejects with the job's error, or
+   * `NoOutputError` when it emitted nothing there.
+   */
+  async enqueueAndGetResult(options: EnqueueAndGetResultOptions<I, O, Opt> = {}): Promise<OutputMessage<any>> {
+    assertKnownKeys(`enqueueAndGetResult options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions", "input", "outputTag"]);
+    const { input, outputTag = "default", ...enqueueOptions } = options;
+    if (!(outputTag in this.outputSchemas)) {
+      throw new UnknownTagError(this.name, "output", outputTag, Object.keys(this.outputSchemas));
+    }
+    const job = await this.enqueueJob(enqueueOptions);
+    const runtime = job.runtime;
+    if (input !== undefined) {
+      const channel = runtime.inputs.get("default");
+      if (!channel) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
+      await channel.stream.write(input);
+    }
+    for (const { stream } of runtime.inputs.values()) stream.end(`input of job "${job.jobId}" was terminated`);
+    await job.waitUntilFinish();
+    const stream = runtime.outputs.get(outputTag)!;
+    const last = stream.at(stream.length - 1);
+    if (!last) {
+      throw new NoOutputError(`Job "${job.jobId}" of spec "${this.name}" completed without emitting on output "${outputTag}"`);
+    }
+    return { data: last.data, timestamp: last.timestamp };
+  }
+
+  private async validateJobOptions(value: unknown): Promise<unknown> {
+    if (!this.jobOptionsSchema) {
+      if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
+        throw new ValidationError(`Invalid jobOptions of spec "${this.name}": expected an object or nothing`);
+      }
+      return value;
+    }
+    return validate(this.jobOptionsSchema, value, `jobOptions of spec "${this.name}"`);
+  }
+}
+
+/** A spec of any shape. */
+export type AnyJobSpec = JobSpec<any, any, any>;
+
+function normalizeTags(specName: string, direction: "input" | "output", value: unknown): Record<string, Schema> {
+  if (value === undefined) return {};
+  if (isSchema(value)) return { default: value };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigurationError(`${direction} of spec "${specName}" must be a schema or a record of tag → schema`);
+  }
+  const tags: Record<string, Schema> = {};
+  for (const [tag, schema] of Object.entries(value)) {
+    assertValidId(`${direction} tag of spec "${specName}"`, tag);
+    if (!isSchema(schema)) {
+      throw new ConfigurationError(`${direction} tag "${tag}" of spec "${specName}" is not a Standard Schema (zod, valibot, arktype, …)`);
+    }
+    tags[tag] = schema;
+  }
+  return tags;
+}
+
+function handles(spec: AnyJobSpec, direction: "input" | "output", schemas: Record<string, Schema>) {
+  const result: Record<string, TagHandle> = {};
+  for (const tag of Object.keys(schemas)) result[tag] = Object.freeze({ spec, tag, direction });
+  return Object.freeze(result);
+}

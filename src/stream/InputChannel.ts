@@ -1,0 +1,84 @@
+import type { Cursor, DataStream, StreamMessage } from "./DataStream.js";
+
+/**
+ * One input tag of a job: its stream and the acknowledged offset, which
+ * outlives attempts (like a Redis Streams consumer group). Each attempt reads
+ * from the first unacknowledged message.
+ */
+export interface InputChannel {
+  tag: string;
+  stream: DataStream;
+  acknowledged: Cursor;
+}
+
+/** Minimal view of an attempt a reader needs. */
+export interface AttemptGuard {
+  assertLive(): void;
+  beat(): void;
+}
+
+/**
+ * An attempt's reader of one input tag. A message is acknowledged when the
+ * processor asks for the next one, or when the processor returns.
+ */
+export class AttemptInputReader {
+  private position: number;
+  private unacknowledged = false;
+  private pending: Promise<StreamMessage<unknown> | undefined> | undefined;
+
+  constructor(
+    readonly channel: InputChannel,
+    private readonly attempt: AttemptGuard,
+  ) {
+    this.position = channel.acknowledged.position;
+  }
+
+  get tag(): string {
+    return this.channel.tag;
+  }
+
+  /** Acknowledges the message last handed out. */
+  acknowledge(): void {
+    if (!this.unacknowledged) return;
+    this.attempt.assertLive();
+    this.channel.stream.advance(this.channel.acknowledged, this.position);
+    this.unacknowledged = false;
+  }
+
+  /** The next message if it is already there (no waiting), without taking it. */
+  peekNow(): StreamMessage<unknown> | undefined {
+    return this.channel.stream.at(Math.max(this.position, this.channel.stream.oldestOffset));
+  }
+
+  /** Waits for the next message (or the end) without taking it. */
+  peek(): Promise<StreamMessage<unknown> | undefined> {
+    if (!this.pending) {
+      const pending = this.channel.stream.read(this.position).finally(() => {
+        this.pending = undefined;
+      });
+      // A merge may abandon a pending peek; its outcome must not go unhandled.
+      pending.catch(() => {});
+      this.pending = pending;
+    }
+    return this.pending;
+  }
+
+  /** Takes `message` (from peek): it is handed out, not yet acknowledged. */
+  take(message: StreamMessage<unknown>): unknown {
+    this.attempt.assertLive();
+    this.position = message.offset + 1;
+    this.unacknowledged = true;
+    this.attempt.beat();
+    return message.data;
+  }
+
+  async next(): Promise<IteratorResult<unknown>> {
+    this.acknowledge();
+    this.attempt.beat();
+    const ready = this.peekNow();
+    const message = ready ?? (await this.peek());
+    this.attempt.assertLive();
+    if (!message) return { done: true, value: undefined };
+    return { done: false, value: this.take(message) };
+  }
+}

@@ -1,0 +1,86 @@
+import { AttemptAbandonedError, TimeoutError } from "../errors.js";
+import type { Clock } from "../clock.js";
+
+/**
+ * One run of `init` + processor. The XState promise actor that runs it owns
+ * `signal`: when the worker leaves the state (error, stop, timeout), the
+ * signal aborts and the attempt is fenced: its reads, acks and emits throw,
+ * so a stale processor cannot touch the job.
+ */
+export class Attempt {
+  private lastBeat: number;
+  private watchdog: unknown;
+  private failWith: ((error: unknown) => void) | undefined;
+  private readonly controller = new AbortController();
+  /** Rejects when the attempt must fail from outside the processor (stall, invalid emit). */
+  readonly failed: Promise<never>;
+
+  /**
+   * @param actorSignal the signal of the XState promise actor running the
+   *   attempt: it aborts when the worker leaves the attempt's state.
+   */
+  constructor(
+    readonly workerName: string,
+    readonly number: number,
+    actorSignal: AbortSignal,
+    private readonly clock: Clock,
+    private readonly heartbeatMs: number | undefined,
+  ) {
+    this.lastBeat = clock.now();
+    const abandon = () => this.controller.abort(new AttemptAbandonedError(workerName, number));
+    if (actorSignal.aborted) abandon();
+    else actorSignal.addEventListener("abort", abandon, { once: true });
+    this.failed = new Promise<never>((_, reject) => {
+      this.failWith = reject;
+    });
+    // The promise is raced, never awaited alone: keep an early rejection from being unhandled.
+    this.failed.catch(() => {});
+    this.signal.addEventListener("abort", () => this.stopWatchdog(), { once: true });
+  }
+
+  /** Aborts when the attempt is abandoned; its reason is an `AttemptAbandonedError`. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get fenced(): boolean {
+    return this.signal.aborted;
+  }
+
+  /** Throws the abort reason once the attempt is fenced. */
+  assertLive(): void {
+    if (this.signal.aborted) throw this.signal.reason;
+  }
+
+  /** Records progress for the heartbeat timeout. */
+  beat(): void {
+    if (this.heartbeatMs !== undefined) this.lastBeat = this.clock.now();
+  }
+
+  /** Fails the attempt now (the processor's own promise is abandoned). */
+  fail(error: unknown): void {
+    this.failWith?.(error);
+  }
+
+  /** Starts the heartbeat timeout, if configured. */
+  startWatchdog(): void {
+    if (this.heartbeatMs === undefined || this.signal.aborted) return;
+    this.lastBeat = this.clock.now();
+    this.schedule(this.heartbeatMs);
+  }
+
+  private schedule(ms: number): void {
+    this.watchdog = this.clock.setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.signal.aborted) return;
+      const idle = this.clock.now() - this.lastBeat;
+      if (idle >= this.heartbeatMs!) this.fail(new TimeoutError("heartbeat", this.heartbeatMs!));
+      else this.schedule(this.heartbeatMs! - idle);
+    }, ms);
+  }
+
+  stopWatchdog(): void {
+    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+}

@@ -1,0 +1,68 @@
+import type { RetryOptions } from "../../machines/restartPolicy.js";
+import type { Logger } from "../logger.js";
+import type { JobOptionsOut, ProcessorInput, ProcessorOutput } from "../spec/types.js";
+import type { LiveEnv } from "../env/LiveEnv.js";
+
+/**
+ * Timeouts of a worker. A timeout that fires raises `TimeoutError` naming it;
+ * `initMs` and `heartbeatMs` count as a failed attempt (restart policy
+ * applies), `jobMs` fails the job, `stopMs` abandons a stopping attempt.
+ */
+export interface TimeoutOptions {
+  /** Longest `init` may take per attempt. Default 60 000 ms. */
+  initMs?: number;
+  /** Longest the whole job may run, restarts included. Default: none. */
+  jobMs?: number;
+  /**
+   * The processor must pull input, emit or call `heartbeat()` at least this
+   * often, or the attempt counts as stalled. Default: none.
+   */
+  heartbeatMs?: number;
+  /** Grace for a processor to return after its signal aborts (cancel, close). Default 5 000 ms. */
+  stopMs?: number;
+}
+
+/** Defaults of `timeouts` on `defineWorker`. */
+export const DEFAULT_TIMEOUTS = { initMs: 60_000, stopMs: 5_000 } as const;
+
+/** What `init` receives. */
+export interface InitContext<Opt> {
+  jobId: string;
+  jobOptions: JobOptionsOut<Opt>;
+  logger: Logger;
+  /** Aborts when this attempt is abandoned (timeout, cancel, shutdown). */
+  signal: AbortSignal;
+  /** 1 for the first run, then one more per restart. */
+  attempt: number;
+}
+
+/** What the processor receives. */
+export interface ProcessorContext<I, O, Opt, R> extends InitContext<Opt> {
+  input: ProcessorInput<I>;
+  output: ProcessorOutput<O>;
+  /** What `init` returned for this attempt. */
+  resources: R;
+  /** Tells the heartbeat timeout that the processor is alive. */
+  heartbeat(): void;
+  /** Reports progress to subscribers of the job (any JSON-safe value). */
+  progress(value: unknown): void;
+}
+
+/** Options of `spec.defineWorker`. Every field but `processor` has a default. */
+export interface LiveWorkerOptions<I, O, Opt, R> {
+  /** The env this worker serves. Default `LiveEnv.global()`. */
+  liveEnv?: LiveEnv;
+  /** Jobs of this spec running at once in the env; the rest wait `queued`, FIFO. Default 10. */
+  concurrency?: number;
+  /** Runs before each attempt's processor; its result is `resources`. Default: none. */
+  init?: (context: InitContext<Opt>) => R | Promise<R>;
+  /** The work: read `input`, write `output`. Returning completes the job. */
+  processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
+  /** Restart policy. Defaults: see `DEFAULT_RETRY`. */
+  retry?: RetryOptions;
+  /** Timeouts. Defaults: see `DEFAULT_TIMEOUTS`. */
+  timeouts?: TimeoutOptions;
+}
+
+/** Default of `concurrency`. */
+export const DEFAULT_CONCURRENCY = 10;

@@ -20,12 +20,22 @@ export interface JobMachineTimeouts extends WorkerMachineTimeouts {
   jobMs?: number;
 }
 
+/**
+ * Which workers restart when one fails (Erlang/OTP): only the failed one, all
+ * of them, or the failed one and those downstream of it.
+ */
+export type SupervisionStrategy = "one_for_one" | "one_for_all" | "rest_for_one";
+
 /** Input of the job machine. */
 export interface JobMachineInput {
   jobId: string;
   specName: string;
-  /** Names of the workers this job supervises (one per spec, or per flow node). */
+  /** Names of the workers this job supervises, upstream first (one per spec, or per flow node). */
   workers: readonly string[];
+  /** Default "one_for_one". */
+  strategy?: SupervisionStrategy;
+  /** For `rest_for_one`: worker → the workers downstream of it (transitively). */
+  downstream?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Sent by the env when a concurrency slot is free and a worker def exists. */
@@ -33,6 +43,8 @@ export interface JobStartEvent {
   type: "START";
   retry: RetryPolicy;
   timeouts: JobMachineTimeouts;
+  /** Per-worker init/stop timeouts; a worker not listed uses `timeouts`. */
+  workerTimeouts?: Readonly<Record<string, WorkerMachineTimeouts>>;
 }
 
 export type JobEvent =
@@ -46,8 +58,11 @@ export interface JobContext {
   jobId: string;
   specName: string;
   workers: readonly string[];
+  strategy: SupervisionStrategy;
+  downstream: Readonly<Record<string, readonly string[]>>;
   retry: RetryPolicy;
   timeouts: JobMachineTimeouts;
+  workerTimeouts: Readonly<Record<string, WorkerMachineTimeouts>>;
   /** Restarts granted so far (the newest last; older than the window are dropped). */
   restarts: RestartRecord[];
   /** Workers that reached a final state, with how they ended. */
@@ -57,8 +72,8 @@ export interface JobContext {
   cancelReason: string | undefined;
 }
 
-/** Child id of a worker actor. */
-export const workerActorId = (workerName: string): string => `worker:${workerName}`;
+/** Child id and system id of a worker actor, `worker:<workerName>:<jobId>`: readable in inspectors. */
+export const workerActorId = (workerName: string, jobId: string): string => `worker:${workerName}:${jobId}`;
 
 /** Restart records kept in a `JobFailedError` (the newest). */
 const HISTORY_KEPT = 50;
@@ -66,6 +81,17 @@ const HISTORY_KEPT = 50;
 function clockNow(system: ActorSystem<any>): number {
   const clock = system._clock as { now?: () => number };
   return typeof clock.now === "function" ? clock.now() : Date.now();
+}
+
+/** The workers a failure of `failed` restarts under the job's strategy (finished ones stay finished). */
+export function restartSet(context: Pick<JobContext, "workers" | "strategy" | "downstream" | "finished">, failed: string): string[] {
+  const alive = (name: string) => name === failed || !(name in context.finished);
+  if (context.strategy === "one_for_all") return context.workers.filter(alive);
+  if (context.strategy === "rest_for_one") {
+    const rest = new Set([failed, ...(context.downstream[failed] ?? [])]);
+    return context.workers.filter((name) => rest.has(name) && alive(name));
+  }
+  return [failed];
 }
 
 const allFinished = (context: JobContext) => context.workers.every((name) => name in context.finished);
@@ -102,12 +128,16 @@ export const jobMachine = setup({
     spawnWorkers: enqueueActions(({ context, enqueue, self }) => {
       for (const workerName of context.workers) {
         enqueue.spawnChild("worker", {
-          id: workerActorId(workerName),
+          id: workerActorId(workerName, context.jobId),
+          systemId: workerActorId(workerName, context.jobId),
           input: {
             jobId: context.jobId,
             workerName,
             supervisor: self,
-            timeouts: { initMs: context.timeouts.initMs, stopMs: context.timeouts.stopMs },
+            timeouts: context.workerTimeouts[workerName] ?? {
+              initMs: context.timeouts.initMs,
+              stopMs: context.timeouts.stopMs,
+            },
           },
         });
       }
@@ -122,7 +152,7 @@ export const jobMachine = setup({
         at,
         `${context.jobId}:${context.restarts.length}`,
       );
-      const target = workerActorId(event.workerName);
+      const target = workerActorId(event.workerName, context.jobId);
       if (decision.restart) {
         const record: RestartRecord = {
           attempt: event.attempt,
@@ -131,7 +161,9 @@ export const jobMachine = setup({
           error: serializeError(event.error),
         };
         enqueue.assign({ restarts: [...context.restarts, record].slice(-HISTORY_KEPT) });
-        enqueue.sendTo(target, { type: "RESTART", delayMs: decision.delayMs });
+        for (const workerName of restartSet(context, event.workerName)) {
+          enqueue.sendTo(workerActorId(workerName, context.jobId), { type: "RESTART", delayMs: decision.delayMs });
+        }
         return;
       }
       const reason =
@@ -158,14 +190,14 @@ export const jobMachine = setup({
       },
       finished: ({ context, event }) => {
         const id = (event as { actorId?: string }).actorId ?? "";
-        const name = context.workers.find((w) => workerActorId(w) === id);
+        const name = context.workers.find((w) => workerActorId(w, context.jobId) === id);
         return name ? { ...context.finished, [name]: "crashed" as const } : context.finished;
       },
     }),
     stopWorkers: enqueueActions(({ context, enqueue }) => {
       for (const workerName of [...context.workers].reverse()) {
         if (!(workerName in context.finished)) {
-          enqueue.sendTo(workerActorId(workerName), { type: "STOP" });
+          enqueue.sendTo(workerActorId(workerName, context.jobId), { type: "STOP" });
         }
       }
     }),
@@ -176,8 +208,11 @@ export const jobMachine = setup({
     jobId: input.jobId,
     specName: input.specName,
     workers: input.workers,
+    strategy: input.strategy ?? "one_for_one",
+    downstream: input.downstream ?? {},
     retry: DEFAULT_RETRY,
     timeouts: {},
+    workerTimeouts: {},
     restarts: [],
     finished: {},
     error: undefined,
@@ -192,6 +227,7 @@ export const jobMachine = setup({
           actions: assign({
             retry: ({ event }) => event.retry,
             timeouts: ({ event }) => event.timeouts,
+            workerTimeouts: ({ event }) => event.workerTimeouts ?? {},
           }),
         },
         CANCEL: {
@@ -237,8 +273,8 @@ export const jobMachine = setup({
         "xstate.error.actor.*": { actions: "recordCrash" },
         // A restart decision is moot while stopping; the worker gets STOP instead.
         "WORKER.FAILED": {
-          actions: enqueueActions(({ event, enqueue }) => {
-            if (event.type === "WORKER.FAILED") enqueue.sendTo(workerActorId(event.workerName), { type: "STOP" });
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            if (event.type === "WORKER.FAILED") enqueue.sendTo(workerActorId(event.workerName, context.jobId), { type: "STOP" });
           }),
         },
       },

@@ -103,6 +103,9 @@ export const workerMachine = setup({
     hasInitTimeout: ({ context }) => context.timeouts.initMs !== undefined,
   },
   actions: {
+    scheduleRestart: assign({
+      backoffMs: ({ event }) => (event.type === "RESTART" ? event.delayMs : 0),
+    }),
     recordError: assign({ error: (_, params: { error: unknown }) => params.error }),
     notifySupervisor: enqueueActions(({ context, enqueue }) => {
       if (!context.supervisor) return;
@@ -149,7 +152,7 @@ export const workerMachine = setup({
           },
         },
       },
-      on: { STOP: "stopping" },
+      on: { STOP: "stopping", RESTART: { target: "recovering", actions: "scheduleRestart" } },
     },
     executing: {
       invoke: {
@@ -161,15 +164,13 @@ export const workerMachine = setup({
           actions: { type: "recordError", params: ({ event }) => ({ error: event.error }) },
         },
       },
-      on: { STOP: "stopping" },
+      // A supervisor restarting siblings (one_for_all, rest_for_one) restarts a healthy worker too.
+      on: { STOP: "stopping", RESTART: { target: "recovering", actions: "scheduleRestart" } },
     },
     error: {
       entry: "notifySupervisor",
       on: {
-        RESTART: {
-          target: "recovering",
-          actions: assign({ backoffMs: ({ event }) => event.delayMs }),
-        },
+        RESTART: { target: "recovering", actions: "scheduleRestart" },
         GIVE_UP: "crashed",
         STOP: "stopped",
       },

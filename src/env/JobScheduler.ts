@@ -11,6 +11,9 @@ class Fifo<T> {
   push(item: T): void {
     this.items.push(item);
   }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
@@ -24,8 +27,9 @@ class Fifo<T> {
 }
 
 /**
- * Starts queued jobs when their spec has a worker def and a free slot
- * (`concurrency` running jobs per def per env), first in first out.
+ * Starts queued jobs when every spec they run has a worker def and a slot is
+ * free (`concurrency` running jobs per def per env; flows are not limited),
+ * first in first out per queue.
  */
 export class JobScheduler {
   private readonly waiting = new Map<string, Fifo<JobRuntime>>();
@@ -35,7 +39,7 @@ export class JobScheduler {
   constructor(private readonly findWorker: (specName: string) => AnyLiveWorkerDef | undefined) {}
 
   enqueue(job: JobRuntime): void {
-    const name = job.spec.name;
+    const name = job.plan.queueKey;
     let fifo = this.waiting.get(name);
     if (!fifo) this.waiting.set(name, (fifo = new Fifo()));
     fifo.push(job);
@@ -44,25 +48,35 @@ export class JobScheduler {
 
   /** A job reached its final status: free its slot (a cancelled queued job had none). */
   release(job: JobRuntime): void {
-    const name = job.spec.name;
+    const name = job.plan.queueKey;
     if (this.started.has(job)) {
       this.runningCount.set(name, (this.runningCount.get(name) ?? 1) - 1);
     }
     this.drain(name);
   }
 
-  /** Starts as many waiting jobs of `specName` as slots allow. */
-  drain(specName: string): void {
-    const def = this.findWorker(specName);
-    const fifo = this.waiting.get(specName);
-    if (!def || !fifo) return;
-    while (fifo.size > 0 && (this.runningCount.get(specName) ?? 0) < def.concurrency) {
-      const job = fifo.shift()!;
-      if (job.status !== "queued") continue; // cancelled while waiting
-      this.runningCount.set(specName, (this.runningCount.get(specName) ?? 0) + 1);
+  /** Starts as many waiting jobs of one queue as slots allow. */
+  drain(queueKey: string): void {
+    const fifo = this.waiting.get(queueKey);
+    if (!fifo) return;
+    while (fifo.size > 0) {
+      const job = fifo.peek()!;
+      if (job.status !== "queued") {
+        fifo.shift(); // cancelled while waiting
+        continue;
+      }
+      const limit = job.concurrencyLimit(this.findWorker);
+      if (limit === undefined || (this.runningCount.get(queueKey) ?? 0) >= limit) break;
+      fifo.shift();
+      this.runningCount.set(queueKey, (this.runningCount.get(queueKey) ?? 0) + 1);
       this.started.add(job);
-      job.start(def);
+      job.start(this.findWorker);
     }
-    if (fifo.size === 0) this.waiting.delete(specName);
+    if (fifo.size === 0) this.waiting.delete(queueKey);
+  }
+
+  /** Drains every queue (a new worker def may unblock several). */
+  drainAll(): void {
+    for (const key of [...this.waiting.keys()]) this.drain(key);
   }
 }

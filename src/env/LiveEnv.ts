@@ -1,4 +1,4 @@
-import type { AnyActorLogic, InspectionEvent, Observer } from "xstate";
+import { toObserver, type AnyActorLogic, type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
 import { systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
@@ -9,8 +9,9 @@ import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits } from "../stream/
 import { JobRuntime } from "../job/JobRuntime.js";
 import type { LifecycleEvent, LifecycleListener } from "../job/events.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
-import type { AnyJobSpec } from "../spec/JobSpec.js";
+import type { JobPlan } from "../job/JobPlan.js";
 import type { EnvInternals } from "./internals.js";
+import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
 import { createRuntimeJobMachine } from "./runtimeMachine.js";
 import { JobScheduler } from "./JobScheduler.js";
 
@@ -26,6 +27,13 @@ export interface LiveEnvOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Stream limits. Defaults: `DEFAULT_STREAM_LIMITS`. */
   streams?: Partial<StreamLimits>;
+  /**
+   * Close the env on SIGINT / SIGTERM (with `graceMs` from `shutdownGraceMs`),
+   * then re-raise the signal's default exit. Default false.
+   */
+  handleSignals?: boolean;
+  /** Grace given to running jobs when a signal closes the env. Default 5 000 ms. */
+  shutdownGraceMs?: number;
 }
 
 /** Options of `env.close`. */
@@ -55,13 +63,16 @@ export class LiveEnv {
   private readonly jobs = new Map<string, JobRuntime>();
   private readonly scheduler: JobScheduler;
   private readonly listeners = new Set<LifecycleListener>();
+  /** Inspection observers attached after creation (the viewer); empty means no inspection work. */
+  private readonly lateInspectors = new Set<(event: InspectionEvent) => void>();
   private readonly jobMachine: AnyActorLogic;
   private closing: Promise<void> | undefined;
+  private removeSignalHandlers: (() => void) | undefined;
   /** Internal hooks for job runtimes. */
   readonly internals: EnvInternals;
 
   private constructor(options: LiveEnvOptions) {
-    assertKnownKeys("LiveEnv.create options", options, ["projectId", "clock", "logger", "inspect", "streams"]);
+    assertKnownKeys("LiveEnv.create options", options, ["projectId", "clock", "logger", "inspect", "streams", "handleSignals", "shutdownGraceMs"]);
     assertKnownKeys("LiveEnv.create streams", options.streams, ["highWaterMark", "historyLimit"]);
     const projectId = options.projectId ?? "default";
     assertValidId("projectId", projectId);
@@ -79,6 +90,24 @@ export class LiveEnv {
     this.jobMachine = createRuntimeJobMachine((jobId) => this.jobs.get(jobId));
     this.scheduler = new JobScheduler((specName) => this.workers.get(specName));
     this.internals = this.createInternals();
+    if (options.handleSignals) this.handleSignals(options.shutdownGraceMs ?? 5_000);
+  }
+
+  private handleSignals(graceMs: number): void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      this.logger.info(`received ${signal}: closing env with ${graceMs} ms grace`);
+      void this.close({ graceMs }).finally(() => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        process.kill(process.pid, signal);
+      });
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    this.removeSignalHandlers = () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    };
   }
 
   /** Creates an env. Synchronous; nothing to connect in memory. */
@@ -95,6 +124,53 @@ export class LiveEnv {
   /** True once `close()` was called. */
   get isClosed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /**
+   * Serves the offline lifecycle viewer for this env's jobs: a local page with
+   * the live list of jobs and workers, the machines as state diagrams, and a
+   * timeline of worker states. Bound to 127.0.0.1 unless `host` (with `token`)
+   * says otherwise. Works whether or not the env was created with `inspect`.
+   *
+   * @example
+   * const viewer = await env.serveInspector({ port: 4477 });
+   * console.log(`viewer at ${viewer.url}`);
+   * // … later
+   * await viewer.close();
+   */
+  async serveInspector(options: InspectorServerOptions = {}): Promise<InspectorServer> {
+    const { serveEnvInspector } = await import("../inspect/serveEnvInspector.js");
+    return serveEnvInspector(this, options);
+  }
+
+  /**
+   * @internal Sends the XState inspection events of every job, running or to
+   * come, to `observer` until `stop()`. Returns the running jobs' root actors
+   * so the observer can read their current state.
+   */
+  observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
+    const jobs = [...this.jobs.values()];
+    const subscriptions = jobs.map((job) => job.actor.system.inspect(observer));
+    this.lateInspectors.add(observer);
+    return {
+      roots: jobs.map((job) => job.actor),
+      stop: () => {
+        this.lateInspectors.delete(observer);
+        for (const subscription of subscriptions) subscription.unsubscribe();
+      },
+    };
+  }
+
+  /** The `inspect` a new job's actor gets: undefined when nobody inspects. */
+  private inspectorForNewJob(): LiveEnvOptions["inspect"] {
+    if (this.lateInspectors.size === 0) return this.inspect;
+    const user = this.inspect ? toObserver(this.inspect) : undefined;
+    const attached = [...this.lateInspectors];
+    return (event: InspectionEvent) => {
+      user?.next?.(event);
+      // A viewer closed since this job started is skipped.
+      for (const observer of attached) if (this.lateInspectors.has(observer)) observer(event);
+    };
   }
 
   /** Jobs not yet final (queued or running). */
@@ -133,6 +209,7 @@ export class LiveEnv {
     for (const job of [...this.jobs.values()].reverse()) job.cancel("the env is closing");
     await all;
     this.workers.clear();
+    this.removeSignalHandlers?.();
   }
 
   /** @internal Registers a worker def; one per spec name. */
@@ -144,16 +221,21 @@ export class LiveEnv {
       );
     }
     this.workers.set(def.spec.name, def);
-    this.scheduler.drain(def.spec.name);
+    this.scheduler.drainAll();
   }
 
-  /** @internal Creates and queues a job. */
-  createJob(spec: AnyJobSpec, jobId: string, jobOptions: unknown): JobRuntime {
-    if (this.closing) throw new EnvClosedError(`Cannot enqueue a job of "${spec.name}": env "${this.projectId}" is closed`);
+  /** @internal The worker def of a spec in this env, if defined. */
+  workerFor(specName: string): AnyLiveWorkerDef | undefined {
+    return this.workers.get(specName);
+  }
+
+  /** @internal Creates and queues a job. `jobOptions`: node key → validated options. */
+  createJob(plan: JobPlan, jobId: string, jobOptions: ReadonlyMap<string, unknown>): JobRuntime {
+    if (this.closing) throw new EnvClosedError(`Cannot enqueue a job of "${plan.name}": env "${this.projectId}" is closed`);
     if (this.jobs.has(jobId)) {
       throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.projectId}"; pass a unique jobId or omit it`);
     }
-    const job = new JobRuntime(this.internals, spec, jobId, jobOptions);
+    const job = new JobRuntime(this.internals, plan, jobId, jobOptions);
     this.jobs.set(jobId, job);
     this.scheduler.enqueue(job);
     return job;
@@ -164,7 +246,9 @@ export class LiveEnv {
     return {
       clock: this.clock,
       logger: this.logger,
-      inspect: this.inspect,
+      get inspect() {
+        return env.inspectorForNewJob();
+      },
       jobMachine: this.jobMachine,
       createStream: (label: string, schema: Schema | undefined, historyLimit?: number) =>
         new DataStream({

@@ -1,17 +1,17 @@
 import { createActor, type Actor, type AnyActorLogic, type InspectionEvent } from "xstate";
-import type { JobContext } from "../../machines/job.js";
+import type { JobContext, JobStartEvent } from "../../machines/job.js";
+import { resolveRetryPolicy } from "../../machines/restartPolicy.js";
 import type { AttemptInput, WorkerContext } from "../../machines/worker.js";
 import { JobCancelledError, JobFailedError, serializeError } from "../errors.js";
 import { childLogger, type Logger } from "../logger.js";
-import { DataStream } from "../stream/DataStream.js";
+import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
-import { Attempt } from "../worker/Attempt.js";
-import { createProcessorInput } from "../worker/processorInput.js";
-import { createProcessorOutput } from "../worker/processorOutput.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
-import type { AnyJobSpec } from "../spec/JobSpec.js";
 import type { EnvInternals } from "../env/internals.js";
 import type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./events.js";
+import { downstreamOf, type JobPlan } from "./JobPlan.js";
+import { NodeRuntime } from "./NodeRuntime.js";
+import { pipe } from "./routing.js";
 
 const STATUS_OF: Record<string, JobStatus> = {
   queued: "queued",
@@ -23,46 +23,59 @@ const STATUS_OF: Record<string, JobStatus> = {
 };
 
 /**
- * Everything one job owns at run time: its streams, its supervisor actor, its
- * current attempts. The public `LiveJob` handle wraps it.
+ * Everything one job owns at run time: its workers' nodes and streams, the
+ * wires between them, and its supervisor actor. The public `LiveJob` handle
+ * wraps it.
  */
 export class JobRuntime {
+  /** Exposed inputs: alias (the tag, for a plain job) → channel. */
   readonly inputs = new Map<string, InputChannel>();
+  /** Exposed outputs: alias (the tag, for a plain job) → stream. */
   readonly outputs = new Map<string, DataStream>();
+  readonly nodes = new Map<string, NodeRuntime>();
   readonly actor: Actor<AnyActorLogic>;
   readonly logger: Logger;
   status: JobStatus = "queued";
   /** Why the job failed or was cancelled, once final. */
   error: unknown;
-  private def: AnyLiveWorkerDef | undefined;
-  private resources = new Map<string, unknown>();
-  private running = new Map<string, Promise<unknown>>();
   private listeners = new Set<LifecycleListener>();
   private observingWorkers = false;
   private readonly settled: Promise<void>;
   private settle!: (error?: unknown) => void;
 
+  /**
+   * @param jobOptions node key → validated job options of that node's spec.
+   */
   constructor(
     private readonly env: EnvInternals,
-    readonly spec: AnyJobSpec,
+    readonly plan: JobPlan,
     readonly jobId: string,
-    readonly jobOptions: unknown,
+    jobOptions: ReadonlyMap<string, unknown>,
   ) {
-    this.logger = childLogger(env.logger, { jobId, spec: spec.name });
-    for (const [tag, schema] of Object.entries(spec.inputSchemas)) {
-      const stream = env.createStream(`input "${tag}" of job "${jobId}" (spec "${spec.name}")`, schema, 0);
-      this.inputs.set(tag, { tag, stream, acknowledged: stream.openCursor(0) });
+    this.logger = childLogger(env.logger, { jobId, job: plan.name });
+    const onProgress = (workerName: string, value: unknown) =>
+      this.emit({ type: "job.progress", jobId, specName: plan.name, at: env.clock.now(), workerName, value });
+    for (const { key, spec } of plan.nodes) {
+      this.nodes.set(key, new NodeRuntime(env, key, spec, jobId, jobOptions.get(key), this.logger, onProgress));
     }
-    for (const [tag, schema] of Object.entries(spec.outputSchemas)) {
-      this.outputs.set(tag, env.createStream(`output "${tag}" of job "${jobId}" (spec "${spec.name}")`, schema));
-    }
+    for (const [alias, port] of plan.exposedInputs) this.inputs.set(alias, this.nodes.get(port.node)!.inputs.get(port.tag)!);
+    for (const [alias, port] of plan.exposedOutputs) this.outputs.set(alias, this.nodes.get(port.node)!.outputs.get(port.tag)!);
     this.settled = new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     // Callers may never await it; a failed job must not become an unhandled rejection.
     this.settled.catch(() => {});
     this.actor = createActor(env.jobMachine, {
-      input: { jobId, specName: spec.name, workers: [spec.name] },
+      input: {
+        jobId,
+        specName: plan.name,
+        workers: plan.nodes.map((n) => n.key),
+        strategy: plan.strategy,
+        downstream: downstreamOf(plan),
+      },
+      // Readable in inspectors: `job:<spec>:<jobId>` (workers: `worker:<name>:<jobId>`).
+      id: `job:${plan.name}:${jobId}`,
+      systemId: `job:${plan.name}:${jobId}`,
       clock: env.clock,
       ...(env.inspect ? { inspect: env.inspect } : {}),
     });
@@ -72,6 +85,12 @@ export class JobRuntime {
     });
     if (env.hasListeners()) this.observeWorkers();
     this.actor.start();
+    this.wire();
+  }
+
+  /** The spec of a plain job (its only node). */
+  get spec() {
+    return this.plan.nodes[0]!.spec;
   }
 
   /** Resolves when the job completed; rejects with its error otherwise. */
@@ -79,15 +98,41 @@ export class JobRuntime {
     return this.settled;
   }
 
-  /** Grants the job its worker def: the supervisor starts its workers. */
-  start(def: AnyLiveWorkerDef): void {
-    this.def = def;
+  /** The concurrency limit of this job's queue, or undefined while a worker def is missing. */
+  concurrencyLimit(findWorker: (specName: string) => AnyLiveWorkerDef | undefined): number | undefined {
+    let limit = Infinity;
+    for (const { spec } of this.plan.nodes) {
+      const def = findWorker(spec.name);
+      if (!def) return undefined;
+      if (this.plan.nodes.length === 1) limit = def.concurrency;
+    }
+    return limit;
+  }
+
+  /** Grants the job its worker defs: the supervisor starts its workers. */
+  start(findWorker: (specName: string) => AnyLiveWorkerDef | undefined): void {
+    const workerTimeouts: Record<string, { initMs?: number; stopMs?: number }> = {};
+    let first: AnyLiveWorkerDef | undefined;
+    for (const node of this.nodes.values()) {
+      node.def = findWorker(node.spec.name);
+      first ??= node.def;
+      workerTimeouts[node.key] = { initMs: node.def?.timeouts.initMs, stopMs: node.def?.timeouts.stopMs };
+    }
+    const single = this.plan.nodes.length === 1;
+    const start: JobStartEvent = {
+      type: "START",
+      retry: this.plan.retry || !single ? resolveRetryPolicy(this.plan.retry) : first!.retry,
+      timeouts: { jobMs: this.plan.jobMs ?? (single ? first!.timeouts.jobMs : undefined) },
+      workerTimeouts,
+    };
     // Announced before the workers spawn, so listeners see the job run first.
     this.setStatus("running");
-    this.actor.send({ type: "START", retry: def.retry, timeouts: def.timeouts });
+    this.actor.send(start);
   }
 
   cancel(reason: string): void {
+    // A final job stays as it was; XState would warn about an event to a stopped actor.
+    if (this.actor.getSnapshot().status !== "active") return;
     this.actor.send({ type: "CANCEL", reason });
   }
 
@@ -99,70 +144,44 @@ export class JobRuntime {
 
   // ——— attempts, called by the worker machine's promise actors ———
 
-  async initialize(input: AttemptInput, signal: AbortSignal): Promise<void> {
-    const def = this.requireDef();
-    const attempt = new Attempt(input.workerName, input.attempt, signal, this.env.clock, undefined);
-    if (!def.init) return;
-    const run = Promise.resolve().then(() =>
-      def.init!({
-        jobId: this.jobId,
-        jobOptions: this.jobOptions,
-        logger: childLogger(this.logger, { worker: input.workerName, attempt: input.attempt }),
-        signal: attempt.signal,
-        attempt: input.attempt,
-      }),
-    );
-    this.running.set(input.workerName, run.catch(() => {}));
-    const resources = await run;
-    attempt.assertLive();
-    this.resources.set(input.workerName, resources);
+  initialize(input: AttemptInput, signal: AbortSignal): Promise<void> {
+    return this.node(input).initialize(input, signal);
   }
 
-  async execute(input: AttemptInput, signal: AbortSignal): Promise<void> {
-    const def = this.requireDef();
-    const attempt = new Attempt(input.workerName, input.attempt, signal, this.env.clock, def.timeouts.heartbeatMs);
-    const { input: processorInput, acknowledgeAll } = createProcessorInput(this.spec.name, this.inputs, attempt);
-    const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
-    const logger = childLogger(this.logger, { worker: input.workerName, attempt: input.attempt });
-    attempt.startWatchdog();
-    const run = Promise.resolve().then(() =>
-      def.processor({
-        input: processorInput as never,
-        output: output as never,
-        jobId: this.jobId,
-        jobOptions: this.jobOptions,
-        logger,
-        signal: attempt.signal,
-        attempt: input.attempt,
-        resources: this.resources.get(input.workerName),
-        heartbeat: () => attempt.beat(),
-        progress: (value) => this.progress(input.workerName, attempt, value),
-      }),
-    );
-    this.running.set(input.workerName, run.catch(() => {}));
-    try {
-      await Promise.race([run, attempt.failed]);
-      attempt.assertLive();
-      acknowledgeAll();
-    } finally {
-      attempt.stopWatchdog();
+  execute(input: AttemptInput, signal: AbortSignal): Promise<void> {
+    return this.node(input).execute(input, signal);
+  }
+
+  abandon(input: AttemptInput): Promise<void> {
+    return this.node(input).abandon();
+  }
+
+  private node(input: AttemptInput): NodeRuntime {
+    const node = this.nodes.get(input.workerName);
+    if (!node) throw new Error(`internal: job "${this.jobId}" has no worker "${input.workerName}"`);
+    return node;
+  }
+
+  /** Starts the data-plane wires; an input fed by wires ends when all of them ended. */
+  private wire(): void {
+    const remaining = new Map<InputChannel, number>();
+    for (const c of this.plan.connections) {
+      const channel = this.nodes.get(c.to.node)!.inputs.get(c.to.tag)!;
+      remaining.set(channel, (remaining.get(channel) ?? 0) + 1);
     }
-  }
-
-  /** Waits for the abandoned attempt of a stopping worker to settle. */
-  async abandon(input: AttemptInput): Promise<void> {
-    await this.running.get(input.workerName);
-  }
-
-  private requireDef(): AnyLiveWorkerDef {
-    if (!this.def) throw new Error(`internal: job "${this.jobId}" ran before it was started`);
-    return this.def;
-  }
-
-  private progress(workerName: string, attempt: Attempt, value: unknown): void {
-    if (attempt.fenced) return;
-    attempt.beat();
-    this.emit({ type: "job.progress", jobId: this.jobId, specName: this.spec.name, at: this.env.clock.now(), workerName, value });
+    for (const c of this.plan.connections) {
+      const from = this.nodes.get(c.from.node)!.outputs.get(c.from.tag)!;
+      const receiver = this.nodes.get(c.to.node)!;
+      const channel = receiver.inputs.get(c.to.tag)!;
+      pipe(c, from, channel.stream).then(
+        (how) => {
+          const left = remaining.get(channel)! - 1;
+          remaining.set(channel, left);
+          if (how === "ended" && left === 0) channel.stream.end(`every wire into ${channel.stream.label} ended`);
+        },
+        (error) => receiver.fail(error),
+      );
+    }
   }
 
   // ——— lifecycle ———
@@ -188,7 +207,7 @@ export class JobRuntime {
     this.emit({
       type: "job.status",
       jobId: this.jobId,
-      specName: this.spec.name,
+      specName: this.plan.name,
       at: this.env.clock.now(),
       status,
       ...(this.error !== undefined ? { error: serializeError(this.error) } : {}),
@@ -198,16 +217,18 @@ export class JobRuntime {
   private finish(status: "completed" | "failed" | "cancelled", error?: unknown): void {
     if (this.status === "completed" || this.status === "failed" || this.status === "cancelled") return;
     this.error = error;
-    for (const { stream } of this.inputs.values()) stream.end(`job "${this.jobId}" is ${status}`);
-    for (const stream of this.outputs.values()) {
-      if (error === undefined) stream.end(`job "${this.jobId}" is ${status}`);
-      else stream.fail(error, `job "${this.jobId}" is ${status}`);
+    const why = `job "${this.jobId}" is ${status}`;
+    for (const node of this.nodes.values()) {
+      for (const { stream } of node.inputs.values()) stream.end(why);
+      for (const stream of node.outputs.values()) {
+        if (error === undefined) stream.end(why);
+        else stream.fail(error, why);
+      }
+      node.release();
     }
     this.setStatus(status);
     this.settle(error);
     this.actor.stop();
-    this.resources.clear();
-    this.running.clear();
     this.env.jobFinished(this);
     this.listeners.clear();
   }
@@ -231,7 +252,7 @@ export class JobRuntime {
       const context = snapshot.context;
       if (typeof state !== "string" || !context || last.get(id) === state) return;
       last.set(id, state);
-      const base = { jobId: this.jobId, specName: this.spec.name, at: this.env.clock.now(), workerName: context.workerName };
+      const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
       const error = state === "error" || state === "crashed" ? { error: serializeError(context.error) } : {};
       this.emit({ type: "worker.state", ...base, state, attempt: context.attempt, ...error });
       if (state === "recovering") {
@@ -240,7 +261,7 @@ export class JobRuntime {
           ...base,
           attempt: context.attempt,
           delayMs: context.backoffMs,
-          error: serializeError(context.error),
+          ...(context.error !== undefined ? { error: serializeError(context.error) } : {}),
         });
       }
     });

@@ -62,10 +62,11 @@ export class LiveJob<I = any, O = any> {
       let writer = writers.get(tag);
       if (writer) return writer;
       const channel = runtime.inputs.get(tag);
-      if (!channel) throw new UnknownTagError(runtime.spec.name, "input", tag, [...runtime.inputs.keys()]);
+      if (!channel) throw new UnknownTagError(runtime.plan.name, "input", tag, [...runtime.inputs.keys()]);
       writer = {
         tag,
-        feed: (data) => channel.stream.write(data),
+        // A closed stream or a synchronous schema throws inside write(): reject, never throw.
+        feed: (data) => call(() => channel.stream.write(data)),
         terminate: async () => channel.stream.end(`input "${tag}" of job "${runtime.jobId}" was terminated`),
       };
       writers.set(tag, writer);
@@ -83,7 +84,7 @@ export class LiveJob<I = any, O = any> {
     const runtime = this.runtime;
     const readerFor = (tag: string): OutputReader<unknown> => {
       const stream = runtime.outputs.get(tag);
-      if (!stream) throw new UnknownTagError(runtime.spec.name, "output", tag, [...runtime.outputs.keys()]);
+      if (!stream) throw new UnknownTagError(runtime.plan.name, "output", tag, [...runtime.outputs.keys()]);
       return outputReader(tag, stream);
     };
     const output = (tag: string) => readerFor(tag);
@@ -129,7 +130,9 @@ class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
   async next(): Promise<IteratorResult<OutputMessage<unknown>>> {
     if (this.closed) return { done: true, value: undefined };
     try {
-      const message = await this.stream.read(this.cursor.position);
+      // A message already there needs no wait: skip read()'s promise (the hot path of a reader that keeps up).
+      const ready = this.stream.at(Math.max(this.cursor.position, this.stream.oldestOffset));
+      const message = ready ?? (await this.stream.read(this.cursor.position));
       if (!message) {
         this.close();
         return { done: true, value: undefined };

@@ -1,14 +1,18 @@
-import { nanoid } from "nanoid";
+import { customAlphabet } from "nanoid";
 import { ConfigurationError, NoOutputError, UnknownTagError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
 import { isSchema, validate, type Schema } from "../schema.js";
 import { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
+import { singleSpecPlan } from "../job/JobPlan.js";
 import { LiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { LiveWorkerOptions } from "../worker/options.js";
 import type { JobOptionsIn, OutputMessage, TagOf, TagSchemas, Tags } from "./types.js";
 import type { InferIn } from "../schema.js";
+
+// nanoid's default alphabet includes "-" and "_", which a job id may not start with.
+const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
 
 /** Names one input or output tag of a spec (`spec.input.sauce`); Liveflow wires these. */
 export interface TagHandle<Direction extends "input" | "output" = "input" | "output"> {
@@ -103,10 +107,10 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   async enqueueJob(options: EnqueueOptions<Opt> = {}): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = options.liveEnv ?? LiveEnv.global();
-    const jobId = options.jobId ?? nanoid();
+    const jobId = options.jobId ?? newJobId();
     assertValidId("job id", jobId);
     const jobOptions = await this.validateJobOptions(options.jobOptions);
-    return new LiveJob<I, O>(env.createJob(this, jobId, jobOptions));
+    return new LiveJob<I, O>(env.createJob(singleSpecPlan(this), jobId, new Map([[this.name, jobOptions]])));
   }
 
   /**
@@ -120,12 +124,21 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     if (!(outputTag in this.outputSchemas)) {
       throw new UnknownTagError(this.name, "output", outputTag, Object.keys(this.outputSchemas));
     }
+    if (input !== undefined) {
+      const schema = this.inputSchemas.default;
+      if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
+      // Checked before the job exists: bad input must leave no job behind.
+      await validate(schema, input, `input "default" of spec "${this.name}"`);
+    }
     const job = await this.enqueueJob(enqueueOptions);
     const runtime = job.runtime;
     if (input !== undefined) {
-      const channel = runtime.inputs.get("default");
-      if (!channel) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
-      await channel.stream.write(input);
+      try {
+        await runtime.inputs.get("default")!.stream.write(input);
+      } catch (error) {
+        await job.cancel(`its input was rejected: ${String(error)}`);
+        throw error;
+      }
     }
     for (const { stream } of runtime.inputs.values()) stream.end(`input of job "${job.jobId}" was terminated`);
     await job.waitUntilFinish();
@@ -137,7 +150,8 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     return { data: last.data, timestamp: last.timestamp };
   }
 
-  private async validateJobOptions(value: unknown): Promise<unknown> {
+  /** @internal Validates job options against this spec's schema (defaults applied). */
+  async validateJobOptions(value: unknown): Promise<unknown> {
     if (!this.jobOptionsSchema) {
       if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
         throw new ValidationError(`Invalid jobOptions of spec "${this.name}": expected an object or nothing`);

@@ -7,7 +7,17 @@ export interface StreamMessage<T> {
   data: T;
   timestamp: number;
   offset: number;
+  /**
+   * Process-wide append order across all streams: orders messages of
+   * different streams written within the same millisecond (`input.merge`).
+   */
+  sequence: number;
 }
+
+let appendSequence = 0;
+
+/** What a write that need not wait returns: one shared settled promise, no allocation per message. */
+export const WRITTEN: Promise<void> = Promise.resolve();
 
 /** Limits of one stream. */
 export interface StreamLimits {
@@ -110,12 +120,17 @@ export class DataStream<T = unknown> {
 
   private appendAndWait(data: T): Promise<void> {
     this.append(data);
-    return this.lag() >= this.limits.highWaterMark ? this.waitForSpace() : Promise.resolve();
+    return this.lag() >= this.limits.highWaterMark ? this.waitForSpace() : WRITTEN;
   }
 
   /** Appends a message that is already valid. */
   append(data: T): void {
-    const message: StreamMessage<T> = { data, timestamp: this.clock.now(), offset: this.nextOffset++ };
+    const message: StreamMessage<T> = {
+      data,
+      timestamp: this.clock.now(),
+      offset: this.nextOffset++,
+      sequence: appendSequence++,
+    };
     this.buffer.push(message);
     this.trim();
     if (this.readWaiters.length > 0) this.wake("read");
@@ -166,17 +181,30 @@ export class DataStream<T = unknown> {
   /**
    * The first kept message at or after `offset`; waits for one. Resolves
    * `undefined` at the end of a stream that ended normally, rejects with the
-   * stream's error when it failed.
+   * stream's error when it failed, or with `signal.reason` once `signal` aborts.
    */
-  async read(offset: number): Promise<StreamMessage<T> | undefined> {
+  async read(offset: number, signal?: AbortSignal): Promise<StreamMessage<T> | undefined> {
     for (;;) {
+      if (signal?.aborted) throw signal.reason;
       const message = this.at(Math.max(offset, this.baseOffset));
       if (message) return message;
       if (this.closed) {
         if (this.closed.error !== undefined) throw this.closed.error;
         return undefined;
       }
-      await new Promise<void>((resolve) => this.readWaiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        if (!signal) {
+          this.readWaiters.push(resolve);
+          return;
+        }
+        // One listener per wait, removed when data wakes us: long streams add nothing up.
+        const wake = () => {
+          signal.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.readWaiters.push(wake);
+        signal.addEventListener("abort", wake, { once: true });
+      });
     }
   }
 

@@ -15,6 +15,8 @@ export interface InputChannel {
 export interface AttemptGuard {
   assertLive(): void;
   beat(): void;
+  /** Aborts when the attempt is abandoned: a pending read then rejects with its reason. */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -53,7 +55,9 @@ export class AttemptInputReader {
   /** Waits for the next message (or the end) without taking it. */
   peek(): Promise<StreamMessage<unknown> | undefined> {
     if (!this.pending) {
-      const pending = this.channel.stream.read(this.position).finally(() => {
+      // A processor waiting for input wakes (with the abort reason) when its
+      // attempt is abandoned (cancel, close, restart), not at its stop timeout.
+      const pending = this.channel.stream.read(this.position, this.attempt.signal).finally(() => {
         this.pending = undefined;
       });
       // A merge may abandon a pending peek; its outcome must not go unhandled.

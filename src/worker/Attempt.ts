@@ -57,6 +57,16 @@ export class Attempt {
     if (this.heartbeatMs !== undefined) this.lastBeat = this.clock.now();
   }
 
+  /**
+   * Fences the attempt after it failed. XState aborts an attempt actor's
+   * signal only when it is stopped while pending; an attempt that already
+   * rejected (stall, invalid emit, a throw with work left in the background)
+   * would otherwise keep a live signal and could still emit.
+   */
+  abandon(): void {
+    if (!this.signal.aborted) this.controller.abort(new AttemptAbandonedError(this.workerName, this.number));
+  }
+
   /** Fails the attempt now (the processor's own promise is abandoned). */
   fail(error: unknown): void {
     this.failWith?.(error);

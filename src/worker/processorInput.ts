@@ -45,7 +45,7 @@ export function createProcessorInput(
 }
 
 /**
- * Reads several tags in arrival order (oldest timestamp first among messages
+ * Reads several tags in arrival order (oldest append first among messages
  * already there), acknowledging each message when the next is asked for.
  * Ends when every tag has ended.
  */
@@ -73,9 +73,10 @@ async function* merge(readers: AttemptInputReader[]): AsyncGenerator<{ tag: stri
     let chosenAt = Infinity;
     for (const reader of live) {
       const message = reader.peekNow();
-      if (message && message.timestamp < chosenAt) {
+      // By append order, not timestamp: messages written in the same millisecond tie on timestamps.
+      if (message && message.sequence < chosenAt) {
         chosen = reader;
-        chosenAt = message.timestamp;
+        chosenAt = message.sequence;
       }
     }
     if (!chosen) {

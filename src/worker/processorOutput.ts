@@ -1,5 +1,5 @@
 import { UnknownTagError, ValidationError } from "../errors.js";
-import type { DataStream } from "../stream/DataStream.js";
+import { WRITTEN, type DataStream } from "../stream/DataStream.js";
 import type { Attempt } from "./Attempt.js";
 
 /**
@@ -18,15 +18,27 @@ export function createProcessorOutput(
     if (emitter) return emitter;
     const stream = streams.get(tag);
     if (!stream) throw new UnknownTagError(specName, "output", tag, [...streams.keys()]);
-    const emit = async (data: unknown): Promise<void> => {
-      attempt.assertLive();
-      attempt.beat();
+    const assertLive = () => attempt.assertLive();
+    const failOnInvalid = (error: unknown): never => {
+      if (error instanceof ValidationError) attempt.fail(error);
+      throw error;
+    };
+    // Not async: an emit that need not wait hands back write()'s settled promise
+    // (no promise and no extra ticks per message); errors still only reject.
+    const emit = (data: unknown): Promise<void> => {
       try {
+        attempt.assertLive();
+        attempt.beat();
         // write() validates before it appends, then waits for slow readers.
-        await stream.write(data, () => attempt.assertLive());
+        const written = stream.write(data, assertLive);
+        // Only an async schema rejects later; the settled fast path cannot.
+        return written === WRITTEN ? written : written.then(undefined, failOnInvalid);
       } catch (error) {
-        if (error instanceof ValidationError) attempt.fail(error);
-        throw error;
+        try {
+          failOnInvalid(error);
+        } catch (rejection) {
+          return Promise.reject(rejection);
+        }
       }
     };
     emitter = { tag, emit };

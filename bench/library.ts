@@ -1,0 +1,46 @@
+import { fileURLToPath } from "node:url";
+import { build } from "tsup";
+
+/**
+ * Which build of liveworker the bench measures. By default the library as
+ * `npm run build` ships it (tsup, esbuild), built from the current src/ into
+ * node_modules/.cache: running src/ under tsx would measure tsx instead, since
+ * tsx compiles with `keepNames` (a `__name` call and a property store per
+ * closure: about 6.7 KiB per job and visible CPU). `--src` measures src/
+ * under tsx as is.
+ */
+const fromSource = process.argv.includes("--src");
+const outDir = fileURLToPath(new URL("../node_modules/.cache/liveworker-bench/", import.meta.url));
+
+async function buildLibrary(): Promise<void> {
+  const root = fileURLToPath(new URL("../", import.meta.url));
+  await build({
+    config: false,
+    entry: { index: `${root}src/index.ts`, machines: `${root}machines/index.ts` },
+    format: ["esm"],
+    outDir,
+    target: "node20",
+    splitting: true,
+    dts: false,
+    sourcemap: true,
+    clean: true,
+    silent: true,
+  });
+}
+
+type Library = typeof import("../src/index.js");
+type Machines = typeof import("../machines/index.js");
+
+async function load(): Promise<{ library: Library; machines: Machines; label: string }> {
+  if (fromSource) {
+    return { library: await import("../src/index.js"), machines: await import("../machines/index.js"), label: "src/ under tsx" };
+  }
+  await buildLibrary();
+  return {
+    library: (await import(`${outDir}index.js`)) as Library,
+    machines: (await import(`${outDir}machines.js`)) as Machines,
+    label: "built bundle (tsup)",
+  };
+}
+
+export const { library, machines, label: libraryLabel } = await load();

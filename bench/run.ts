@@ -1,0 +1,66 @@
+import { writeFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { BenchMode, ResultRow } from "./common.js";
+import { streamThroughput } from "./streamThroughput.js";
+import { shortJobs } from "./shortJobs.js";
+import { manyJobs } from "./manyJobs.js";
+import { latency } from "./latency.js";
+import { inspection } from "./inspection.js";
+
+// Heap per job needs a real GC between measurements.
+if (!(globalThis as { gc?: unknown }).gc) {
+  setFlagsFromString("--expose-gc");
+  (globalThis as { gc?: unknown }).gc = runInNewContext("gc");
+}
+
+const quick = process.argv.includes("--quick");
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
+const mode: BenchMode = quick ? { quick, minMs: 20, rounds: 1 } : { quick, minMs: 400, rounds: 3 };
+
+const scenarios: Array<[string, (mode: BenchMode) => Promise<ResultRow[]>]> = [
+  ["1", streamThroughput],
+  ["2", shortJobs],
+  ["3", manyJobs],
+  ["4", latency],
+  ["5", inspection],
+];
+
+const format = (value: number | undefined): string => {
+  if (value === undefined) return "—";
+  if (value >= 1000) return Math.round(value).toLocaleString("en-US");
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+};
+
+const started = performance.now();
+const rows: ResultRow[] = [];
+for (const [id, scenario] of scenarios) {
+  if (only && !only.includes(id)) continue;
+  rows.push(...(await scenario(mode)));
+}
+
+const header = ["scenario", "metric", "library", "baseline", "ratio", "target", "pass"];
+const table = rows.map((row) => [
+  row.scenario,
+  row.metric,
+  `${format(row.library)} ${row.unit}`,
+  row.baseline === undefined ? "—" : `${format(row.baseline)} ${row.unit}`,
+  row.ratio === undefined ? "—" : `${row.ratio.toFixed(2)} ×`,
+  row.target,
+  row.pass ? "pass" : "FAIL",
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((cells) => cells[i]!.length)));
+const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
+console.log(line(header));
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+for (const cells of table) console.log(line(cells));
+const seconds = (performance.now() - started) / 1000;
+console.log(`\n${quick ? "quick mode (sizes too small to judge targets)" : "full run"}, ${seconds.toFixed(1)} s, node ${process.version}`);
+
+writeFileSync(
+  new URL("./results.json", import.meta.url),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, seconds, results: rows }, null, 2) + "\n",
+);
+// Quick mode only checks that every scenario runs; targets need full sizes.
+process.exitCode = 0;

@@ -1,0 +1,119 @@
+import { nanoid } from "nanoid";
+import type { SupervisionStrategy } from "../../machines/job.js";
+import { resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
+import { ConfigurationError, ValidationError } from "../errors.js";
+import { assertValidId } from "../ids.js";
+import { assertKnownKeys } from "../options.js";
+import { LiveEnv } from "../env/LiveEnv.js";
+import { LiveJob } from "../job/LiveJob.js";
+import type { JobPlan } from "../job/JobPlan.js";
+import { checkFlow } from "./checkFlow.js";
+import type { Connection, Exposure } from "./wiring.js";
+
+/** How a flow job supervises its workers. */
+export interface SupervisionOptions extends RetryOptions {
+  /**
+   * `one_for_one` (default): restart only the failed worker.
+   * `one_for_all`: restart every running worker of the job.
+   * `rest_for_one`: restart the failed worker and those downstream of it.
+   * Restarts count per job against `maxRestarts` within `withinMs`.
+   */
+  strategy?: SupervisionStrategy;
+}
+
+/** What `Liveflow.define` takes. */
+export interface LiveflowDefinition {
+  name: string;
+  connections: readonly Connection[];
+  exposures: readonly Exposure[];
+  /** Default: one_for_one with the defaults of `DEFAULT_RETRY`. */
+  supervision?: SupervisionOptions;
+  /** Whole-job timeout of a flow job. Default: none. */
+  timeouts?: { jobMs?: number };
+}
+
+/** Options of `flow.enqueueJob`. */
+export interface FlowEnqueueOptions {
+  liveEnv?: LiveEnv;
+  jobId?: string;
+  /** Node key (the label, or the spec name) → that spec's job options. */
+  jobOptions?: Record<string, unknown>;
+}
+
+const STRATEGIES: readonly SupervisionStrategy[] = ["one_for_one", "one_for_all", "rest_for_one"];
+
+/**
+ * A menu: several specs wired output to input, run as one job whose
+ * supervisor spawns one worker per node. Data moves on the data plane
+ * (streams), never as XState events; every hop validates against the
+ * receiving schema.
+ *
+ * @example
+ * const pizza = Liveflow.define({
+ *   name: "pizza",
+ *   connections: [conn({ from: dough, to: sauce }), conn({ from: sauce, to: bake })],
+ *   exposures: [expose(dough.input.default, "flour"), expose(bake.output.default, "pizza")],
+ *   supervision: { strategy: "rest_for_one", maxRestarts: 5 },
+ * });
+ * const job = await pizza.enqueueJob({ liveEnv: env });
+ * await job.input("flour").feed({ grams: 500 });
+ */
+export class Liveflow {
+  readonly name: string;
+  private readonly plan: JobPlan;
+
+  private constructor(definition: LiveflowDefinition) {
+    assertKnownKeys("Liveflow.define", definition, ["name", "connections", "exposures", "supervision", "timeouts"]);
+    assertValidId("flow name", definition.name);
+    const { strategy = "one_for_one", ...retry } = definition.supervision ?? {};
+    if (!STRATEGIES.includes(strategy)) {
+      throw new ConfigurationError(`Unknown supervision strategy "${String(strategy)}" in Liveflow "${definition.name}"; known: ${STRATEGIES.join(", ")}`);
+    }
+    resolveRetryPolicy(retry); // reject bad values now, not at run time
+    assertKnownKeys(`timeouts of Liveflow "${definition.name}"`, definition.timeouts, ["jobMs"]);
+    const jobMs = definition.timeouts?.jobMs;
+    if (jobMs !== undefined && !(typeof jobMs === "number" && jobMs > 0)) {
+      throw new ValidationError(`timeouts.jobMs of Liveflow "${definition.name}" must be a positive number; got ${String(jobMs)}`);
+    }
+    this.name = definition.name;
+    const checked = checkFlow(definition.name, definition.connections, definition.exposures);
+    this.plan = {
+      name: definition.name,
+      queueKey: `flow:${definition.name}`,
+      ...checked,
+      strategy,
+      retry,
+      ...(jobMs !== undefined ? { jobMs } : {}),
+    };
+  }
+
+  /** Defines a flow; throws at once on any wiring mistake. */
+  static define(definition: LiveflowDefinition): Liveflow {
+    return new Liveflow(definition);
+  }
+
+  /** Node keys, upstream first. */
+  get nodes(): string[] {
+    return this.plan.nodes.map((n) => n.key);
+  }
+
+  /**
+   * Creates a flow job. It runs once every spec of the flow has a worker def
+   * in the env. `job.input(alias)` / `job.output(alias)` are the exposed tags.
+   */
+  async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<Record<string, any>, Record<string, any>>> {
+    assertKnownKeys(`enqueueJob options of Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
+    const env = options.liveEnv ?? LiveEnv.global();
+    const jobId = options.jobId ?? nanoid();
+    assertValidId("job id", jobId);
+    const given = options.jobOptions ?? {};
+    for (const key of Object.keys(given)) {
+      if (!this.plan.nodes.some((n) => n.key === key)) {
+        throw new ValidationError(`jobOptions of Liveflow "${this.name}" name an unknown node "${key}"; nodes: ${this.nodes.join(", ")}`);
+      }
+    }
+    const jobOptions = new Map<string, unknown>();
+    for (const { key, spec } of this.plan.nodes) jobOptions.set(key, await spec.validateJobOptions(given[key]));
+    return new LiveJob(env.createJob(this.plan, jobId, jobOptions));
+  }
+}

@@ -1,0 +1,203 @@
+import type { AnyActorRef, InspectionEvent } from "xstate";
+
+/** A job or worker actor as the viewer lists it. */
+export interface ActorRecord {
+  /** The actor id: `job:<spec>:<jobId>` or `worker:<name>:<jobId>`. */
+  id: string;
+  kind: "job" | "worker";
+  /** For a worker, the id of its job actor. */
+  parentId: string | undefined;
+  /** Current machine state (`"executing"`; nested states dotted). */
+  state: string;
+  /** XState snapshot status: `"active"`, `"done"`, `"error"` or `"stopped"`. */
+  status: string;
+  /** A worker's attempt number. */
+  attempt: number | undefined;
+  /** Message of the error the actor is in (worker `error`/`crashed`, failed job). */
+  error: string | undefined;
+  /** When the actor was first seen and last changed (collector clock). */
+  firstAt: number;
+  lastAt: number;
+}
+
+/** One state change of one actor: the timeline's raw material. */
+export interface TransitionRecord {
+  seq: number;
+  at: number;
+  actorId: string;
+  state: string;
+  attempt: number | undefined;
+  error: string | undefined;
+  /** True when a worker enters `recovering`: a restart was granted. */
+  restart: boolean;
+}
+
+/** Options of `EventCollector`. */
+export interface EventCollectorOptions {
+  /** Transitions kept; older ones (and the finished actors only they mention) are dropped. Default 10 000. */
+  maxEvents?: number;
+  /** Time source for `at`. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What changed since the last `drain()`. */
+export interface CollectorDelta {
+  actors: ActorRecord[];
+  transitions: TransitionRecord[];
+}
+
+/**
+ * Turns XState inspection events of liveworker jobs into actor records and a
+ * bounded list of state changes (the viewer's timeline). Ignores actors that
+ * are not jobs or workers (the attempts' promise actors) and snapshots that
+ * change no state, so its cost per event is a map lookup.
+ *
+ * @example
+ * const collector = new EventCollector({ maxEvents: 1_000 });
+ * const env = LiveEnv.create({ inspect: (event) => collector.observe(event) });
+ * // … run jobs …
+ * collector.transitions(); // [{ actorId: "worker:chop:j1", state: "initializing", … }, …]
+ */
+export class EventCollector {
+  private readonly maxEvents: number;
+  private readonly now: () => number;
+  private readonly actors = new Map<string, ActorRecord>();
+  private log: TransitionRecord[] = [];
+  private seq = 0;
+  private changedActors = new Set<string>();
+  private newTransitions: TransitionRecord[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  constructor(options: EventCollectorOptions = {}) {
+    this.maxEvents = options.maxEvents ?? 10_000;
+    if (!Number.isInteger(this.maxEvents) || this.maxEvents < 1) {
+      throw new RangeError(`maxEvents must be a whole number >= 1; got ${String(options.maxEvents)}`);
+    }
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Feeds one XState inspection event (use as an `inspect` function). */
+  observe(event: InspectionEvent): void {
+    // `@xstate.actor` comes before the actor has a snapshot; its first `@xstate.snapshot` follows at start.
+    if (event.type !== "@xstate.snapshot") return;
+    const actorRef = event.actorRef as AnyActorRef;
+    const kind = kindOf(actorRef.id);
+    if (!kind) return;
+    this.record(actorRef, kind, event.snapshot as SnapshotLike);
+  }
+
+  /** Records a job actor that was already running (and its workers) when the collector attached. */
+  seed(root: AnyActorRef): void {
+    const kind = kindOf(root.id);
+    if (!kind) return;
+    const snapshot = root.getSnapshot() as SnapshotLike;
+    this.record(root, kind, snapshot);
+    for (const child of Object.values(snapshot.children ?? {})) if (child) this.seed(child);
+  }
+
+  /** Every actor still retained, oldest first. */
+  actorRecords(): ActorRecord[] {
+    return [...this.actors.values()].map((record) => ({ ...record }));
+  }
+
+  /** Retained state changes, oldest first (at most `maxEvents`). */
+  transitions(): TransitionRecord[] {
+    return [...this.log];
+  }
+
+  /** Returns and forgets what changed since the previous call. */
+  drain(): CollectorDelta {
+    const delta = {
+      actors: [...this.changedActors].flatMap((id) => {
+        const record = this.actors.get(id);
+        return record ? [{ ...record }] : [];
+      }),
+      transitions: this.newTransitions,
+    };
+    this.changedActors = new Set();
+    this.newTransitions = [];
+    return delta;
+  }
+
+  /** Calls `listener` after each recorded change. Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private record(actorRef: AnyActorRef, kind: "job" | "worker", snapshot: SnapshotLike): void {
+    const at = this.now();
+    const state = stateName(snapshot.value);
+    const context = snapshot.context ?? {};
+    const attempt = typeof context.attempt === "number" ? context.attempt : undefined;
+    const error = errorOf(kind, state, context.error);
+    let record = this.actors.get(actorRef.id);
+    if (record && record.state === state && record.status === snapshot.status && record.attempt === attempt) return;
+    const entered = !record || record.state !== state || record.attempt !== attempt;
+    if (!record) {
+      const parentId = (actorRef as { _parent?: AnyActorRef })._parent?.id;
+      record = { id: actorRef.id, kind, parentId, state, status: snapshot.status, attempt, error, firstAt: at, lastAt: at };
+      this.actors.set(actorRef.id, record);
+    } else {
+      Object.assign(record, { state, status: snapshot.status, attempt, error, lastAt: at });
+    }
+    this.changedActors.add(record.id);
+    if (entered) {
+      const transition: TransitionRecord = {
+        seq: ++this.seq,
+        at,
+        actorId: record.id,
+        state,
+        attempt,
+        error,
+        restart: kind === "worker" && state === "recovering",
+      };
+      this.log.push(transition);
+      this.newTransitions.push(transition);
+      if (this.newTransitions.length > this.maxEvents) this.newTransitions.splice(0, this.newTransitions.length - this.maxEvents);
+      this.trim();
+    }
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Drops the oldest tenth past the cap at once, so trimming costs O(1) amortised. */
+  private trim(): void {
+    if (this.log.length <= this.maxEvents) return;
+    const keep = Math.floor(this.maxEvents * 0.9);
+    this.log = this.log.slice(this.log.length - keep);
+    const mentioned = new Set(this.log.map((t) => t.actorId));
+    for (const [id, record] of this.actors) {
+      if (record.status !== "active" && !mentioned.has(id)) this.actors.delete(id);
+    }
+  }
+}
+
+interface SnapshotLike {
+  value?: unknown;
+  status: string;
+  context?: { attempt?: unknown; error?: unknown };
+  children?: Record<string, AnyActorRef | undefined>;
+}
+
+function kindOf(id: string): "job" | "worker" | undefined {
+  if (id.startsWith("job:")) return "job";
+  if (id.startsWith("worker:")) return "worker";
+  return undefined;
+}
+
+/** `"a"` for `"a"`, `"a.b"` for `{ a: "b" }`. */
+function stateName(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value && typeof value === "object") {
+    const [key, child] = Object.entries(value)[0] ?? [];
+    return key === undefined ? "" : child && (typeof child === "string" || Object.keys(child).length > 0) ? `${key}.${stateName(child)}` : key;
+  }
+  return "";
+}
+
+function errorOf(kind: "job" | "worker", state: string, error: unknown): string | undefined {
+  const inError = kind === "worker" ? state === "error" || state === "crashed" : state === "failed";
+  if (!inError || error === undefined) return undefined;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,82 @@
+import type { RetryOptions } from "../../machines/restartPolicy.js";
+import type { SupervisionStrategy } from "../../machines/job.js";
+import type { AnyJobSpec } from "../spec/JobSpec.js";
+
+/** One worker of a job: a spec under a unique key (its label, or the spec name). */
+export interface PlanNode {
+  key: string;
+  spec: AnyJobSpec;
+}
+
+/** A tag of a node. */
+export interface PlanPort {
+  node: string;
+  tag: string;
+}
+
+/** An output-to-input wire between two nodes. */
+export interface PlanConnection {
+  from: PlanPort;
+  to: PlanPort;
+  transform?: (data: any) => unknown;
+  /** e.g. `dough.default → sauce.default`, used in error messages. */
+  label: string;
+}
+
+/**
+ * What a job runs: its nodes (upstream first), the wires between them, and
+ * which node tags the job handle exposes under which alias. A plain
+ * `spec.enqueueJob` is a plan of one node exposing all its tags.
+ */
+export interface JobPlan {
+  /** The spec name, or the flow name. */
+  name: string;
+  /** Key the scheduler queues under (concurrency slots). */
+  queueKey: string;
+  nodes: readonly PlanNode[];
+  connections: readonly PlanConnection[];
+  exposedInputs: ReadonlyMap<string, PlanPort>;
+  exposedOutputs: ReadonlyMap<string, PlanPort>;
+  strategy: SupervisionStrategy;
+  /** The flow's restart policy; a single-spec job uses its worker def's. */
+  retry?: RetryOptions;
+  /** Whole-job timeout of a flow. */
+  jobMs?: number;
+}
+
+/** The plan of a plain job of one spec. */
+export function singleSpecPlan(spec: AnyJobSpec): JobPlan {
+  const identity = (tags: Record<string, unknown>) =>
+    new Map(Object.keys(tags).map((tag) => [tag, { node: spec.name, tag }]));
+  return {
+    name: spec.name,
+    queueKey: spec.name,
+    nodes: [{ key: spec.name, spec }],
+    connections: [],
+    exposedInputs: identity(spec.inputSchemas),
+    exposedOutputs: identity(spec.outputSchemas),
+    strategy: "one_for_one",
+  };
+}
+
+/** Node key → the node keys downstream of it, transitively. */
+export function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Record<string, string[]> {
+  const direct = new Map<string, Set<string>>();
+  for (const c of plan.connections) {
+    if (!direct.has(c.from.node)) direct.set(c.from.node, new Set());
+    direct.get(c.from.node)!.add(c.to.node);
+  }
+  const result: Record<string, string[]> = {};
+  for (const { key } of plan.nodes) {
+    const seen = new Set<string>();
+    const stack = [...(direct.get(key) ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(...(direct.get(next) ?? []));
+    }
+    result[key] = [...seen];
+  }
+  return result;
+}

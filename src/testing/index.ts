@@ -1,0 +1,13 @@
+/**
+ * `liveworker/testing`: a simulated-clock env and model-based test cases for
+ * your workers. Test-runner agnostic: cases are plain `{ name, run }` objects.
+ *
+ * @example
+ * import { createTestEnv, workerTestCases } from "liveworker/testing";
+ */
+export { createTestEnv, flush } from "./createTestEnv.js";
+export type { JobRef, TestEnv, TestEnvOptions } from "./createTestEnv.js";
+export { InjectedFault, replay, workerTestCases } from "./workerTestCases.js";
+export type { WorkerTestCase, WorkerTestCasesOptions, WorkerUnderTest } from "./workerTestCases.js";
+export { UNREACHABLE_IN_SINGLE_WORKER_JOB, transitionKey, workerModel } from "./workerPaths.js";
+export type { WorkerModel, WorkerPath, WorkerPathStep, WorkerStepKind, WorkerTransitionKey } from "./workerPaths.js";

@@ -1,0 +1,26 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { DIAGRAMS_PATH, diagramsMarkdown } from "../scripts/diagrams.js";
+
+describe("docs/diagrams.md", () => {
+  it("matches the machines (run `npm run diagrams` after changing machines/)", () => {
+    const onDisk = readFileSync(DIAGRAMS_PATH, "utf8");
+    expect(onDisk, "docs/diagrams.md is out of date: run `npm run diagrams`").toBe(diagramsMarkdown());
+  });
+
+  it("draws every worker state the design names, with the failure path", () => {
+    const text = diagramsMarkdown();
+    for (const line of [
+      "[*] --> initializing",
+      "initializing --> executing : done(initialize)",
+      "executing --> error : error(execute)",
+      "error --> recovering : RESTART",
+      "recovering --> initializing : after backoff",
+      "error --> crashed : GIVE_UP",
+      "[*] --> queued",
+      "queued --> running : START",
+    ]) {
+      expect(text).toContain(line);
+    }
+  });
+});

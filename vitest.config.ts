@@ -1,6 +1,17 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests import the package by name, as users do; it resolves to the sources.
+    alias: [
+      { find: /^liveworker\/testing$/, replacement: here("./src/testing/index.ts") },
+      { find: /^liveworker\/machines$/, replacement: here("./machines/index.ts") },
+      { find: /^liveworker$/, replacement: here("./src/index.ts") },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,

@@ -38,6 +38,10 @@ export async function inspection(mode: BenchMode): Promise<ResultRow[]> {
   const inspected = createStreamBench({ inspect: (event: InspectionEvent) => collector.observe(event) });
   const plain = createStreamBench();
   const rows: ResultRow[] = [];
+  for (let round = 0; round < (mode.quick ? 1 : 4); round++) {
+    await inspected.runJob("off", count);
+    await plain.runJob("off", count);
+  }
   const withCollector = await compare(() => inspected.runJob("off", count), () => plain.runJob("off", count), mode);
   const ratio = withCollector.baseline / withCollector.library;
   rows.push({

@@ -13,6 +13,9 @@ import { JobSpec, LiveEnv, type LifecycleEvent } from "liveworker";
 
 const quiet = process.argv.includes("--quiet");
 const env = LiveEnv.create({ projectId: "kitchen" });
+// `npm run demo -- --inspect`: serve the offline viewer while the kitchen runs.
+const viewer = process.argv.includes("--inspect") ? await env.serveInspector({ port: 4477 }) : undefined;
+if (viewer) console.log(`viewer: ${viewer.url}`);
 
 // ——— the recipes ———
 
@@ -174,6 +177,11 @@ const { data: dish } = await plate.enqueueAndGetResult({
   input: { pieces: chopped.flatMap((c) => c.pieces), sauce: sauceMade!.data.sauce },
 });
 
+if (viewer) {
+  console.log(`kitchen done; the viewer stays at ${viewer.url} until Ctrl-C`);
+  await new Promise((resolve) => process.once("SIGINT", resolve));
+  await viewer.close();
+}
 await env.close();
 
 // ——— the bill ———

@@ -120,6 +120,8 @@ export const jobMachine = setup({
   },
   guards: {
     hasJobTimeout: ({ context }) => context.timeouts.jobMs !== undefined,
+    /** A worker crashed or stopped on its own while the job runs. */
+    workerEndedEarly: ({ event }) => "output" in event && (event.output as WorkerOutput).outcome !== "done",
     allFinished: ({ context }) => allFinished(context),
     failing: ({ context }) => context.error !== undefined,
     allDone: ({ context }) => context.workers.every((name) => context.finished[name] === "done"),
@@ -252,7 +254,7 @@ export const jobMachine = setup({
         "WORKER.FAILED": { actions: "supervise" },
         "xstate.done.actor.*": [
           {
-            guard: ({ event }) => (event as { output: WorkerOutput }).output.outcome !== "done",
+            guard: "workerEndedEarly",
             target: "stopping",
             actions: ["recordFinished", "recordCrash"],
           },

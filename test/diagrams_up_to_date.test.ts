@@ -1,11 +1,16 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DIAGRAMS_PATH, diagramsMarkdown } from "../scripts/diagrams.js";
+import { DIAGRAMS_PATH, README_PATH, diagramsMarkdown, withReadmeDiagrams } from "../scripts/diagrams.js";
 
 describe("docs/diagrams.md", () => {
   it("matches the machines (run `npm run diagrams` after changing machines/)", () => {
     const onDisk = readFileSync(DIAGRAMS_PATH, "utf8");
     expect(onDisk, "docs/diagrams.md is out of date: run `npm run diagrams`").toBe(diagramsMarkdown());
+  });
+
+  it("are embedded in README.md, up to date (run `npm run diagrams`)", () => {
+    const readme = readFileSync(README_PATH, "utf8");
+    expect(readme, "README.md diagrams are out of date: run `npm run diagrams`").toBe(withReadmeDiagrams(readme));
   });
 
   it("draws every worker state the design names, with the failure path", () => {

@@ -8,9 +8,11 @@ import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, DEFAULT_STREAM_LIMITS, DEFAULT_TIME
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
+// Snippets come from the runnable examples, or from the user-facing example test.
 const examples = readdirSync(join(root, "examples"))
   .filter((name) => name.endsWith(".ts"))
-  .map((name) => readFileSync(join(root, "examples", name), "utf8"));
+  .map((name) => readFileSync(join(root, "examples", name), "utf8"))
+  .concat(readFileSync(join(root, "test", "user_example.test.ts"), "utf8"));
 
 const tsBlocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
 

@@ -1,9 +1,8 @@
 // What a user writes to model-test their own worker with liveworker/testing.
-// (In your project: import from "liveworker/testing" and "liveworker".)
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec } from "../src/index.js";
-import { createTestEnv, workerTestCases } from "../src/testing/index.js";
+import { JobSpec } from "liveworker";
+import { createTestEnv, workerTestCases } from "liveworker/testing";
 
 const shout = JobSpec.define({
   name: "shout",

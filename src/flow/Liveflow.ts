@@ -1,4 +1,4 @@
-import { nanoid } from "nanoid";
+import { customAlphabet } from "nanoid";
 import type { SupervisionStrategy } from "../../machines/job.js";
 import { resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
 import { ConfigurationError, ValidationError } from "../errors.js";
@@ -39,6 +39,9 @@ export interface FlowEnqueueOptions {
   /** Node key (the label, or the spec name) → that spec's job options. */
   jobOptions?: Record<string, unknown>;
 }
+
+// nanoid's default alphabet includes "-" and "_", which a job id may not start with.
+const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
 
 const STRATEGIES: readonly SupervisionStrategy[] = ["one_for_one", "one_for_all", "rest_for_one"];
 
@@ -104,7 +107,7 @@ export class Liveflow {
   async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<Record<string, any>, Record<string, any>>> {
     assertKnownKeys(`enqueueJob options of Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = options.liveEnv ?? LiveEnv.global();
-    const jobId = options.jobId ?? nanoid();
+    const jobId = options.jobId ?? newJobId();
     assertValidId("job id", jobId);
     const given = options.jobOptions ?? {};
     for (const key of Object.keys(given)) {

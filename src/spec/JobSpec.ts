@@ -150,7 +150,12 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     return { data: last.data, timestamp: last.timestamp };
   }
 
-  /** @internal Validates job options against this spec's schema (defaults applied). */
+  /**
+   * @internal Validates job options against this spec's schema (defaults
+   * applied). Omitted options validate as `undefined`, or as `{}` when the
+   * schema rejects `undefined`, so an object schema whose fields all have
+   * defaults needs no options at all.
+   */
   async validateJobOptions(value: unknown): Promise<unknown> {
     if (!this.jobOptionsSchema) {
       if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
@@ -158,7 +163,18 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
       }
       return value;
     }
-    return validate(this.jobOptionsSchema, value, `jobOptions of spec "${this.name}"`);
+    const where = `jobOptions of spec "${this.name}"`;
+    if (value !== undefined) return validate(this.jobOptionsSchema, value, where);
+    // Omitted options mean "all defaults": accept undefined, else `{}`, else report the undefined case.
+    try {
+      return await validate(this.jobOptionsSchema, undefined, where);
+    } catch (missing) {
+      try {
+        return await validate(this.jobOptionsSchema, {}, where);
+      } catch {
+        throw missing;
+      }
+    }
   }
 }
 

@@ -34,11 +34,8 @@ export function createProcessorOutput(
         // Only an async schema rejects later; the settled fast path cannot.
         return written === WRITTEN ? written : written.then(undefined, failOnInvalid);
       } catch (error) {
-        try {
-          failOnInvalid(error);
-        } catch (rejection) {
-          return Promise.reject(rejection);
-        }
+        if (error instanceof ValidationError) attempt.fail(error);
+        return Promise.reject(error);
       }
     };
     emitter = { tag, emit };

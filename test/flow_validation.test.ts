@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { JobFailedError, JobSpec, Liveflow, ValidationError, conn, expose, type LifecycleEvent } from "../src/index.js";
+import { collectUntilError } from "./helpers/collect.js";
+import { closeAll, createTestEnv } from "./helpers/env.js";
+
+afterEach(closeAll);
+
+let counter = 0;
+
+/**
+ * `sauce → bake` under the labels "sauce" and "bake" (so connection labels
+ * read `sauce.default → bake.default`). `bake` accepts only a positive
+ * `grams` and records every message it receives.
+ */
+function sauceToBake(transform?: (data: { ml: number }) => unknown) {
+  const n = ++counter;
+  const sauce = JobSpec.define({ name: `sauce-${n}`, input: z.number(), output: z.object({ ml: z.number() }) });
+  const bake = JobSpec.define({
+    name: `bake-${n}`,
+    input: z.object({ grams: z.number().positive() }),
+    output: z.string(),
+  });
+  const flow = Liveflow.define({
+    name: `validated-${n}`,
+    connections: [
+      conn({
+        from: { spec: sauce, label: "sauce" },
+        to: { spec: bake, label: "bake" },
+        transform: transform ?? ((data: { ml: number }) => ({ grams: data.ml })),
+      }),
+    ],
+    exposures: [
+      expose({ spec: sauce, label: "sauce", tag: "default", direction: "input" }, "in"),
+      expose({ spec: bake, label: "bake", tag: "default", direction: "output" }, "pizza"),
+    ],
+  });
+  return { sauce, bake, flow };
+}
+
+describe("Liveflow per-hop validation", () => {
+  it("valid data passes every hop in order", async () => {
+    const { env } = createTestEnv();
+    const { sauce, bake, flow } = sauceToBake();
+    sauce.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        for await (const ml of input) await output.emit({ ml });
+      },
+    });
+    bake.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        for await (const { grams } of input) await output.emit(`pizza with ${grams} g`);
+      },
+    });
+    const job = await flow.enqueueJob({ liveEnv: env });
+    const pizzas = collectUntilError<string>(job.output("pizza"));
+    for (const ml of [100, 250]) await job.input("in").feed(ml);
+    await job.input("in").terminate();
+    expect(await pizzas).toEqual({ data: ["pizza with 100 g", "pizza with 250 g"], error: undefined });
+    await job.waitUntilFinish();
+  });
+
+  it.each([
+    ["a transform that produces invalid data", (data: { ml: number }) => ({ grams: data.ml === 3 ? -data.ml : data.ml })],
+    ["data that fits the sender's schema but not the receiver's", undefined],
+  ] as const)("%s fails the flow job with a ValidationError naming the connection; nothing invalid reaches the receiver", async (_, transform) => {
+    const { env } = createTestEnv();
+    const events: LifecycleEvent[] = [];
+    env.subscribe((e) => events.push(e));
+    const { sauce, bake, flow } = sauceToBake(transform ?? ((data) => ({ grams: data.ml })));
+    sauce.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        // The sauce output schema accepts any number: -3 is valid here, and only the receiving schema rejects it.
+        for await (const ml of input) await output.emit({ ml: transform ? ml : ml === 3 ? -3 : ml });
+      },
+    });
+    const received: number[] = [];
+    bake.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        for await (const { grams } of input) {
+          received.push(grams);
+          await output.emit(`pizza with ${grams} g`);
+        }
+      },
+    });
+    const job = await flow.enqueueJob({ liveEnv: env });
+    const pizzas = collectUntilError<string>(job.output("pizza"));
+    for (const ml of [1, 2, 3, 4]) await job.input("in").feed(ml);
+
+    const error = await job.waitUntilFinish().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobFailedError);
+    const cause = (error as JobFailedError).cause;
+    expect(cause).toBeInstanceOf(ValidationError);
+    expect((cause as ValidationError).message).toMatch(/^Connection sauce\.default → bake\.default: /);
+    expect((cause as ValidationError).where).toBe("connection sauce.default → bake.default");
+    expect((cause as ValidationError).issues.length).toBeGreaterThan(0);
+    expect((error as JobFailedError).message).toContain("sauce.default → bake.default");
+    // A ValidationError is not retried: the receiver crashed without a restart.
+    expect(events.some((e) => e.type === "worker.restart")).toBe(false);
+    expect(events).toContainEqual(expect.objectContaining({ type: "worker.state", workerName: "bake", state: "crashed" }));
+    expect(received).toEqual([1, 2]);
+    const result = await pizzas;
+    expect(result.data).toEqual(["pizza with 1 g", "pizza with 2 g"]);
+    expect(result.error).toBe(error);
+  });
+
+  it("a transform that throws fails the flow job with a ValidationError naming the connection", async () => {
+    const { env } = createTestEnv();
+    const { sauce, bake, flow } = sauceToBake((data) => {
+      if (data.ml > 500) throw new RangeError("too much sauce");
+      return { grams: data.ml };
+    });
+    sauce.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        for await (const ml of input) await output.emit({ ml });
+      },
+    });
+    const received: number[] = [];
+    bake.defineWorker({
+      liveEnv: env,
+      processor: async ({ input }) => {
+        for await (const { grams } of input) received.push(grams);
+      },
+    });
+    const job = await flow.enqueueJob({ liveEnv: env });
+    await job.input("in").feed(200);
+    await job.input("in").feed(900);
+    const error = await job.waitUntilFinish().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobFailedError);
+    const cause = (error as JobFailedError).cause as ValidationError;
+    expect(cause).toBeInstanceOf(ValidationError);
+    expect(cause.message).toBe("Transform of connection sauce.default → bake.default threw: RangeError: too much sauce");
+    expect(received).toEqual([200]);
+  });
+});

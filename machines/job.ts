@@ -73,7 +73,15 @@ export interface JobContext {
 }
 
 /** Child id and system id of a worker actor, `worker:<workerName>:<jobId>`: readable in inspectors. */
-export const workerActorId = (workerName: string, jobId: string): string => `worker:${workerName}:${jobId}`;
+export const workerActorId = (workerName: string): string => `worker:${workerName}`;
+
+/**
+ * System id of a worker actor, unique per job: what inspectors show. The child
+ * id itself stays free of the job id, because XState memoizes transitions per
+ * event type on the (shared) machine, and `xstate.done.actor.<child id>` with a
+ * job id inside would add an entry for every job ever run.
+ */
+export const workerSystemId = (workerName: string, jobId: string): string => `worker:${workerName}:${jobId}`;
 
 /** Restart records kept in a `JobFailedError` (the newest). */
 const HISTORY_KEPT = 50;
@@ -130,8 +138,8 @@ export const jobMachine = setup({
     spawnWorkers: enqueueActions(({ context, enqueue, self }) => {
       for (const workerName of context.workers) {
         enqueue.spawnChild("worker", {
-          id: workerActorId(workerName, context.jobId),
-          systemId: workerActorId(workerName, context.jobId),
+          id: workerActorId(workerName),
+          systemId: workerSystemId(workerName, context.jobId),
           input: {
             jobId: context.jobId,
             workerName,
@@ -154,7 +162,7 @@ export const jobMachine = setup({
         at,
         `${context.jobId}:${context.restarts.length}`,
       );
-      const target = workerActorId(event.workerName, context.jobId);
+      const target = workerActorId(event.workerName);
       if (decision.restart) {
         const record: RestartRecord = {
           attempt: event.attempt,
@@ -164,7 +172,7 @@ export const jobMachine = setup({
         };
         enqueue.assign({ restarts: [...context.restarts, record].slice(-HISTORY_KEPT) });
         for (const workerName of restartSet(context, event.workerName)) {
-          enqueue.sendTo(workerActorId(workerName, context.jobId), { type: "RESTART", delayMs: decision.delayMs });
+          enqueue.sendTo(workerActorId(workerName), { type: "RESTART", delayMs: decision.delayMs });
         }
         return;
       }
@@ -192,14 +200,14 @@ export const jobMachine = setup({
       },
       finished: ({ context, event }) => {
         const id = (event as { actorId?: string }).actorId ?? "";
-        const name = context.workers.find((w) => workerActorId(w, context.jobId) === id);
+        const name = context.workers.find((w) => workerActorId(w) === id);
         return name ? { ...context.finished, [name]: "crashed" as const } : context.finished;
       },
     }),
     stopWorkers: enqueueActions(({ context, enqueue }) => {
       for (const workerName of [...context.workers].reverse()) {
         if (!(workerName in context.finished)) {
-          enqueue.sendTo(workerActorId(workerName, context.jobId), { type: "STOP" });
+          enqueue.sendTo(workerActorId(workerName), { type: "STOP" });
         }
       }
     }),
@@ -275,8 +283,8 @@ export const jobMachine = setup({
         "xstate.error.actor.*": { actions: "recordCrash" },
         // A restart decision is moot while stopping; the worker gets STOP instead.
         "WORKER.FAILED": {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            if (event.type === "WORKER.FAILED") enqueue.sendTo(workerActorId(event.workerName, context.jobId), { type: "STOP" });
+          actions: enqueueActions(({ event, enqueue }) => {
+            if (event.type === "WORKER.FAILED") enqueue.sendTo(workerActorId(event.workerName), { type: "STOP" });
           }),
         },
       },

@@ -209,6 +209,22 @@ describe("Liveflow pipelines", () => {
     expect(doneWorkers(events)).toEqual(["first", "second"]);
   });
 
+  it("generated flow job ids are valid ids (never starting with - or _)", async () => {
+    const { env } = createTestEnv();
+    const head = JobSpec.define({ name: uniq("head"), input: z.number(), output: z.number() });
+    const tail = JobSpec.define({ name: uniq("tail"), input: z.number(), output: z.number() });
+    const flow = Liveflow.define({
+      name: uniq("ids"),
+      connections: [conn({ from: head, to: tail })],
+      exposures: [expose(head.input.default, "in")],
+    });
+    // No worker defs: the jobs stay queued. 2 of nanoid's 64 symbols are invalid first characters.
+    for (let i = 0; i < 200; i++) {
+      const job = await flow.enqueueJob({ liveEnv: env });
+      expect(job.jobId).toMatch(/^[A-Za-z0-9]{21}$/);
+    }
+  });
+
   it("validates each node's jobOptions against its own spec", async () => {
     const { env } = createTestEnv();
     const scale = JobSpec.define({

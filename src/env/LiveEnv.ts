@@ -12,6 +12,7 @@ import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { EnvInternals } from "./internals.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
+import { withReadableNames } from "../inspect/readableNames.js";
 import { createRuntimeJobMachine } from "./runtimeMachine.js";
 import { JobScheduler } from "./JobScheduler.js";
 
@@ -150,7 +151,7 @@ export class LiveEnv {
    */
   observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
     const jobs = [...this.jobs.values()];
-    const subscriptions = jobs.map((job) => job.actor.system.inspect(observer));
+    const subscriptions = jobs.map((job) => job.actor.system.inspect((event) => observer(withReadableNames(event))));
     this.lateInspectors.add(observer);
     return {
       roots: jobs.map((job) => job.actor),
@@ -163,13 +164,14 @@ export class LiveEnv {
 
   /** The `inspect` a new job's actor gets: undefined when nobody inspects. */
   private inspectorForNewJob(): LiveEnvOptions["inspect"] {
-    if (this.lateInspectors.size === 0) return this.inspect;
+    if (!this.inspect && this.lateInspectors.size === 0) return undefined;
     const user = this.inspect ? toObserver(this.inspect) : undefined;
     const attached = [...this.lateInspectors];
     return (event: InspectionEvent) => {
-      user?.next?.(event);
+      const named = withReadableNames(event);
+      user?.next?.(named);
       // A viewer closed since this job started is skipped.
-      for (const observer of attached) if (this.lateInspectors.has(observer)) observer(event);
+      for (const observer of attached) if (this.lateInspectors.has(observer)) observer(named);
     };
   }
 

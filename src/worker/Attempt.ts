@@ -12,6 +12,7 @@ export class Attempt {
   private watchdog: unknown;
   private failWith: ((error: unknown) => void) | undefined;
   private readonly controller = new AbortController();
+  private live = true;
   /** Rejects when the attempt must fail from outside the processor (stall, invalid emit). */
   readonly failed: Promise<never>;
 
@@ -27,6 +28,17 @@ export class Attempt {
     private readonly heartbeatMs: number | undefined,
   ) {
     this.lastBeat = clock.now();
+    // The first listener on our own signal, so `live` is false before any other
+    // code sees the abort; assertLive (several calls per message) then reads a
+    // field instead of AbortSignal's checked getter.
+    this.signal.addEventListener(
+      "abort",
+      () => {
+        this.live = false;
+        this.stopWatchdog();
+      },
+      { once: true },
+    );
     const abandon = () => this.controller.abort(new AttemptAbandonedError(workerName, number));
     if (actorSignal.aborted) abandon();
     else actorSignal.addEventListener("abort", abandon, { once: true });
@@ -35,7 +47,6 @@ export class Attempt {
     });
     // The promise is raced, never awaited alone: keep an early rejection from being unhandled.
     this.failed.catch(() => {});
-    this.signal.addEventListener("abort", () => this.stopWatchdog(), { once: true });
   }
 
   /** Aborts when the attempt is abandoned; its reason is an `AttemptAbandonedError`. */
@@ -49,7 +60,7 @@ export class Attempt {
 
   /** Throws the abort reason once the attempt is fenced. */
   assertLive(): void {
-    if (this.signal.aborted) throw this.signal.reason;
+    if (!this.live) throw this.signal.reason;
   }
 
   /** Records progress for the heartbeat timeout. */

@@ -83,7 +83,7 @@ export const workerActorId = (workerName: string): string => `worker:${workerNam
  */
 export const workerSystemId = (workerName: string, jobId: string): string => `worker:${workerName}:${jobId}`;
 
-/** Restart records kept in a `JobFailedError` (the newest). */
+/** Restart records kept (the newest), at least; more when `maxRestarts` is larger. */
 const HISTORY_KEPT = 50;
 
 function clockNow(system: ActorSystem<any>): number {
@@ -170,7 +170,9 @@ export const jobMachine = setup({
           delayMs: decision.delayMs,
           error: serializeError(event.error),
         };
-        enqueue.assign({ restarts: [...context.restarts, record].slice(-HISTORY_KEPT) });
+        // Keep enough records for the intensity window to fill (maxRestarts may exceed HISTORY_KEPT).
+        const kept = Number.isFinite(context.retry.maxRestarts) ? Math.max(HISTORY_KEPT, context.retry.maxRestarts) : HISTORY_KEPT;
+        enqueue.assign({ restarts: [...context.restarts, record].slice(-kept) });
         for (const workerName of restartSet(context, event.workerName)) {
           enqueue.sendTo(workerActorId(workerName), { type: "RESTART", delayMs: decision.delayMs });
         }

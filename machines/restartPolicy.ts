@@ -6,7 +6,7 @@ export interface BackoffOptions {
   initialMs?: number;
   /** Growth per consecutive restart. Default 2. */
   factor?: number;
-  /** Upper bound of the delay. Default 30 000 ms. */
+  /** Upper bound of the delay before jitter (jitter spreads capped delays too). Default 30 000 ms. */
   maxMs?: number;
   /** Random spread, 0..1: the delay is multiplied by 1 ± jitter. Default 0.2. */
   jitter?: number;

@@ -255,8 +255,8 @@ describe("bad jobOptions and ids", () => {
       }),
       { seed: SEED, numRuns: 300, examples: hostileIds.map((id) => [id]) },
     );
-    // `null`, like `undefined`, means "generate an id"; other non-strings are refused.
-    for (const jobId of [42, {}, ["a"], Symbol("id")]) {
+    // Only `undefined` means "generate an id"; null and other non-strings are refused.
+    for (const jobId of [null, 42, {}, ["a"], Symbol("id")]) {
       expectTyped(await errorOf(() => spec.enqueueJob({ liveEnv: env, jobId: jobId as never, jobOptions: { size: "fine" } })), ValidationError);
     }
     expect(env.liveJobCount).toBe(0);

@@ -107,7 +107,7 @@ export class Liveflow {
   async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<Record<string, any>, Record<string, any>>> {
     assertKnownKeys(`enqueueJob options of Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = options.liveEnv ?? LiveEnv.global();
-    const jobId = options.jobId ?? newJobId();
+    const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
     const given = options.jobOptions ?? {};
     for (const key of Object.keys(given)) {

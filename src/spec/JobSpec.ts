@@ -107,7 +107,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   async enqueueJob(options: EnqueueOptions<Opt> = {}): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = options.liveEnv ?? LiveEnv.global();
-    const jobId = options.jobId ?? newJobId();
+    const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
     const jobOptions = await this.validateJobOptions(options.jobOptions);
     return new LiveJob<I, O>(env.createJob(singleSpecPlan(this), jobId, new Map([[this.name, jobOptions]])));

@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, setup, type ActorSystem, type AnyActorRef } from "xstate";
+import { and, assign, enqueueActions, setup, type ActorSystem } from "xstate";
 import {
   JobFailedError,
   TimeoutError,
@@ -206,12 +206,9 @@ export const jobMachine = setup({
         return name ? { ...context.finished, [name]: "crashed" as const } : context.finished;
       },
     }),
-    stopWorkers: enqueueActions(({ context, enqueue, self }) => {
-      const children = self.getSnapshot().children as Record<string, AnyActorRef | undefined>;
+    stopWorkers: enqueueActions(({ context, enqueue }) => {
       for (const workerName of [...context.workers].reverse()) {
-        // A worker that already reached its final state (its done event not yet processed) needs no STOP.
-        const child = children[workerActorId(workerName)];
-        if (!(workerName in context.finished) && child?.getSnapshot().status === "active") {
+        if (!(workerName in context.finished)) {
           enqueue.sendTo(workerActorId(workerName), { type: "STOP" });
         }
       }

@@ -1,4 +1,3 @@
-import { measure } from "mitata";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 
 /** Sizes and time budgets of one bench run. */
@@ -17,8 +16,10 @@ export interface ResultRow {
   unit: string;
   library: number;
   baseline: number | undefined;
-  /** library / baseline, oriented so that higher is better for the library. */
+  /** library / baseline by CPU time, oriented so that higher is better for the library. */
   ratio: number | undefined;
+  /** The same ratio by wall time (noisier on a shared machine). */
+  wallRatio?: number;
   target: string;
   pass: boolean;
 }
@@ -31,40 +32,84 @@ export const passThrough: StandardSchemaV1<any, any> = {
   "~standard": { version: 1, vendor: "bench", validate: (value: unknown) => ({ value }) },
 };
 
-/**
- * Mean time of one call of `fn`, in ns, via mitata. Each call does a whole
- * unit of work (a job of N messages, a batch of jobs), so batching is off.
- */
-export async function timeOf(fn: () => Promise<unknown>, mode: BenchMode): Promise<number> {
-  const stats = await measure(fn, {
-    min_cpu_time: mode.minMs * 1e6,
-    min_samples: mode.quick ? 1 : 5,
-    max_samples: mode.quick ? 3 : 10_000,
-    warmup_samples: mode.quick ? 1 : 2,
-    batch_samples: 1,
-    batch_unroll: 1,
-    // a sample here is ≥ 100 µs: never batch several calls into one sample
-    batch_threshold: 0,
-  });
-  return stats.p50;
+/** Median cost of one call, in ns: CPU time of the process (steady on a shared machine) and wall time. */
+export interface Timing {
+  cpu: number;
+  wall: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /**
- * Measures library and baseline alternately (noisy shared machine): returns
- * the best median of each side in ns per call.
+ * Median cost of one call of `fn`. Each call does a whole unit of work (a job
+ * of N messages, a batch of jobs) and is timed alone, by `process.cpuUsage()`
+ * (what the process spent, whatever else the machine runs) and by the wall
+ * clock (what a caller waits).
+ */
+export async function timeOf(fn: () => Promise<unknown>, mode: BenchMode): Promise<Timing> {
+  for (let i = 0; i < (mode.quick ? 1 : 2); i++) await fn();
+  const minSamples = mode.quick ? 1 : 5;
+  const maxSamples = mode.quick ? 3 : 10_000;
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  let spentNs = 0;
+  while ((spentNs < mode.minMs * 1e6 || cpu.length < minSamples) && cpu.length < maxSamples) {
+    const cpuBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    await fn();
+    const wallNs = Number(process.hrtime.bigint() - started);
+    const used = process.cpuUsage(cpuBefore);
+    cpu.push((used.user + used.system) * 1000);
+    wall.push(wallNs);
+    spentNs += wallNs;
+  }
+  return { cpu: median(cpu), wall: median(wall) };
+}
+
+/** What `compare` returns: best medians in ns per call, and the paired ratios. */
+export interface Comparison {
+  /** Best CPU-time median of the library side. */
+  library: number;
+  baseline: number;
+  libraryWall: number;
+  baselineWall: number;
+  /**
+   * Median over rounds of baseline / library (CPU time), each round measuring
+   * both sides back to back: contention on a shared machine drifts, so pairs
+   * taken close together compare like with like.
+   */
+  ratio: number;
+  /** The same by wall time. */
+  wallRatio: number;
+}
+
+/**
+ * Measures library and baseline alternately (noisy shared machine), `rounds`
+ * times: returns the best median of each side in ns per call, CPU time
+ * (`library`, `baseline`) and wall time, and the median paired ratio.
  */
 export async function compare(
   library: () => Promise<unknown>,
   baseline: () => Promise<unknown>,
   mode: BenchMode,
-): Promise<{ library: number; baseline: number }> {
-  let bestLibrary = Infinity;
-  let bestBaseline = Infinity;
+): Promise<Comparison> {
+  const best = { library: Infinity, baseline: Infinity, libraryWall: Infinity, baselineWall: Infinity };
+  const ratios: number[] = [];
+  const wallRatios: number[] = [];
   for (let round = 0; round < mode.rounds; round++) {
-    bestBaseline = Math.min(bestBaseline, await timeOf(baseline, mode));
-    bestLibrary = Math.min(bestLibrary, await timeOf(library, mode));
+    const b = await timeOf(baseline, mode);
+    const l = await timeOf(library, mode);
+    best.baseline = Math.min(best.baseline, b.cpu);
+    best.baselineWall = Math.min(best.baselineWall, b.wall);
+    best.library = Math.min(best.library, l.cpu);
+    best.libraryWall = Math.min(best.libraryWall, l.wall);
+    ratios.push(b.cpu / l.cpu);
+    wallRatios.push(b.wall / l.wall);
   }
-  return { library: bestLibrary, baseline: bestBaseline };
+  return { ...best, ratio: median(ratios), wallRatio: median(wallRatios) };
 }
 
 /** Runs the garbage collector if the process allows it (`--expose-gc`). */

@@ -39,7 +39,7 @@ export async function shortJobs(mode: BenchMode): Promise<ResultRow[]> {
   await env.close();
   const libraryRate = batch / (times.library / 1e9);
   const baselineRate = batch / (times.baseline / 1e9);
-  const ratio = libraryRate / baselineRate;
+  const ratio = times.ratio;
   return [
     {
       scenario: "2 short jobs",
@@ -48,6 +48,7 @@ export async function shortJobs(mode: BenchMode): Promise<ResultRow[]> {
       library: libraryRate,
       baseline: baselineRate,
       ratio,
+      wallRatio: times.wallRatio,
       target: `≥ ${MIN_JOBS_PER_SECOND} jobs/s and ≥ ${MIN_RATIO} × raw XState`,
       pass: libraryRate >= MIN_JOBS_PER_SECOND && ratio >= MIN_RATIO,
     },

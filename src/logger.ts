@@ -27,13 +27,47 @@ export function consoleLogger(level: LogLevel = "warn", prefix = "[liveworker]")
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 
-/** Binds fields (job id, worker, attempt) into every line of a logger. */
+/**
+ * Binds fields (worker, attempt) into every line of a logger. Its methods
+ * work detached (`promise.catch(logger.error)`): this is the logger
+ * processors get.
+ */
 export function childLogger(parent: Logger, bound: Record<string, unknown>): Logger {
-  const merge = (fields?: Record<string, unknown>) => (fields ? { ...bound, ...fields } : bound);
   return {
-    debug: (m, f) => parent.debug(m, merge(f)),
-    info: (m, f) => parent.info(m, merge(f)),
-    warn: (m, f) => parent.warn(m, merge(f)),
-    error: (m, f) => parent.error(m, merge(f)),
+    debug: (m, f) => parent.debug(m, f ? { ...bound, ...f } : bound),
+    info: (m, f) => parent.info(m, f ? { ...bound, ...f } : bound),
+    warn: (m, f) => parent.warn(m, f ? { ...bound, ...f } : bound),
+    error: (m, f) => parent.error(m, f ? { ...bound, ...f } : bound),
   };
+}
+
+/**
+ * A logger with bound fields (job id) for the library's own lines: a class,
+ * not five closures, since every job has one. Methods need their `this`.
+ */
+export class BoundLogger implements Logger {
+  constructor(
+    private readonly parent: Logger,
+    private readonly bound: Record<string, unknown>,
+  ) {}
+
+  private merge(fields?: Record<string, unknown>): Record<string, unknown> {
+    return fields ? { ...this.bound, ...fields } : this.bound;
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.parent.debug(message, this.merge(fields));
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.parent.info(message, this.merge(fields));
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.parent.warn(message, this.merge(fields));
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.parent.error(message, this.merge(fields));
+  }
 }

@@ -29,6 +29,11 @@ function toError(where: string, issues: ReadonlyArray<ValidationIssue>): Validat
   return new ValidationError(`Invalid ${where}: ${shown.join("; ")}${more}`, issues, where);
 }
 
+/** Where a value is validated, for error messages: a text, or something with a (lazily built) label. */
+export type ValidationSite = string | { readonly label: string };
+
+const siteName = (where: ValidationSite): string => (typeof where === "string" ? where : where.label);
+
 /**
  * Validates `value` against `schema`. Returns the schema's output (defaults
  * applied) synchronously when the schema is synchronous, else a promise.
@@ -37,20 +42,21 @@ function toError(where: string, issues: ReadonlyArray<ValidationIssue>): Validat
 export function validate<S extends StandardSchemaV1>(
   schema: S,
   value: unknown,
-  where: string,
+  where: ValidationSite,
 ): InferOut<S> | Promise<InferOut<S>> {
   let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
   try {
     result = schema["~standard"].validate(value);
   } catch (error) {
-    throw new ValidationError(`Invalid ${where}: the schema threw (${String(error)})`, [], where);
+    const name = siteName(where);
+    throw new ValidationError(`Invalid ${name}: the schema threw (${String(error)})`, [], name);
   }
   if (result instanceof Promise) {
     return result.then((r) => {
-      if (r.issues) throw toError(where, r.issues);
+      if (r.issues) throw toError(siteName(where), r.issues);
       return r.value as InferOut<S>;
     });
   }
-  if (result.issues) throw toError(where, result.issues);
+  if (result.issues) throw toError(siteName(where), result.issues);
   return result.value as InferOut<S>;
 }

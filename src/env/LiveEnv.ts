@@ -5,7 +5,7 @@ import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { Schema } from "../schema.js";
-import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits } from "../stream/DataStream.js";
+import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamNamer } from "../stream/DataStream.js";
 import { JobRuntime } from "../job/JobRuntime.js";
 import type { LifecycleEvent, LifecycleListener } from "../job/events.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
@@ -252,7 +252,7 @@ export class LiveEnv {
         return env.inspectorForNewJob();
       },
       jobMachine: this.jobMachine,
-      createStream: (label: string, schema: Schema | undefined, historyLimit?: number) =>
+      createStream: (label: string | StreamNamer, schema: Schema | undefined, historyLimit?: number) =>
         new DataStream({
           label,
           schema,

@@ -2,7 +2,7 @@ import type { AnyActorLogic, InspectionEvent, Observer } from "xstate";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { Schema } from "../schema.js";
-import type { DataStream } from "../stream/DataStream.js";
+import type { DataStream, StreamNamer } from "../stream/DataStream.js";
 import type { JobRuntime } from "../job/JobRuntime.js";
 import type { LifecycleEvent } from "../job/events.js";
 
@@ -13,7 +13,8 @@ export interface EnvInternals {
   readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   readonly jobMachine: AnyActorLogic;
   /** `historyLimit` overrides the env default (inputs keep only unacknowledged messages). */
-  createStream(label: string, schema: Schema | undefined, historyLimit?: number): DataStream;
+  /** `label` may be who names the stream, on first use. */
+  createStream(label: string | StreamNamer, schema: Schema | undefined, historyLimit?: number): DataStream;
   jobFinished(job: JobRuntime): void;
   hasListeners(): boolean;
   broadcast(event: LifecycleEvent): void;

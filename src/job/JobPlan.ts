@@ -44,11 +44,16 @@ export interface JobPlan {
   jobMs?: number;
 }
 
-/** The plan of a plain job of one spec. */
+/** Plans are immutable: one per spec serves all its plain jobs (no per-job maps). */
+const singleSpecPlans = new WeakMap<AnyJobSpec, JobPlan>();
+
+/** The plan of a plain job of one spec (one shared object per spec). */
 export function singleSpecPlan(spec: AnyJobSpec): JobPlan {
+  let plan = singleSpecPlans.get(spec);
+  if (plan) return plan;
   const identity = (tags: Record<string, unknown>) =>
     new Map(Object.keys(tags).map((tag) => [tag, { node: spec.name, tag }]));
-  return {
+  plan = {
     name: spec.name,
     queueKey: spec.name,
     nodes: [{ key: spec.name, spec }],
@@ -57,6 +62,38 @@ export function singleSpecPlan(spec: AnyJobSpec): JobPlan {
     exposedOutputs: identity(spec.outputSchemas),
     strategy: "one_for_one",
   };
+  singleSpecPlans.set(spec, plan);
+  return plan;
+}
+
+/** What the job machine's input takes from a plan, computed once per plan. */
+export interface PlanShape {
+  workers: readonly string[];
+  downstream: Readonly<Record<string, readonly string[]>>;
+  /** One node whose tags are all exposed under their own names: the job's ports are the node's. */
+  identity: boolean;
+}
+
+const planShapes = new WeakMap<JobPlan, PlanShape>();
+
+/** The plan's worker names, downstream map and exposure kind (cached: plans never change). */
+export function planShape(plan: JobPlan): PlanShape {
+  let shape = planShapes.get(plan);
+  if (shape) return shape;
+  const only = plan.nodes.length === 1 ? plan.nodes[0]! : undefined;
+  const exposesAll = (exposed: ReadonlyMap<string, PlanPort>, tags: Record<string, unknown>) =>
+    exposed.size === Object.keys(tags).length &&
+    [...exposed].every(([alias, port]) => port.node === only!.key && port.tag === alias && alias in tags);
+  shape = {
+    workers: plan.nodes.map((n) => n.key),
+    downstream: downstreamOf(plan),
+    identity:
+      only !== undefined &&
+      exposesAll(plan.exposedInputs, only.spec.inputSchemas) &&
+      exposesAll(plan.exposedOutputs, only.spec.outputSchemas),
+  };
+  planShapes.set(plan, shape);
+  return shape;
 }
 
 /** Node key → the node keys downstream of it, transitively. */

@@ -3,14 +3,14 @@ import type { JobContext, JobStartEvent } from "../../machines/job.js";
 import { resolveRetryPolicy } from "../../machines/restartPolicy.js";
 import type { AttemptInput, WorkerContext } from "../../machines/worker.js";
 import { JobCancelledError, JobFailedError, serializeError } from "../errors.js";
-import { childLogger, type Logger } from "../logger.js";
+import { BoundLogger, type Logger } from "../logger.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { EnvInternals } from "../env/internals.js";
 import type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./events.js";
-import { downstreamOf, type JobPlan } from "./JobPlan.js";
-import { NodeRuntime } from "./NodeRuntime.js";
+import { planShape, type JobPlan } from "./JobPlan.js";
+import { NodeRuntime, type ProgressSink } from "./NodeRuntime.js";
 import { pipe } from "./routing.js";
 
 const STATUS_OF: Record<string, JobStatus> = {
@@ -22,26 +22,32 @@ const STATUS_OF: Record<string, JobStatus> = {
   cancelled: "cancelled",
 };
 
+/** START events of plain jobs, per worker def. */
+const startEvents = new WeakMap<AnyLiveWorkerDef, JobStartEvent>();
+
 /**
  * Everything one job owns at run time: its workers' nodes and streams, the
  * wires between them, and its supervisor actor. The public `LiveJob` handle
  * wraps it.
  */
-export class JobRuntime {
+export class JobRuntime implements ProgressSink {
   /** Exposed inputs: alias (the tag, for a plain job) → channel. */
-  readonly inputs = new Map<string, InputChannel>();
+  readonly inputs: ReadonlyMap<string, InputChannel>;
   /** Exposed outputs: alias (the tag, for a plain job) → stream. */
-  readonly outputs = new Map<string, DataStream>();
-  readonly nodes = new Map<string, NodeRuntime>();
+  readonly outputs: ReadonlyMap<string, DataStream>;
+  /** The workers' runtimes, in plan order (upstream first). */
+  readonly nodes: readonly NodeRuntime[];
   readonly actor: Actor<AnyActorLogic>;
-  readonly logger: Logger;
+  private boundLogger: Logger | undefined;
   status: JobStatus = "queued";
   /** Why the job failed or was cancelled, once final. */
   error: unknown;
-  private listeners = new Set<LifecycleListener>();
+  // Created on first use: most jobs never get a listener or a waiter.
+  private listeners: Set<LifecycleListener> | undefined;
   private observingWorkers = false;
-  private readonly settled: Promise<void>;
-  private settle!: (error?: unknown) => void;
+  private settled: Promise<void> | undefined;
+  private resolveSettled: (() => void) | undefined;
+  private rejectSettled: ((error: unknown) => void) | undefined;
 
   /**
    * @param jobOptions node key → validated job options of that node's spec.
@@ -52,40 +58,49 @@ export class JobRuntime {
     readonly jobId: string,
     jobOptions: ReadonlyMap<string, unknown>,
   ) {
-    this.logger = childLogger(env.logger, { jobId, job: plan.name });
-    const onProgress = (workerName: string, value: unknown) =>
-      this.emit({ type: "job.progress", jobId, specName: plan.name, at: env.clock.now(), workerName, value });
-    for (const { key, spec } of plan.nodes) {
-      this.nodes.set(key, new NodeRuntime(env, key, spec, jobId, jobOptions.get(key), this.logger, onProgress));
+    const shape = planShape(plan);
+    this.nodes = plan.nodes.map(({ key, spec }) => new NodeRuntime(env, key, spec, jobId, jobOptions.get(key), this));
+    if (shape.identity) {
+      // A plain job exposes its one worker's ports as they are: share its maps.
+      this.inputs = this.nodes[0]!.inputs;
+      this.outputs = this.nodes[0]!.outputs;
+    } else {
+      const inputs = new Map<string, InputChannel>();
+      const outputs = new Map<string, DataStream>();
+      for (const [alias, port] of plan.exposedInputs) inputs.set(alias, this.nodeOf(port.node).inputs.get(port.tag)!);
+      for (const [alias, port] of plan.exposedOutputs) outputs.set(alias, this.nodeOf(port.node).outputs.get(port.tag)!);
+      this.inputs = inputs;
+      this.outputs = outputs;
     }
-    for (const [alias, port] of plan.exposedInputs) this.inputs.set(alias, this.nodes.get(port.node)!.inputs.get(port.tag)!);
-    for (const [alias, port] of plan.exposedOutputs) this.outputs.set(alias, this.nodes.get(port.node)!.outputs.get(port.tag)!);
-    this.settled = new Promise<void>((resolve, reject) => {
-      this.settle = (error) => (error === undefined ? resolve() : reject(error));
-    });
-    // Callers may never await it; a failed job must not become an unhandled rejection.
-    this.settled.catch(() => {});
+    // Readable in inspectors: `job:<spec>:<jobId>` (workers: `worker:<name>:<jobId>`).
+    const actorId = `job:${plan.name}:${jobId}`;
     this.actor = createActor(env.jobMachine, {
       input: {
         jobId,
         specName: plan.name,
-        workers: plan.nodes.map((n) => n.key),
+        workers: shape.workers,
         strategy: plan.strategy,
-        downstream: downstreamOf(plan),
+        downstream: shape.downstream,
       },
-      // Readable in inspectors: `job:<spec>:<jobId>` (workers: `worker:<name>:<jobId>`).
-      id: `job:${plan.name}:${jobId}`,
-      systemId: `job:${plan.name}:${jobId}`,
+      id: actorId,
+      systemId: actorId,
       clock: env.clock,
       ...(env.inspect ? { inspect: env.inspect } : {}),
     });
-    this.actor.subscribe({
-      next: (snapshot) => this.onSnapshot(snapshot as { value: string; status: string; context: JobContext }),
-      error: (error) => this.finish("failed", new JobFailedError(jobId, error)),
-    });
+    this.actor.subscribe(new SupervisorObserver(this));
     if (env.hasListeners()) this.observeWorkers();
     this.actor.start();
-    this.wire();
+    if (plan.connections.length > 0) this.wire();
+  }
+
+  /** @internal A processor reported progress. */
+  progress(workerName: string, value: unknown): void {
+    this.emit({ type: "job.progress", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName, value });
+  }
+
+  /** The env's logger with the job's fields bound (made when first needed). */
+  get logger(): Logger {
+    return (this.boundLogger ??= new BoundLogger(this.env.logger, { jobId: this.jobId, job: this.plan.name }));
   }
 
   /** The spec of a plain job (its only node). */
@@ -95,6 +110,18 @@ export class JobRuntime {
 
   /** Resolves when the job completed; rejects with its error otherwise. */
   waitUntilFinish(): Promise<void> {
+    if (!this.settled) {
+      if (isFinal(this.status)) {
+        this.settled = this.error === undefined ? Promise.resolve() : Promise.reject(this.error);
+      } else {
+        this.settled = new Promise<void>((resolve, reject) => {
+          this.resolveSettled = resolve;
+          this.rejectSettled = reject;
+        });
+      }
+      // Callers may never await it; a failed job must not become an unhandled rejection.
+      this.settled.catch(() => {});
+    }
     return this.settled;
   }
 
@@ -111,23 +138,30 @@ export class JobRuntime {
 
   /** Grants the job its worker defs: the supervisor starts its workers. */
   start(findWorker: (specName: string) => AnyLiveWorkerDef | undefined): void {
-    const workerTimeouts: Record<string, { initMs?: number; stopMs?: number }> = {};
-    let first: AnyLiveWorkerDef | undefined;
-    for (const node of this.nodes.values()) {
-      node.def = findWorker(node.spec.name);
-      first ??= node.def;
-      workerTimeouts[node.key] = { initMs: node.def?.timeouts.initMs, stopMs: node.def?.timeouts.stopMs };
-    }
-    const single = this.plan.nodes.length === 1;
-    const start: JobStartEvent = {
-      type: "START",
-      retry: this.plan.retry || !single ? resolveRetryPolicy(this.plan.retry) : first!.retry,
-      timeouts: { jobMs: this.plan.jobMs ?? (single ? first!.timeouts.jobMs : undefined) },
-      workerTimeouts,
-    };
+    for (const node of this.nodes) node.def = findWorker(node.spec.name);
     // Announced before the workers spawn, so listeners see the job run first.
     this.setStatus("running");
-    this.actor.send(start);
+    this.actor.send(this.startEvent());
+  }
+
+  /** The START event: what the defs (and a flow's plan) say about retries and timeouts. */
+  private startEvent(): JobStartEvent {
+    const single = this.plan.nodes.length === 1;
+    const only = this.nodes[0]!.def;
+    // A plain job's START depends on its def alone: one shared event per def (the machine keeps it in context).
+    const shared = single && only && this.plan.retry === undefined && this.plan.jobMs === undefined;
+    const cached = shared ? startEvents.get(only) : undefined;
+    if (cached) return cached;
+    const workerTimeouts: Record<string, { initMs?: number; stopMs?: number }> = {};
+    for (const node of this.nodes) workerTimeouts[node.key] = { initMs: node.def?.timeouts.initMs, stopMs: node.def?.timeouts.stopMs };
+    const start: JobStartEvent = {
+      type: "START",
+      retry: this.plan.retry || !single ? resolveRetryPolicy(this.plan.retry) : only!.retry,
+      timeouts: { jobMs: this.plan.jobMs ?? (single ? only!.timeouts.jobMs : undefined) },
+      workerTimeouts,
+    };
+    if (shared) startEvents.set(only, start);
+    return start;
   }
 
   cancel(reason: string): void {
@@ -137,9 +171,9 @@ export class JobRuntime {
   }
 
   subscribe(listener: LifecycleListener): () => void {
-    this.listeners.add(listener);
+    (this.listeners ??= new Set()).add(listener);
     this.observeWorkers();
-    return () => this.listeners.delete(listener);
+    return () => this.listeners?.delete(listener) ?? false;
   }
 
   // ——— attempts, called by the worker machine's promise actors ———
@@ -157,21 +191,25 @@ export class JobRuntime {
   }
 
   private node(input: AttemptInput): NodeRuntime {
-    const node = this.nodes.get(input.workerName);
-    if (!node) throw new Error(`internal: job "${this.jobId}" has no worker "${input.workerName}"`);
-    return node;
+    return this.nodeOf(input.workerName);
+  }
+
+  private nodeOf(key: string): NodeRuntime {
+    // A handful of nodes at most: a scan beats a Map per job.
+    for (const node of this.nodes) if (node.key === key) return node;
+    throw new Error(`internal: job "${this.jobId}" has no worker "${key}"`);
   }
 
   /** Starts the data-plane wires; an input fed by wires ends when all of them ended. */
   private wire(): void {
     const remaining = new Map<InputChannel, number>();
     for (const c of this.plan.connections) {
-      const channel = this.nodes.get(c.to.node)!.inputs.get(c.to.tag)!;
+      const channel = this.nodeOf(c.to.node).inputs.get(c.to.tag)!;
       remaining.set(channel, (remaining.get(channel) ?? 0) + 1);
     }
     for (const c of this.plan.connections) {
-      const from = this.nodes.get(c.from.node)!.outputs.get(c.from.tag)!;
-      const receiver = this.nodes.get(c.to.node)!;
+      const from = this.nodeOf(c.from.node).outputs.get(c.from.tag)!;
+      const receiver = this.nodeOf(c.to.node);
       const channel = receiver.inputs.get(c.to.tag)!;
       pipe(c, from, channel.stream).then(
         (how) => {
@@ -186,7 +224,8 @@ export class JobRuntime {
 
   // ——— lifecycle ———
 
-  private onSnapshot(snapshot: { value: string; status: string; context: JobContext }): void {
+  /** @internal */
+  onSnapshot(snapshot: { value: string; status: string; context: JobContext }): void {
     const status = STATUS_OF[snapshot.value] ?? "running";
     if (snapshot.status === "done") {
       const { context } = snapshot;
@@ -203,7 +242,7 @@ export class JobRuntime {
 
   private setStatus(status: JobStatus): void {
     this.status = status;
-    if (this.listeners.size === 0 && !this.env.hasListeners()) return;
+    if (!this.listeners?.size && !this.env.hasListeners()) return;
     this.emit({
       type: "job.status",
       jobId: this.jobId,
@@ -214,11 +253,12 @@ export class JobRuntime {
     });
   }
 
-  private finish(status: "completed" | "failed" | "cancelled", error?: unknown): void {
-    if (this.status === "completed" || this.status === "failed" || this.status === "cancelled") return;
+  /** @internal */
+  finish(status: "completed" | "failed" | "cancelled", error?: unknown): void {
+    if (isFinal(this.status)) return;
     this.error = error;
     const why = `job "${this.jobId}" is ${status}`;
-    for (const node of this.nodes.values()) {
+    for (const node of this.nodes) {
       for (const { stream } of node.inputs.values()) stream.end(why);
       for (const stream of node.outputs.values()) {
         if (error === undefined) stream.end(why);
@@ -227,14 +267,16 @@ export class JobRuntime {
       node.release();
     }
     this.setStatus(status);
-    this.settle(error);
+    if (error === undefined) this.resolveSettled?.();
+    else this.rejectSettled?.(error);
+    this.resolveSettled = this.rejectSettled = undefined;
     this.actor.stop();
     this.env.jobFinished(this);
-    this.listeners.clear();
+    this.listeners?.clear();
   }
 
   private emit(event: LifecycleEvent): void {
-    for (const listener of this.listeners) safeCall(listener, event, this.logger);
+    if (this.listeners) for (const listener of this.listeners) safeCall(listener, event, this.logger);
     this.env.broadcast(event);
   }
 
@@ -266,6 +308,23 @@ export class JobRuntime {
       }
     });
   }
+}
+
+/** Watches the supervisor actor (a class: XState binds its methods; no closures per job). */
+class SupervisorObserver {
+  constructor(private readonly job: JobRuntime) {}
+
+  next(snapshot: unknown): void {
+    this.job.onSnapshot(snapshot as { value: string; status: string; context: JobContext });
+  }
+
+  error(error: unknown): void {
+    this.job.finish("failed", new JobFailedError(this.job.jobId, error));
+  }
+}
+
+function isFinal(status: JobStatus): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
 }
 
 function safeCall(listener: LifecycleListener, event: LifecycleEvent, logger: Logger): void {

@@ -1,5 +1,5 @@
 import { UnknownTagError } from "../errors.js";
-import type { DataStream } from "../stream/DataStream.js";
+import type { DataStream, StreamMessage } from "../stream/DataStream.js";
 import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
 import type { JobStatus, LifecycleListener } from "./events.js";
 import type { JobRuntime } from "./JobRuntime.js";
@@ -15,15 +15,21 @@ import type { JobRuntime } from "./JobRuntime.js";
  * for await (const { data } of job.output) console.log(data);
  */
 export class LiveJob<I = any, O = any> {
-  /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */
-  readonly input: JobInput<I>;
-  /** Read side of the outputs: `for await (… of job.output)`, `job.output("tag")`. */
-  readonly output: JobOutput<O>;
+  // Built on first access: a job driven by enqueueAndGetResult, or never read, needs neither.
+  private inputHandle: JobInput<I> | undefined;
+  private outputHandle: JobOutput<O> | undefined;
 
   /** @internal */
-  constructor(readonly runtime: JobRuntime) {
-    this.input = this.createInput() as JobInput<I>;
-    this.output = this.createOutput() as JobOutput<O>;
+  constructor(readonly runtime: JobRuntime) {}
+
+  /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */
+  get input(): JobInput<I> {
+    return (this.inputHandle ??= this.createInput() as JobInput<I>);
+  }
+
+  /** Read side of the outputs: `for await (… of job.output)`, `job.output("tag")`. */
+  get output(): JobOutput<O> {
+    return (this.outputHandle ??= this.createOutput() as JobOutput<O>);
   }
 
   get jobId(): string {
@@ -66,7 +72,13 @@ export class LiveJob<I = any, O = any> {
       writer = {
         tag,
         // A closed stream or a synchronous schema throws inside write(): reject, never throw.
-        feed: (data) => call(() => channel.stream.write(data)),
+        feed: (data) => {
+          try {
+            return channel.stream.write(data);
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        },
         terminate: async () => channel.stream.end(`input "${tag}" of job "${runtime.jobId}" was terminated`),
       };
       writers.set(tag, writer);
@@ -75,7 +87,13 @@ export class LiveJob<I = any, O = any> {
     const input = (tag: string) => writerFor(tag);
     return Object.assign(input, {
       tag: "default",
-      feed: (data: unknown) => call(() => writerFor("default").feed(data)),
+      feed: (data: unknown) => {
+        try {
+          return writerFor("default").feed(data);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
       terminate: () => call(() => writerFor("default").terminate()),
     });
   }
@@ -127,22 +145,36 @@ class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
     this.cursor = stream.openCursor();
   }
 
-  async next(): Promise<IteratorResult<OutputMessage<unknown>>> {
-    if (this.closed) return { done: true, value: undefined };
+  /** Not async: a message already there (a reader that keeps up) costs one settled promise. */
+  next(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
     try {
-      // A message already there needs no wait: skip read()'s promise (the hot path of a reader that keeps up).
       const ready = this.stream.at(Math.max(this.cursor.position, this.stream.oldestOffset));
-      const message = ready ?? (await this.stream.read(this.cursor.position));
-      if (!message) {
-        this.close();
-        return { done: true, value: undefined };
-      }
-      this.stream.advance(this.cursor, message.offset + 1);
-      return { done: false, value: { data: message.data, timestamp: message.timestamp } };
+      if (ready) return Promise.resolve(this.resultOf(ready));
+      return this.stream.read(this.cursor.position).then(
+        (this.resume ??= (message) => this.resultOf(message)),
+        (this.fail ??= (error: unknown) => {
+          this.close();
+          throw error;
+        }),
+      );
     } catch (error) {
       this.close();
-      throw error;
+      return Promise.reject(error);
     }
+  }
+
+  // Continuations of a `next` that waited: one pair per iterator, not per wait.
+  private resume: ((message: StreamMessage<unknown> | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
+  private fail: ((error: unknown) => never) | undefined;
+
+  private resultOf(message: StreamMessage<unknown> | undefined): IteratorResult<OutputMessage<unknown>> {
+    if (!message) {
+      this.close();
+      return { done: true, value: undefined };
+    }
+    this.stream.advance(this.cursor, message.offset + 1);
+    return { done: false, value: { data: message.data, timestamp: message.timestamp } };
   }
 
   async return(): Promise<IteratorResult<OutputMessage<unknown>>> {

@@ -1,21 +1,31 @@
 import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
+import type { StreamNamer } from "../stream/DataStream.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
+import { PortMap, tagsOf } from "./PortMap.js";
 import { createProcessorInput } from "../worker/processorInput.js";
 import { createProcessorOutput } from "../worker/processorOutput.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 import type { EnvInternals } from "../env/internals.js";
 
+/** Receives a processor's `progress(value)` calls (the job runtime). */
+export interface ProgressSink {
+  readonly plan: { readonly name: string };
+  progress(workerName: string, value: unknown): void;
+}
+
+const ignore = () => {};
+
 /**
  * One worker of a job at run time: its input channels and output streams
  * (which outlive attempts), its resources, and the attempt now running.
  */
-export class NodeRuntime {
-  readonly inputs = new Map<string, InputChannel>();
-  readonly outputs = new Map<string, DataStream>();
+export class NodeRuntime implements StreamNamer {
+  readonly inputs: PortMap<InputChannel>;
+  readonly outputs: PortMap<DataStream>;
   def: AnyLiveWorkerDef | undefined;
   private resources: unknown;
   private running: Promise<unknown> | undefined;
@@ -28,19 +38,31 @@ export class NodeRuntime {
     readonly spec: AnyJobSpec,
     private readonly jobId: string,
     private readonly jobOptions: unknown,
-    private readonly logger: Logger,
-    private readonly onProgress: (workerName: string, value: unknown) => void,
+    private readonly job: ProgressSink,
   ) {
-    const where = (direction: string, tag: string) =>
-      `${direction} "${tag}" of ${key === spec.name ? "" : `node "${key}" of `}job "${jobId}" (spec "${spec.name}")`;
-    for (const [tag, schema] of Object.entries(spec.inputSchemas)) {
-      // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
-      const stream = env.createStream(where("input", tag), schema, 0);
-      this.inputs.set(tag, { tag, stream, acknowledged: stream.openCursor(0) });
-    }
-    for (const [tag, schema] of Object.entries(spec.outputSchemas)) {
-      this.outputs.set(tag, env.createStream(where("output", tag), schema));
-    }
+    const inputTags = tagsOf(spec.inputSchemas);
+    const outputTags = tagsOf(spec.outputSchemas);
+    this.inputs = new PortMap(
+      inputTags,
+      inputTags.map((tag) => {
+        // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
+        const stream = env.createStream(this, spec.inputSchemas[tag], 0);
+        return { tag, stream, acknowledged: stream.openCursor(0) };
+      }),
+    );
+    this.outputs = new PortMap(
+      outputTags,
+      outputTags.map((tag) => env.createStream(this, spec.outputSchemas[tag])),
+    );
+  }
+
+  /** Names one of this node's streams, e.g. `input "default" of job "j1" (spec "chop")` (built when an error needs it). */
+  nameOf(stream: DataStream): string {
+    let where = "stream";
+    for (const [tag, channel] of this.inputs) if (channel.stream === stream) where = `input "${tag}"`;
+    for (const [tag, output] of this.outputs) if (output === stream) where = `output "${tag}"`;
+    const node = this.key === this.spec.name ? "" : `node "${this.key}" of `;
+    return `${where} of ${node}job "${this.jobId}" (spec "${this.spec.name}")`;
   }
 
   /**
@@ -65,60 +87,77 @@ export class NodeRuntime {
         attempt: input.attempt,
       }),
     );
-    this.running = run.catch(() => {});
+    this.running = run;
     const resources = await run;
     attempt.assertLive();
     this.resources = resources;
   }
 
-  async execute(input: AttemptInput, signal: AbortSignal): Promise<void> {
-    const def = this.requireDef();
-    const attempt = new Attempt(input.workerName, input.attempt, signal, this.env.clock, def.timeouts.heartbeatMs);
-    if (this.pendingFailure) {
-      const { error } = this.pendingFailure;
-      this.pendingFailure = undefined;
-      throw error;
-    }
-    this.current = attempt;
-    const { input: processorInput, acknowledgeAll } = createProcessorInput(this.spec.name, this.inputs, attempt);
-    const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
-    attempt.startWatchdog();
-    const run = Promise.resolve().then(() =>
-      def.processor({
-        input: processorInput as never,
-        output: output as never,
-        jobId: this.jobId,
-        jobOptions: this.jobOptions,
-        logger: this.attemptLogger(input),
-        signal: attempt.signal,
-        attempt: input.attempt,
-        resources: this.resources,
-        heartbeat: () => attempt.beat(),
-        progress: (value) => {
-          if (attempt.fenced) return;
-          attempt.beat();
-          this.onProgress(input.workerName, value);
-        },
-      }),
-    );
-    this.running = run.catch(() => {});
+  /** Not async (no suspended function per running job): settles like the attempt. */
+  execute(input: AttemptInput, signal: AbortSignal): Promise<void> {
+    let attempt: Attempt;
+    let inputs: ReturnType<typeof createProcessorInput>;
+    let run: Promise<unknown>;
     try {
-      await Promise.race([run, attempt.failed]);
-      attempt.assertLive();
-      acknowledgeAll();
-      // The worker is done: downstream readers (and flow wires) see the end.
-      for (const stream of this.outputs.values()) stream.end(`worker "${this.key}" of job "${this.jobId}" is done`);
+      const def = this.requireDef();
+      attempt = new Attempt(input.workerName, input.attempt, signal, this.env.clock, def.timeouts.heartbeatMs);
+      if (this.pendingFailure) {
+        const { error } = this.pendingFailure;
+        this.pendingFailure = undefined;
+        throw error;
+      }
+      this.current = attempt;
+      inputs = createProcessorInput(this.spec.name, this.inputs, attempt);
+      const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
+      attempt.startWatchdog();
+      const current = attempt;
+      run = Promise.resolve().then(() =>
+        def.processor({
+          input: inputs.input as never,
+          output: output as never,
+          jobId: this.jobId,
+          jobOptions: this.jobOptions,
+          logger: this.attemptLogger(input),
+          signal: current.signal,
+          attempt: input.attempt,
+          resources: this.resources,
+          heartbeat: () => current.beat(),
+          progress: (value) => {
+            if (current.fenced) return;
+            current.beat();
+            this.job.progress(input.workerName, value);
+          },
+        }),
+      );
+      this.running = run;
     } catch (error) {
-      attempt.abandon();
-      throw error;
-    } finally {
-      attempt.stopWatchdog();
+      return Promise.reject(error);
     }
+    return attempt.settle(run).then(
+      () => {
+        try {
+          attempt.assertLive();
+          inputs.acknowledgeAll();
+          // The worker is done: downstream readers (and flow wires) see the end.
+          for (const stream of this.outputs.values()) stream.end(`worker "${this.key}" of job "${this.jobId}" is done`);
+        } catch (error) {
+          attempt.abandon();
+          throw error;
+        } finally {
+          attempt.stopWatchdog();
+        }
+      },
+      (error: unknown) => {
+        attempt.abandon();
+        attempt.stopWatchdog();
+        throw error;
+      },
+    );
   }
 
-  /** Waits for the abandoned attempt of a stopping worker to settle. */
-  async abandon(): Promise<void> {
-    await this.running;
+  /** Waits for the abandoned attempt of a stopping worker to settle (however it settles). */
+  abandon(): Promise<void> {
+    return this.running ? this.running.then(ignore, ignore) : Promise.resolve();
   }
 
   /** Drops what attempts hold once the job is final. */
@@ -129,7 +168,8 @@ export class NodeRuntime {
   }
 
   private attemptLogger(input: AttemptInput): Logger {
-    return childLogger(this.logger, { worker: input.workerName, attempt: input.attempt });
+    // One level of binding for the job's and the attempt's fields: the same lines as a child of the job's logger.
+    return childLogger(this.env.logger, { jobId: this.jobId, job: this.job.plan.name, worker: input.workerName, attempt: input.attempt });
   }
 
   private requireDef(): AnyLiveWorkerDef {

@@ -16,6 +16,11 @@ export interface StreamMessage<T> {
 
 let appendSequence = 0;
 
+const NO_CURSORS: readonly Cursor[] = Object.freeze([]);
+
+/** What `read` of an ended stream resolves to: one shared settled promise. */
+const ENDED: Promise<undefined> = Promise.resolve(undefined);
+
 /** What a write that need not wait returns: one shared settled promise, no allocation per message. */
 export const WRITTEN: Promise<void> = Promise.resolve();
 
@@ -37,9 +42,15 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = { highWaterMark: 1024, histor
 
 export interface DataStreamOptions extends StreamLimits {
   /** Used in error messages, e.g. `input "default" of job "j1" (spec "chop")`. */
-  label: string;
+  /** Or who names it, on first use (most streams never need their name). */
+  label: string | StreamNamer;
   schema: Schema | undefined;
   clock: Clock;
+}
+
+/** Names streams it owns in error messages, when first needed. */
+export interface StreamNamer {
+  nameOf(stream: DataStream<any>): string;
 }
 
 /**
@@ -56,24 +67,35 @@ export interface Cursor {
  * await here directly.
  */
 export class DataStream<T = unknown> {
-  readonly label: string;
+  private labelOrNamer: string | StreamNamer;
   private readonly schema: Schema | undefined;
   private readonly clock: Clock;
-  private readonly limits: StreamLimits;
+  private readonly highWaterMark: number;
+  private readonly historyLimit: number;
   private buffer: Array<StreamMessage<T> | undefined> = [];
   private head = 0;
   private baseOffset = 0;
   private nextOffset = 0;
-  private readWaiters: Array<() => void> = [];
-  private spaceWaiters: Array<() => void> = [];
-  private readonly cursors = new Set<Cursor>();
-  private closed: { error?: unknown; reason: string } | undefined;
+  // Created on first use, exactly sized: most streams of an idle job have no waiter at all.
+  private readWaiters: PendingRead<T>[] | undefined;
+  private spaceWaiters: Array<() => void> | undefined;
+  /** Copied on change (cursors open and close rarely, and are scanned per message): no Set per stream. */
+  private cursors: readonly Cursor[] = NO_CURSORS;
+  /** @internal */
+  closed: { error?: unknown; reason: string } | undefined;
 
   constructor(options: DataStreamOptions) {
-    this.label = options.label;
+    this.labelOrNamer = options.label;
     this.schema = options.schema;
     this.clock = options.clock;
-    this.limits = { highWaterMark: options.highWaterMark, historyLimit: options.historyLimit };
+    this.highWaterMark = options.highWaterMark;
+    this.historyLimit = options.historyLimit;
+  }
+
+  /** Names the stream in errors, e.g. `input "default" of job "j1" (spec "chop")`. */
+  get label(): string {
+    if (typeof this.labelOrNamer !== "string") this.labelOrNamer = this.labelOrNamer.nameOf(this);
+    return this.labelOrNamer;
   }
 
   /** Messages written so far. */
@@ -93,24 +115,24 @@ export class DataStream<T = unknown> {
   /**
    * Validates and appends. Rejects with `ValidationError` (nothing written) or
    * `StreamClosedError`; resolves once the slowest reader is below the
-   * high-water mark. `beforeAppend` runs just before the append (after an
-   * async validation too) and may throw to cancel it.
+   * high-water mark. `guard.assertLive()` runs just before the append (after
+   * an async validation too) and may throw to cancel it.
    */
-  write(value: unknown, beforeAppend?: () => void): Promise<void> {
+  write(value: unknown, guard?: { assertLive(): void }): Promise<void> {
     this.assertOpen();
     if (!this.schema) {
-      beforeAppend?.();
+      guard?.assertLive();
       return this.appendAndWait(value as T);
     }
-    const checked = validate(this.schema, value, this.label);
+    const checked = validate(this.schema, value, this);
     if (checked instanceof Promise) {
       return checked.then((data) => {
         this.assertOpen();
-        beforeAppend?.();
+        guard?.assertLive();
         return this.appendAndWait(data as T);
       });
     }
-    beforeAppend?.();
+    guard?.assertLive();
     return this.appendAndWait(checked as T);
   }
 
@@ -120,7 +142,7 @@ export class DataStream<T = unknown> {
 
   private appendAndWait(data: T): Promise<void> {
     this.append(data);
-    return this.lag() >= this.limits.highWaterMark ? this.waitForSpace() : WRITTEN;
+    return this.lag() >= this.highWaterMark ? this.waitForSpace() : WRITTEN;
   }
 
   /** Appends a message that is already valid. */
@@ -133,13 +155,19 @@ export class DataStream<T = unknown> {
     };
     this.buffer.push(message);
     this.trim();
-    if (this.readWaiters.length > 0) this.wake("read");
+    if (this.readWaiters !== undefined) this.wakeReaders();
   }
 
-  private async waitForSpace(): Promise<void> {
-    while (!this.closed && this.lag() >= this.limits.highWaterMark) {
-      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-    }
+  /**
+   * Resolves once the slowest reader is below the high-water mark or the
+   * stream closed: writers are woken exactly then (`afterAdvance`, `end`,
+   * `fail`), so one promise per wait suffices.
+   */
+  private waitForSpace(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.spaceWaiters) this.spaceWaiters.push(resolve);
+      else this.spaceWaiters = [resolve];
+    });
   }
 
   /** How far the slowest cursor is behind the newest message. */
@@ -152,12 +180,14 @@ export class DataStream<T = unknown> {
   /** Opens a cursor at `position` (default: the oldest kept message). */
   openCursor(position = this.baseOffset): Cursor {
     const cursor = { position: Math.max(position, this.baseOffset) };
-    this.cursors.add(cursor);
+    this.cursors = this.cursors.length === 0 ? [cursor] : [...this.cursors, cursor];
     return cursor;
   }
 
   closeCursor(cursor: Cursor): void {
-    if (this.cursors.delete(cursor)) this.afterAdvance();
+    if (!this.cursors.includes(cursor)) return;
+    this.cursors = this.cursors.length === 1 ? NO_CURSORS : this.cursors.filter((open) => open !== cursor);
+    this.afterAdvance();
   }
 
   /** Moves a cursor forward (never back) and releases writers and memory. */
@@ -169,7 +199,7 @@ export class DataStream<T = unknown> {
 
   private afterAdvance(): void {
     this.trim();
-    if (this.spaceWaiters.length > 0 && this.lag() < this.limits.highWaterMark) this.wake("space");
+    if (this.spaceWaiters !== undefined && this.lag() < this.highWaterMark) this.wakeWriters();
   }
 
   /** The message at `offset`, or undefined when not written yet (or dropped). */
@@ -183,57 +213,52 @@ export class DataStream<T = unknown> {
    * `undefined` at the end of a stream that ended normally, rejects with the
    * stream's error when it failed, or with `signal.reason` once `signal` aborts.
    */
-  async read(offset: number, signal?: AbortSignal): Promise<StreamMessage<T> | undefined> {
-    for (;;) {
-      if (signal?.aborted) throw signal.reason;
-      const message = this.at(Math.max(offset, this.baseOffset));
-      if (message) return message;
-      if (this.closed) {
-        if (this.closed.error !== undefined) throw this.closed.error;
-        return undefined;
-      }
-      await new Promise<void>((resolve) => {
-        if (!signal) {
-          this.readWaiters.push(resolve);
-          return;
-        }
-        // One listener per wait, removed when data wakes us: long streams add nothing up.
-        const wake = () => {
-          signal.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.readWaiters.push(wake);
-        signal.addEventListener("abort", wake, { once: true });
-      });
-    }
+  read(offset: number, signal?: AbortSignal): Promise<StreamMessage<T> | undefined> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const message = this.at(Math.max(offset, this.baseOffset));
+    if (message) return Promise.resolve(message);
+    if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.closed.error) : ENDED;
+    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, signal, resolve, reject)));
+  }
+
+  private waitForData(pending: PendingRead<T>): void {
+    if (this.readWaiters) this.readWaiters.push(pending);
+    else this.readWaiters = [pending];
   }
 
   /** Ends the stream: readers finish after the last message; writes throw. */
   end(reason = "the stream has ended"): void {
     if (this.closed) return;
     this.closed = { reason };
-    this.wake("read");
-    this.wake("space");
+    this.wakeReaders();
+    this.wakeWriters();
   }
 
   /** Fails the stream: readers throw `error` after the last message. */
   fail(error: unknown, reason = "the job has failed"): void {
     if (this.closed) return;
     this.closed = { error, reason };
-    this.wake("read");
-    this.wake("space");
+    this.wakeReaders();
+    this.wakeWriters();
   }
 
-  private wake(which: "read" | "space"): void {
-    const waiters = which === "read" ? this.readWaiters : this.spaceWaiters;
-    if (which === "read") this.readWaiters = [];
-    else this.spaceWaiters = [];
-    for (const resolve of waiters) resolve();
+  /** Settles every pending read that can settle now; the others wait on. */
+  private wakeReaders(): void {
+    const waiters = this.readWaiters;
+    if (!waiters) return;
+    this.readWaiters = undefined;
+    for (const pending of waiters) if (!pending.settle()) this.waitForData(pending);
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
   }
 
   /** Drops messages no cursor needs and the history limit does not keep. */
   private trim(): void {
-    let keepFrom = this.nextOffset - this.limits.historyLimit;
+    let keepFrom = this.nextOffset - this.historyLimit;
     for (const cursor of this.cursors) if (cursor.position < keepFrom) keepFrom = cursor.position;
     while (this.baseOffset < keepFrom) {
       this.buffer[this.head++] = undefined;
@@ -243,5 +268,49 @@ export class DataStream<T = unknown> {
       this.buffer = this.buffer.slice(this.head);
       this.head = 0;
     }
+  }
+}
+
+/**
+ * One `read` waiting for data. It listens to the reader's signal itself
+ * (`handleEvent`: no closure per wait) and stops listening once settled, so a
+ * long stream adds no listeners up.
+ */
+class PendingRead<T> {
+  private settled = false;
+
+  constructor(
+    private readonly stream: DataStream<T>,
+    private readonly offset: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (message: StreamMessage<T> | undefined) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    signal?.addEventListener("abort", this, { once: true });
+  }
+
+  /** The signal aborted: reject now, even though the stream did not move. */
+  handleEvent(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(this.signal!.reason);
+  }
+
+  /** Settles if the stream has an answer now; false while it must wait on. */
+  settle(): boolean {
+    if (this.settled) return true;
+    if (this.signal?.aborted) {
+      this.handleEvent();
+      return true;
+    }
+    const message = this.stream.at(Math.max(this.offset, this.stream.oldestOffset));
+    const closed = this.stream.closed;
+    if (!message && !closed) return false;
+    this.settled = true;
+    this.signal?.removeEventListener("abort", this);
+    if (message) this.resolve(message);
+    else if (closed!.error !== undefined) this.reject(closed!.error);
+    else this.resolve(undefined);
+    return true;
   }
 }

@@ -57,11 +57,12 @@ export class AttemptInputReader {
     if (!this.pending) {
       // A processor waiting for input wakes (with the abort reason) when its
       // attempt is abandoned (cancel, close, restart), not at its stop timeout.
-      const pending = this.channel.stream.read(this.position, this.attempt.signal).finally(() => {
-        this.pending = undefined;
-      });
+      const pending = this.channel.stream.read(this.position, this.attempt.signal);
+      const clear = () => {
+        if (this.pending === pending) this.pending = undefined;
+      };
       // A merge may abandon a pending peek; its outcome must not go unhandled.
-      pending.catch(() => {});
+      pending.then(clear, clear);
       this.pending = pending;
     }
     return this.pending;
@@ -76,11 +77,24 @@ export class AttemptInputReader {
     return message.data;
   }
 
-  async next(): Promise<IteratorResult<unknown>> {
-    this.acknowledge();
-    this.attempt.beat();
-    const ready = this.peekNow();
-    const message = ready ?? (await this.peek());
+  /** Not async: a message already there costs one settled promise, a wait one `then`. */
+  next(): Promise<IteratorResult<unknown>> {
+    try {
+      this.acknowledge();
+      this.attempt.beat();
+      const ready = this.peekNow();
+      if (ready) return Promise.resolve(this.resultOf(ready));
+      const waiting = this.pending ?? this.channel.stream.read(this.position, this.attempt.signal);
+      return waiting.then((this.resume ??= (message) => this.resultOf(message)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Continues a `next` that waited (one function per reader, not per wait). */
+  private resume: ((message: StreamMessage<unknown> | undefined) => IteratorResult<unknown>) | undefined;
+
+  private resultOf(message: StreamMessage<unknown> | undefined): IteratorResult<unknown> {
     this.attempt.assertLive();
     if (!message) return { done: true, value: undefined };
     return { done: false, value: this.take(message) };

@@ -11,10 +11,10 @@ export class Attempt {
   private lastBeat: number;
   private watchdog: unknown;
   private failWith: ((error: unknown) => void) | undefined;
+  /** A failure that came before `settle` was called. */
+  private earlyFailure: { error: unknown } | undefined;
   private readonly controller = new AbortController();
   private live = true;
-  /** Rejects when the attempt must fail from outside the processor (stall, invalid emit). */
-  readonly failed: Promise<never>;
 
   /**
    * @param actorSignal the signal of the XState promise actor running the
@@ -28,25 +28,25 @@ export class Attempt {
     private readonly heartbeatMs: number | undefined,
   ) {
     this.lastBeat = clock.now();
-    // The first listener on our own signal, so `live` is false before any other
-    // code sees the abort; assertLive (several calls per message) then reads a
-    // field instead of AbortSignal's checked getter.
-    this.signal.addEventListener(
-      "abort",
-      () => {
-        this.live = false;
-        this.stopWatchdog();
-      },
-      { once: true },
-    );
-    const abandon = () => this.controller.abort(new AttemptAbandonedError(workerName, number));
-    if (actorSignal.aborted) abandon();
-    else actorSignal.addEventListener("abort", abandon, { once: true });
-    this.failed = new Promise<never>((_, reject) => {
+    if (actorSignal.aborted) this.abandon();
+    else actorSignal.addEventListener("abort", this, { once: true });
+  }
+
+  /** The actor's signal aborted: the attempt is abandoned. */
+  handleEvent(): void {
+    this.abandon();
+  }
+
+  /**
+   * Settles like `run`, or rejects as soon as the attempt fails from outside
+   * the processor (stall, invalid emit).
+   */
+  settle(run: Promise<unknown>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.earlyFailure) reject(this.earlyFailure.error);
       this.failWith = reject;
+      run.then(() => resolve(), reject);
     });
-    // The promise is raced, never awaited alone: keep an early rejection from being unhandled.
-    this.failed.catch(() => {});
   }
 
   /** Aborts when the attempt is abandoned; its reason is an `AttemptAbandonedError`. */
@@ -55,7 +55,7 @@ export class Attempt {
   }
 
   get fenced(): boolean {
-    return this.signal.aborted;
+    return !this.live;
   }
 
   /** Throws the abort reason once the attempt is fenced. */
@@ -75,17 +75,23 @@ export class Attempt {
    * would otherwise keep a live signal and could still emit.
    */
   abandon(): void {
-    if (!this.signal.aborted) this.controller.abort(new AttemptAbandonedError(this.workerName, this.number));
+    if (!this.live) return;
+    // `live` turns false before any other code sees the abort; assertLive
+    // (several calls per message) then reads a field, not AbortSignal's getter.
+    this.live = false;
+    this.stopWatchdog();
+    this.controller.abort(new AttemptAbandonedError(this.workerName, this.number));
   }
 
   /** Fails the attempt now (the processor's own promise is abandoned). */
   fail(error: unknown): void {
-    this.failWith?.(error);
+    if (this.failWith) this.failWith(error);
+    else this.earlyFailure ??= { error };
   }
 
   /** Starts the heartbeat timeout, if configured. */
   startWatchdog(): void {
-    if (this.heartbeatMs === undefined || this.signal.aborted) return;
+    if (this.heartbeatMs === undefined || !this.live) return;
     this.lastBeat = this.clock.now();
     this.schedule(this.heartbeatMs);
   }
@@ -93,7 +99,7 @@ export class Attempt {
   private schedule(ms: number): void {
     this.watchdog = this.clock.setTimeout(() => {
       this.watchdog = undefined;
-      if (this.signal.aborted) return;
+      if (!this.live) return;
       const idle = this.clock.now() - this.lastBeat;
       if (idle >= this.heartbeatMs!) this.fail(new TimeoutError("heartbeat", this.heartbeatMs!));
       else this.schedule(this.heartbeatMs! - idle);

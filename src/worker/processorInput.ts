@@ -1,47 +1,77 @@
 import { UnknownTagError } from "../errors.js";
 import { AttemptInputReader, type AttemptGuard, type InputChannel } from "../stream/InputChannel.js";
 
-/** Builds the `input` of one attempt's processor context. */
+/**
+ * The state behind one attempt's processor `input`: its readers, created per
+ * tag on first use (most processors read one tag).
+ */
+class AttemptInputs {
+  /** The processor's `input` (a function of the tag, with `merge` and async iteration). */
+  input: unknown;
+  private first: AttemptInputReader | undefined;
+  private others: Map<string, AttemptInputReader> | undefined;
+
+  constructor(
+    private readonly specName: string,
+    private readonly channels: ReadonlyMap<string, InputChannel>,
+    private readonly attempt: AttemptGuard,
+  ) {}
+
+  readerFor(tag: string): AttemptInputReader {
+    if (this.first?.tag === tag) return this.first;
+    let reader = this.others?.get(tag);
+    if (!reader) {
+      const channel = this.channels.get(tag);
+      if (!channel) throw new UnknownTagError(this.specName, "input", tag, [...this.channels.keys()]);
+      reader = new AttemptInputReader(channel, this.attempt);
+      if (!this.first) this.first = reader;
+      else (this.others ??= new Map()).set(tag, reader);
+    }
+    return reader;
+  }
+
+  acknowledgeAll(): void {
+    this.first?.acknowledge();
+    if (this.others) for (const reader of this.others.values()) reader.acknowledge();
+  }
+}
+
+/** A loop over one tag. The reader outlives a `break`: a later loop goes on where this one stopped. */
+class TagIterator implements AsyncIterableIterator<unknown> {
+  constructor(private readonly reader: AttemptInputReader) {}
+
+  next(): Promise<IteratorResult<unknown>> {
+    return this.reader.next();
+  }
+
+  async return(): Promise<IteratorResult<unknown>> {
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/**
+ * Builds the `input` of one attempt's processor context. `acknowledgeAll`
+ * is a method of the returned object: call it on that object.
+ */
 export function createProcessorInput(
   specName: string,
   channels: ReadonlyMap<string, InputChannel>,
   attempt: AttemptGuard,
 ): { input: unknown; acknowledgeAll(): void } {
-  const readers = new Map<string, AttemptInputReader>();
-  const readerFor = (tag: string): AttemptInputReader => {
-    let reader = readers.get(tag);
-    if (!reader) {
-      const channel = channels.get(tag);
-      if (!channel) throw new UnknownTagError(specName, "input", tag, [...channels.keys()]);
-      reader = new AttemptInputReader(channel, attempt);
-      readers.set(tag, reader);
-    }
-    return reader;
-  };
-  const iterate = (tag: string): AsyncIterableIterator<unknown> => {
-    const reader = readerFor(tag);
-    // The reader outlives a `break`: a later loop goes on where this one stopped.
-    const iterator: AsyncIterableIterator<unknown> = {
-      next: () => reader.next(),
-      return: async () => ({ done: true, value: undefined }),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  };
+  const inputs = new AttemptInputs(specName, channels, attempt);
   const tagInput = (tag: string) => {
-    readerFor(tag);
-    return { tag, [Symbol.asyncIterator]: () => iterate(tag) };
+    const reader = inputs.readerFor(tag);
+    return { tag, [Symbol.asyncIterator]: () => new TagIterator(reader) };
   };
-  const input = Object.assign(tagInput, {
-    merge: (...tags: string[]) => ({ [Symbol.asyncIterator]: () => merge(tags.map(readerFor)) }),
-    [Symbol.asyncIterator]: () => iterate("default"),
+  inputs.input = Object.assign(tagInput, {
+    merge: (...tags: string[]) => ({ [Symbol.asyncIterator]: () => merge(tags.map((tag) => inputs.readerFor(tag))) }),
+    [Symbol.asyncIterator]: () => new TagIterator(inputs.readerFor("default")),
   });
-  return {
-    input,
-    acknowledgeAll: () => {
-      for (const reader of readers.values()) reader.acknowledge();
-    },
-  };
+  return inputs;
 }
 
 /**

@@ -2,6 +2,58 @@ import { UnknownTagError, ValidationError } from "../errors.js";
 import { WRITTEN, type DataStream } from "../stream/DataStream.js";
 import type { Attempt } from "./Attempt.js";
 
+/** What `output(tag)` returns. Its `emit` works detached (`const { emit } = output("waste")`). */
+interface TagEmitter {
+  tag: string;
+  emit(data: unknown): Promise<void>;
+}
+
+/** The emitters of one attempt, created per tag on first use (most processors emit on one tag). */
+class AttemptOutputs {
+  private first: TagEmitter | undefined;
+  private others: Map<string, TagEmitter> | undefined;
+
+  constructor(
+    private readonly specName: string,
+    private readonly streams: ReadonlyMap<string, DataStream>,
+    private readonly attempt: Attempt,
+  ) {}
+
+  emitterFor(tag: string): TagEmitter {
+    if (this.first?.tag === tag) return this.first;
+    let emitter = this.others?.get(tag);
+    if (emitter) return emitter;
+    const stream = this.streams.get(tag);
+    if (!stream) throw new UnknownTagError(this.specName, "output", tag, [...this.streams.keys()]);
+    emitter = { tag, emit: (data) => this.emit(stream, data) };
+    if (!this.first) this.first = emitter;
+    else (this.others ??= new Map()).set(tag, emitter);
+    return emitter;
+  }
+
+  // Not async: an emit that need not wait hands back write()'s settled promise
+  // (no promise and no extra ticks per message); errors still only reject.
+  private emit(stream: DataStream, data: unknown): Promise<void> {
+    const attempt = this.attempt;
+    try {
+      attempt.assertLive();
+      attempt.beat();
+      // write() validates before it appends (checking the attempt is still live), then waits for slow readers.
+      const written = stream.write(data, attempt);
+      // Only an async schema rejects later; the settled fast path cannot.
+      return written === WRITTEN
+        ? written
+        : written.then(undefined, (error: unknown): never => {
+            if (error instanceof ValidationError) attempt.fail(error);
+            throw error;
+          });
+    } catch (error) {
+      if (error instanceof ValidationError) attempt.fail(error);
+      return Promise.reject(error);
+    }
+  }
+}
+
 /**
  * Builds the `output` of one attempt's processor context. Emits of a fenced
  * attempt are dropped (they reject with the abort reason). An invalid emit
@@ -12,41 +64,12 @@ export function createProcessorOutput(
   streams: ReadonlyMap<string, DataStream>,
   attempt: Attempt,
 ): unknown {
-  const emitters = new Map<string, { tag: string; emit(data: unknown): Promise<void> }>();
-  const emitterFor = (tag: string) => {
-    let emitter = emitters.get(tag);
-    if (emitter) return emitter;
-    const stream = streams.get(tag);
-    if (!stream) throw new UnknownTagError(specName, "output", tag, [...streams.keys()]);
-    const assertLive = () => attempt.assertLive();
-    const failOnInvalid = (error: unknown): never => {
-      if (error instanceof ValidationError) attempt.fail(error);
-      throw error;
-    };
-    // Not async: an emit that need not wait hands back write()'s settled promise
-    // (no promise and no extra ticks per message); errors still only reject.
-    const emit = (data: unknown): Promise<void> => {
-      try {
-        attempt.assertLive();
-        attempt.beat();
-        // write() validates before it appends, then waits for slow readers.
-        const written = stream.write(data, assertLive);
-        // Only an async schema rejects later; the settled fast path cannot.
-        return written === WRITTEN ? written : written.then(undefined, failOnInvalid);
-      } catch (error) {
-        if (error instanceof ValidationError) attempt.fail(error);
-        return Promise.reject(error);
-      }
-    };
-    emitter = { tag, emit };
-    emitters.set(tag, emitter);
-    return emitter;
-  };
-  const output = (tag: string) => emitterFor(tag);
+  const outputs = new AttemptOutputs(specName, streams, attempt);
+  const output = (tag: string) => outputs.emitterFor(tag);
   return Object.assign(output, {
     emit: (data: unknown) => {
       try {
-        return emitterFor("default").emit(data);
+        return outputs.emitterFor("default").emit(data);
       } catch (error) {
         return Promise.reject(error);
       }

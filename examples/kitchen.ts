@@ -109,6 +109,8 @@ function describe(event: LifecycleEvent): string {
       return `worker restarts in ${event.delayMs} ms after attempt ${event.attempt} failed`;
     case "job.progress":
       return `progress ${JSON.stringify(event.value)}`;
+    case "timeout":
+      return `${event.kind} timeout (${event.ms} ms)${event.workerName ? ` of worker ${event.workerName}` : ""}`;
   }
 }
 

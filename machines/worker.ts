@@ -186,7 +186,16 @@ export const workerMachine = setup({
     },
     stopping: {
       invoke: { src: "abandon", input: attemptInput, onDone: "stopped", onError: "stopped" },
-      after: { stopTimeout: "stopped" },
+      after: {
+        // The attempt ignored its signal past the grace: it is abandoned (and stays fenced).
+        stopTimeout: {
+          target: "stopped",
+          actions: {
+            type: "recordError",
+            params: ({ context }) => ({ error: new TimeoutError("stop", context.timeouts.stopMs ?? NEVER_MS) }),
+          },
+        },
+      },
     },
     done: { type: "final", entry: assign({ outcome: "done" }) },
     crashed: { type: "final", entry: assign({ outcome: "crashed" }) },

@@ -2,7 +2,7 @@ import { createActor, type Actor, type AnyActorLogic, type InspectionEvent } fro
 import type { JobContext, JobStartEvent } from "../../machines/job.js";
 import { resolveRetryPolicy } from "../../machines/restartPolicy.js";
 import type { AttemptInput, WorkerContext } from "../../machines/worker.js";
-import { JobCancelledError, JobFailedError, serializeError } from "../errors.js";
+import { JobCancelledError, JobFailedError, TimeoutError, serializeError } from "../errors.js";
 import { BoundLogger, type Logger } from "../logger.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
@@ -266,6 +266,10 @@ export class JobRuntime implements ProgressSink {
       }
       node.release();
     }
+    const cause = error instanceof JobFailedError ? error.cause : undefined;
+    if (cause instanceof TimeoutError && cause.kind === "job") {
+      this.emit({ type: "timeout", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), kind: cause.kind, ms: cause.ms });
+    }
     this.setStatus(status);
     if (error === undefined) this.resolveSettled?.();
     else this.rejectSettled?.(error);
@@ -297,6 +301,10 @@ export class JobRuntime implements ProgressSink {
       const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
       const error = state === "error" || state === "crashed" ? { error: serializeError(context.error) } : {};
       this.emit({ type: "worker.state", ...base, state, attempt: context.attempt, ...error });
+      const timedOut = context.error instanceof TimeoutError ? context.error : undefined;
+      if (timedOut && (state === "error" || (state === "stopped" && timedOut.kind === "stop"))) {
+        this.emit({ type: "timeout", ...base, kind: timedOut.kind, ms: timedOut.ms });
+      }
       if (state === "recovering") {
         this.emit({
           type: "worker.restart",

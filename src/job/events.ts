@@ -1,4 +1,4 @@
-import type { SerializedError } from "../errors.js";
+import type { SerializedError, TimeoutKind } from "../errors.js";
 
 /** Status of a job as users see it. */
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -42,7 +42,17 @@ export type LifecycleEvent =
       delayMs: number;
       error?: SerializedError;
     }
-  | { type: "job.progress"; jobId: string; specName: string; at: number; workerName: string; value: unknown };
+  | { type: "job.progress"; jobId: string; specName: string; at: number; workerName: string; value: unknown }
+  | {
+      type: "timeout";
+      jobId: string;
+      specName: string;
+      at: number;
+      /** Which timeout: `init`, `heartbeat` and `stop` name a worker; `job` the whole job. */
+      kind: TimeoutKind;
+      ms: number;
+      workerName?: string;
+    };
 
 /** A listener of lifecycle events. */
 export type LifecycleListener = (event: LifecycleEvent) => void;

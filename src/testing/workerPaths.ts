@@ -50,18 +50,10 @@ export interface WorkerModel {
 }
 
 /**
- * Transitions of the worker machine that a single-spec job's runtime cannot
- * produce, with the reason. Model suites exclude them from replay and report them.
+ * Transitions of the worker machine that no job's runtime produces (spec job
+ * or flow), with the reason. Model suites exclude them from replay and report them.
  */
-export const UNREACHABLE_IN_SINGLE_WORKER_JOB: ReadonlyMap<WorkerTransitionKey, string> = new Map([
-  [
-    "initializing --restart granted--> recovering",
-    "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker",
-  ],
-  [
-    "executing --restart granted--> recovering",
-    "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker",
-  ],
+export const UNREACHABLE_FROM_RUNTIME: ReadonlyMap<WorkerTransitionKey, string> = new Map([
   [
     "error --cancel--> stopped",
     "the supervisor answers WORKER.FAILED synchronously, so a cancel always queues behind its RESTART / GIVE_UP",
@@ -70,6 +62,31 @@ export const UNREACHABLE_IN_SINGLE_WORKER_JOB: ReadonlyMap<WorkerTransitionKey, 
     "stopping --abandoned attempt rejects--> stopped",
     "the runtime's abandon awaits the attempt's promise with its rejection caught: it never rejects",
   ],
+]);
+
+/**
+ * Transitions only a flow produces: a healthy worker (initializing, or
+ * executing while it waits for input) restarted together with a failing
+ * sibling under `one_for_all` / `rest_for_one`. A spec job has one worker.
+ */
+export const ONLY_IN_A_FLOW: ReadonlyMap<WorkerTransitionKey, string> = new Map([
+  [
+    "initializing --restart granted--> recovering",
+    "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker",
+  ],
+  [
+    "executing --restart granted--> recovering",
+    "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker",
+  ],
+]);
+
+/**
+ * Transitions of the worker machine that a single-spec job's runtime cannot
+ * produce, with the reason: those only a flow produces, and those no runtime does.
+ */
+export const UNREACHABLE_IN_SINGLE_WORKER_JOB: ReadonlyMap<WorkerTransitionKey, string> = new Map([
+  ...ONLY_IN_A_FLOW,
+  ...UNREACHABLE_FROM_RUNTIME,
 ]);
 
 /** Timeouts the traversal enables, so the guarded `initTimeout` transition is reachable. */

@@ -17,7 +17,11 @@
  * become a fault script (init rejects or hangs, processor throws, stalls past
  * its heartbeat or hangs, cancel, clock advances for timeouts and backoff, and
  * RESTART / GIVE_UP chosen through `retry.maxRestarts`), and the `worker.state`
- * lifecycle events must equal the path's states. Deriving paths from the machine
+ * lifecycle events must equal the path's states. The paths that restart a
+ * HEALTHY worker (`ONLY_IN_A_FLOW`: `initializing` / `executing` --RESTART-->
+ * `recovering`) cannot happen in a spec job: they are replayed through a
+ * two-node flow (./workerFlowReplay.ts), under `one_for_all` and `rest_for_one`,
+ * where a failing sibling gets the observed worker restarted. Deriving paths from the machine
  * alone would let a broken machine pass against itself (the runtime runs the
  * same machine), so each step is also checked against DESIGN.md's lifecycle
  * contract below: that is what catches `recovering → executing`.
@@ -25,7 +29,15 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec } from "../../src/index.js";
-import { replay, UNREACHABLE_IN_SINGLE_WORKER_JOB, workerModel, transitionKey } from "../../src/testing/index.js";
+import {
+  ONLY_IN_A_FLOW,
+  replay,
+  UNREACHABLE_FROM_RUNTIME,
+  UNREACHABLE_IN_SINGLE_WORKER_JOB,
+  workerModel,
+  transitionKey,
+} from "../../src/testing/index.js";
+import { replayInFlow, restartsHealthyWorker } from "./workerFlowReplay.js";
 
 /** DESIGN.md "Machines": the worker transitions the contract allows. */
 const CONTRACT = new Set([
@@ -50,6 +62,9 @@ const CONTRACT = new Set([
 
 const full = workerModel();
 const model = workerModel(new Set(UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()));
+/** Paths that restart a healthy worker with its failing sibling: replayed through a two-node flow (./workerFlowReplay.ts). */
+const flowPaths = workerModel(new Set(UNREACHABLE_FROM_RUNTIME.keys())).paths.filter(restartsHealthyWorker);
+const FLOW_STRATEGIES = ["one_for_all", "rest_for_one"] as const;
 const echo = JobSpec.define({ name: "echo", input: z.object({ n: z.number() }), output: z.object({ n: z.number() }) });
 const sampleInput = [{ n: 1 }, { n: 2 }, { n: 3 }];
 const worker = {
@@ -75,8 +90,10 @@ describe("worker model: machines/worker replayed on the real runtime", () => {
     expect(explained, explained.join("\n")).toEqual([]);
   });
 
-  it("the transitions left out of replay exist in the machine", () => {
-    for (const key of UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()) expect(full.transitions).toContain(key);
+  it("the transitions left out of replay, or replayed only in a flow, exist in the machine", () => {
+    for (const key of [...UNREACHABLE_FROM_RUNTIME.keys(), ...ONLY_IN_A_FLOW.keys()]) expect(full.transitions).toContain(key);
+    // Every flow-only transition has a path to replay through a flow.
+    for (const key of ONLY_IN_A_FLOW.keys()) expect(flowPaths.flatMap((p) => p.steps.map(transitionKey))).toContain(key);
   });
 
   for (const { path, stall } of variants) {
@@ -91,6 +108,27 @@ describe("worker model: machines/worker replayed on the real runtime", () => {
       for (const step of path.steps) replayed.add(transitionKey(step));
     });
   }
+
+  for (const path of flowPaths) {
+    for (const strategy of FLOW_STRATEGIES) {
+      it(`${path.description} (in a flow, ${strategy}, restarted with its failing sibling)`, async () => {
+        const outOfContract = path.steps.filter((step) => !CONTRACT.has(transitionKey(step)));
+        expect(outOfContract.map(transitionKey), `Path: ${path.description}\n  leaves the design contract`).toEqual([]);
+        await replayInFlow(path, strategy);
+        for (const state of path.states) visited.add(state);
+        for (const step of path.steps) replayed.add(transitionKey(step));
+      });
+    }
+  }
+
+  it("the flow replay fails, naming the path, when the sibling's failure leaves the healthy worker alone (one_for_one)", async () => {
+    for (const from of ["initializing", "executing"]) {
+      const path = flowPaths.find((p) => p.steps.length === (from === "initializing" ? 1 : 2) && p.steps.at(-1)!.from === from)!;
+      await expect(replayInFlow(path, "one_for_one")).rejects.toThrow(
+        new RegExp(`Path: ${path.description.replace(/[[\]]/g, "\\$&")} \\(one_for_one\\)\n.*the runtime went to nothing: it stayed in ${from}`),
+      );
+    }
+  });
 
   it("the replay fails, naming the path, when a processor swallows its failure", async () => {
     const swallower = {
@@ -109,17 +147,17 @@ describe("worker model: machines/worker replayed on the real runtime", () => {
   });
 
   afterAll(() => {
-    const reachable = full.transitions.filter((key) => !UNREACHABLE_IN_SINGLE_WORKER_JOB.has(key));
+    const reachable = full.transitions.filter((key) => !UNREACHABLE_FROM_RUNTIME.has(key));
     const rows = [
       ["states reached by replay", visited.size, full.states.length],
       ["transitions of the machine", full.transitions.length, full.transitions.length],
-      ["  unreachable in a spec job", UNREACHABLE_IN_SINGLE_WORKER_JOB.size, full.transitions.length],
+      ["  unreachable in any job", UNREACHABLE_FROM_RUNTIME.size, full.transitions.length],
       ["  reachable, replayed", reachable.filter((key) => replayed.has(key)).length, reachable.length],
     ] as const;
     console.log(
       "worker model coverage\n" +
         rows.map(([name, n, of]) => `  ${name.padEnd(30)} ${String(n).padStart(3)} / ${String(of).padEnd(3)} ${((100 * n) / of).toFixed(0)}%`).join("\n") +
-        "\n  left out: " + [...UNREACHABLE_IN_SINGLE_WORKER_JOB].map(([key, why]) => `\n    ${key}: ${why}`).join(""),
+        "\n  left out: " + [...UNREACHABLE_FROM_RUNTIME].map(([key, why]) => `\n    ${key}: ${why}`).join(""),
     );
     const missing = reachable.filter((key) => !replayed.has(key));
     expect(missing, `reachable transitions never replayed: ${missing.join(", ")}`).toEqual([]);

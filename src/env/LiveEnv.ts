@@ -252,13 +252,15 @@ export class LiveEnv {
         return env.inspectorForNewJob();
       },
       jobMachine: this.jobMachine,
-      createStream: (label: string | StreamNamer, schema: Schema | undefined, historyLimit?: number) =>
+      createStream: (label: string | StreamNamer, schema: Schema | undefined, role: "input" | "output") =>
         new DataStream({
           label,
           schema,
-          clock: env.clock,
+          // Inputs keep only unacknowledged messages (their acknowledged cursor pins them),
+          // and nobody reads their timestamps.
+          clock: role === "output" ? env.clock : undefined,
           highWaterMark: env.limits.highWaterMark,
-          historyLimit: historyLimit ?? env.limits.historyLimit,
+          historyLimit: role === "output" ? env.limits.historyLimit : 0,
         }),
       jobFinished: (job: JobRuntime) => {
         env.jobs.delete(job.jobId);

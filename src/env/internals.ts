@@ -12,9 +12,9 @@ export interface EnvInternals {
   readonly logger: Logger;
   readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   readonly jobMachine: AnyActorLogic;
-  /** `historyLimit` overrides the env default (inputs keep only unacknowledged messages). */
+  /** A stream of a job: inputs keep only unacknowledged messages and carry no timestamps; outputs keep `historyLimit` for late readers. */
   /** `label` may be who names the stream, on first use. */
-  createStream(label: string | StreamNamer, schema: Schema | undefined, historyLimit?: number): DataStream;
+  createStream(label: string | StreamNamer, schema: Schema | undefined, role: "input" | "output"): DataStream;
   jobFinished(job: JobRuntime): void;
   hasListeners(): boolean;
   broadcast(event: LifecycleEvent): void;

@@ -46,13 +46,13 @@ export class NodeRuntime implements StreamNamer {
       inputTags,
       inputTags.map((tag) => {
         // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
-        const stream = env.createStream(this, spec.inputSchemas[tag], 0);
+        const stream = env.createStream(this, spec.inputSchemas[tag], "input");
         return { tag, stream, acknowledged: stream.openCursor(0) };
       }),
     );
     this.outputs = new PortMap(
       outputTags,
-      outputTags.map((tag) => env.createStream(this, spec.outputSchemas[tag])),
+      outputTags.map((tag) => env.createStream(this, spec.outputSchemas[tag], "output")),
     );
   }
 

@@ -45,7 +45,11 @@ export interface DataStreamOptions extends StreamLimits {
   /** Or who names it, on first use (most streams never need their name). */
   label: string | StreamNamer;
   schema: Schema | undefined;
-  clock: Clock;
+  /**
+   * Stamps each message with `clock.now()`. Omitted for streams whose
+   * timestamps nobody reads (job inputs): their messages carry 0.
+   */
+  clock: Clock | undefined;
 }
 
 /** Names streams it owns in error messages, when first needed. */
@@ -69,7 +73,8 @@ export interface Cursor {
 export class DataStream<T = unknown> {
   private labelOrNamer: string | StreamNamer;
   private readonly schema: Schema | undefined;
-  private readonly clock: Clock;
+  private readonly clock: Clock | undefined;
+  private watchedSignal: AbortSignal | undefined;
   private readonly highWaterMark: number;
   private readonly historyLimit: number;
   private buffer: Array<StreamMessage<T> | undefined> = [];
@@ -149,7 +154,7 @@ export class DataStream<T = unknown> {
   append(data: T): void {
     const message: StreamMessage<T> = {
       data,
-      timestamp: this.clock.now(),
+      timestamp: this.clock ? this.clock.now() : 0,
       offset: this.nextOffset++,
       sequence: appendSequence++,
     };
@@ -218,7 +223,20 @@ export class DataStream<T = unknown> {
     const message = this.at(Math.max(offset, this.baseOffset));
     if (message) return Promise.resolve(message);
     if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.closed.error) : ENDED;
+    if (signal) this.watch(signal);
     return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, signal, resolve, reject)));
+  }
+
+  /**
+   * Wakes this stream's readers when `signal` aborts, so their pending reads
+   * reject. One listener per signal and stream, not one per read: an
+   * `AbortSignal` listener costs far more than a message.
+   */
+  private watch(signal: AbortSignal): void {
+    // One reader (attempt) at a time reads an input: remembering the last signal suffices.
+    if (this.watchedSignal === signal) return;
+    this.watchedSignal = signal;
+    signal.addEventListener("abort", () => this.wakeReaders(), { once: true });
   }
 
   private waitForData(pending: PendingRead<T>): void {
@@ -285,29 +303,20 @@ class PendingRead<T> {
     private readonly signal: AbortSignal | undefined,
     private readonly resolve: (message: StreamMessage<T> | undefined) => void,
     private readonly reject: (error: unknown) => void,
-  ) {
-    signal?.addEventListener("abort", this, { once: true });
-  }
+  ) {}
 
-  /** The signal aborted: reject now, even though the stream did not move. */
-  handleEvent(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.reject(this.signal!.reason);
-  }
-
-  /** Settles if the stream has an answer now; false while it must wait on. */
+  /** Settles if the stream has an answer now (or its signal aborted); false while it must wait on. */
   settle(): boolean {
     if (this.settled) return true;
     if (this.signal?.aborted) {
-      this.handleEvent();
+      this.settled = true;
+      this.reject(this.signal.reason);
       return true;
     }
     const message = this.stream.at(Math.max(this.offset, this.stream.oldestOffset));
     const closed = this.stream.closed;
     if (!message && !closed) return false;
     this.settled = true;
-    this.signal?.removeEventListener("abort", this);
     if (message) this.resolve(message);
     else if (closed!.error !== undefined) this.reject(closed!.error);
     else this.resolve(undefined);

@@ -290,9 +290,8 @@ export class DataStream<T = unknown> {
 }
 
 /**
- * One `read` waiting for data. It listens to the reader's signal itself
- * (`handleEvent`: no closure per wait) and stops listening once settled, so a
- * long stream adds no listeners up.
+ * One `read` waiting for data (or for its signal to abort: the stream wakes
+ * its readers then, see `watch`). Settles at most once.
  */
 class PendingRead<T> {
   private settled = false;

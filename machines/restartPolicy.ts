@@ -1,4 +1,10 @@
-import { UnrecoverableError, ValidationError, type RestartRecord } from "../src/errors.js";
+import {
+  ConfigurationError,
+  UnknownTagError,
+  UnrecoverableError,
+  ValidationError,
+  type RestartRecord,
+} from "../src/errors.js";
 
 /** Exponential backoff between restarts (Akka's BackoffSupervisor). */
 export interface BackoffOptions {
@@ -30,8 +36,9 @@ export interface RetryOptions {
    */
   resetAfterMs?: number;
   /**
-   * Decides whether a failure may be retried. Default: everything except
-   * `UnrecoverableError` and output `ValidationError`.
+   * Decides whether a failure may be retried. Default `isRetryableByDefault`:
+   * everything except `UnrecoverableError`, `ValidationError`,
+   * `UnknownTagError` and `ConfigurationError`.
    */
   retryable?: (error: unknown) => boolean;
 }
@@ -87,9 +94,21 @@ export type RestartDecision =
   | { restart: true; delayMs: number }
   | { restart: false; reason: "unrecoverable" | "intensity" };
 
-/** Default `retryable`: all but `UnrecoverableError` and `ValidationError`. */
+/**
+ * Default `retryable`: everything but `UnrecoverableError`, `ValidationError`
+ * and programming errors a restart cannot fix (`UnknownTagError`,
+ * `ConfigurationError`). Compose your own with it:
+ *
+ * @example
+ * retry: { retryable: (e) => isRetryableByDefault(e) && !(e instanceof PaymentDeclined) }
+ */
 export function isRetryableByDefault(error: unknown): boolean {
-  return !(error instanceof UnrecoverableError || error instanceof ValidationError);
+  return !(
+    error instanceof UnrecoverableError ||
+    error instanceof ValidationError ||
+    error instanceof UnknownTagError ||
+    error instanceof ConfigurationError
+  );
 }
 
 /**

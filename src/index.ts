@@ -9,14 +9,14 @@ export type {
 export type * from "./spec/types.js";
 export { LiveWorkerDef } from "./worker/LiveWorkerDef.js";
 export { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS } from "./worker/options.js";
-export type { InitContext, LiveWorkerOptions, ProcessorContext, TimeoutOptions } from "./worker/options.js";
+export type { InitContext, LiveWorkerOptions, ProcessorContext, ProcessorOf, TimeoutOptions } from "./worker/options.js";
 export { LiveEnv } from "./env/LiveEnv.js";
 export type { CloseOptions, LiveEnvOptions } from "./env/LiveEnv.js";
 export { LiveJob } from "./job/LiveJob.js";
 export type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./job/events.js";
 export { DEFAULT_STREAM_LIMITS } from "./stream/DataStream.js";
 export type { StreamLimits, StreamMessage } from "./stream/DataStream.js";
-export { DEFAULT_RETRY } from "../machines/restartPolicy.js";
+export { DEFAULT_RETRY, isRetryableByDefault } from "../machines/restartPolicy.js";
 export type { BackoffOptions, RetryOptions, RetryPolicy } from "../machines/restartPolicy.js";
 export { consoleLogger } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";

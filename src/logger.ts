@@ -21,10 +21,18 @@ export function consoleLogger(level: LogLevel = "warn", prefix = "[liveworker]")
     (l: Exclude<LogLevel, "silent">) =>
     (message: string, fields?: Record<string, unknown>) => {
       if (ORDER[l] < at) return;
-      if (fields) console[l](`${prefix} ${message}`, fields);
-      else console[l](`${prefix} ${message}`);
+      // One line per entry: fields as JSON after the message.
+      console[l](fields ? `${prefix} ${message} ${oneLine(fields)}` : `${prefix} ${message}`);
     };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+function oneLine(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields);
+  } catch {
+    return String(fields);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // What a user writes to model-test their own worker with liveworker/testing.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec } from "liveworker";
+import { JobSpec, type ProcessorOf } from "liveworker";
 import { createTestEnv, workerTestCases } from "liveworker/testing";
 
 const shout = JobSpec.define({
@@ -10,12 +10,11 @@ const shout = JobSpec.define({
   output: z.object({ text: z.string() }),
 });
 
-// The worker under test: upper-cases each message.
-const shoutWorker = {
-  processor: async ({ input, output }: any) => {
-    for await (const { text } of input) await output.emit({ text: text.toUpperCase() });
-  },
+// The worker under test: upper-cases each message. `ProcessorOf` types it from the spec.
+const shoutProcessor: ProcessorOf<typeof shout> = async ({ input, output }) => {
+  for await (const { text } of input) await output.emit({ text: text.toUpperCase() });
 };
+const shoutWorker = { processor: shoutProcessor };
 
 describe("shout worker, every lifecycle path of the worker model", () => {
   const cases = workerTestCases(shout, shoutWorker, {

@@ -4,7 +4,8 @@ import { resolveRetryPolicy, type RetryOptions } from "../../machines/restartPol
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
-import { LiveEnv } from "../env/LiveEnv.js";
+import { resolveEnv } from "../env/resolveEnv.js";
+import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import { checkFlow } from "./checkFlow.js";
@@ -106,7 +107,7 @@ export class Liveflow {
    */
   async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<Record<string, any>, Record<string, any>>> {
     assertKnownKeys(`enqueueJob options of Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
-    const env = options.liveEnv ?? LiveEnv.global();
+    const env = resolveEnv(options.liveEnv, `enqueueJob of Liveflow "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
     const given = options.jobOptions ?? {};

@@ -2,7 +2,7 @@ import { createActor, type Actor, type AnyActorLogic, type InspectionEvent } fro
 import type { JobContext, JobStartEvent } from "../../machines/job.js";
 import { resolveRetryPolicy } from "../../machines/restartPolicy.js";
 import type { AttemptInput, WorkerContext } from "../../machines/worker.js";
-import { JobCancelledError, JobFailedError, TimeoutError, serializeError } from "../errors.js";
+import { JobCancelledError, JobFailedError, TimeoutError, describeError, serializeError } from "../errors.js";
 import { BoundLogger, type Logger } from "../logger.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
@@ -258,6 +258,7 @@ export class JobRuntime implements ProgressSink {
     if (isFinal(this.status)) return;
     this.error = error;
     const why = `job "${this.jobId}" is ${status}`;
+    if (status === "failed") this.logger.error(`${why}: ${describeError(error)}`, { error: serializeError(error) });
     for (const node of this.nodes) {
       for (const { stream } of node.inputs.values()) stream.end(why);
       for (const stream of node.outputs.values()) {

@@ -1,3 +1,4 @@
+import { describeError, serializeError } from "../errors.js";
 import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { StreamNamer } from "../stream/DataStream.js";
@@ -88,7 +89,13 @@ export class NodeRuntime implements StreamNamer {
       }),
     );
     this.running = run;
-    const resources = await run;
+    let resources: unknown;
+    try {
+      resources = await run;
+    } catch (error) {
+      if (!attempt.fenced) this.logFailure(input, "init", error);
+      throw error;
+    }
     attempt.assertLive();
     this.resources = resources;
   }
@@ -148,11 +155,21 @@ export class NodeRuntime implements StreamNamer {
         }
       },
       (error: unknown) => {
+        const abandonedFirst = attempt.fenced;
         attempt.abandon();
         attempt.stopWatchdog();
+        // An attempt abandoned from outside (stop, a sibling's restart) did not fail on its own.
+        if (!abandonedFirst) this.logFailure(input, "processor", error);
         throw error;
       },
     );
+  }
+
+  /** A failed attempt is worth a warning: by default nothing else would show it. */
+  private logFailure(input: AttemptInput, phase: "init" | "processor", error: unknown): void {
+    this.attemptLogger(input).warn(`attempt ${input.attempt} of worker "${this.key}" failed in ${phase}: ${describeError(error)}`, {
+      error: serializeError(error),
+    });
   }
 
   /** Waits for the abandoned attempt of a stopping worker to settle (however it settles). */

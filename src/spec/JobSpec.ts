@@ -3,13 +3,14 @@ import { ConfigurationError, NoOutputError, UnknownTagError, ValidationError } f
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
 import { isSchema, validate, type Schema } from "../schema.js";
-import { LiveEnv } from "../env/LiveEnv.js";
+import { resolveEnv } from "../env/resolveEnv.js";
+import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { singleSpecPlan } from "../job/JobPlan.js";
 import { LiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { LiveWorkerOptions } from "../worker/options.js";
 import type { JobOptionsIn, OutputMessage, TagOf, TagSchemas, Tags } from "./types.js";
-import type { InferIn } from "../schema.js";
+import type { InferIn, InferOut } from "../schema.js";
 
 // nanoid's default alphabet includes "-" and "_", which a job id may not start with.
 const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
@@ -44,11 +45,11 @@ export interface EnqueueOptions<Opt> {
 }
 
 /** Options of `spec.enqueueAndGetResult`. */
-export interface EnqueueAndGetResultOptions<I, O, Opt> extends EnqueueOptions<Opt> {
+export interface EnqueueAndGetResultOptions<I, O, Opt, K extends TagOf<O> = TagOf<O>> extends EnqueueOptions<Opt> {
   /** One message for the `default` input tag. Every input tag is then terminated. */
   input?: "default" extends keyof I ? InferIn<I["default"]> : never;
   /** The output tag whose last message is the result. Default `"default"`. */
-  outputTag?: TagOf<O>;
+  outputTag?: K;
 }
 
 /**
@@ -106,7 +107,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    */
   async enqueueJob(options: EnqueueOptions<Opt> = {}): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
-    const env = options.liveEnv ?? LiveEnv.global();
+    const env = resolveEnv(options.liveEnv, `enqueueJob of spec "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
     const jobOptions = await this.validateJobOptions(options.jobOptions);
@@ -118,7 +119,9 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    * returns the last message on `outputTag`. Rejects with the job's error, or
    * `NoOutputError` when it emitted nothing there.
    */
-  async enqueueAndGetResult(options: EnqueueAndGetResultOptions<I, O, Opt> = {}): Promise<OutputMessage<any>> {
+  async enqueueAndGetResult<K extends TagOf<O> = "default" extends TagOf<O> ? "default" : TagOf<O>>(
+    options: EnqueueAndGetResultOptions<I, O, Opt, K> = {},
+  ): Promise<OutputMessage<InferOut<O[K]>>> {
     assertKnownKeys(`enqueueAndGetResult options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions", "input", "outputTag"]);
     const { input, outputTag = "default", ...enqueueOptions } = options;
     if (!(outputTag in this.outputSchemas)) {
@@ -147,7 +150,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     if (!last) {
       throw new NoOutputError(`Job "${job.jobId}" of spec "${this.name}" completed without emitting on output "${outputTag}"`);
     }
-    return { data: last.data, timestamp: last.timestamp };
+    return { data: last.data as InferOut<O[K]>, timestamp: last.timestamp };
   }
 
   /**

@@ -2,7 +2,8 @@ import { resolveRetryPolicy, type RetryPolicy } from "../../machines/restartPoli
 import type { JobMachineTimeouts } from "../../machines/job.js";
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertKnownKeys } from "../options.js";
-import { LiveEnv } from "../env/LiveEnv.js";
+import { resolveEnv } from "../env/resolveEnv.js";
+import type { LiveEnv } from "../env/LiveEnv.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 import {
   DEFAULT_CONCURRENCY,
@@ -52,7 +53,7 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
     this.timeouts = resolveTimeouts(options.timeouts);
     this.init = options.init;
     this.processor = options.processor;
-    this.liveEnv = options.liveEnv ?? LiveEnv.global();
+    this.liveEnv = resolveEnv(options.liveEnv, `defineWorker of spec "${spec.name}"`);
     this.liveEnv.registerWorker(this);
   }
 }

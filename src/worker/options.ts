@@ -2,6 +2,7 @@ import type { RetryOptions } from "../../machines/restartPolicy.js";
 import type { Logger } from "../logger.js";
 import type { JobOptionsOut, ProcessorInput, ProcessorOutput } from "../spec/types.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
+import type { JobSpec } from "../spec/JobSpec.js";
 
 /**
  * Timeouts of a worker. A timeout that fires raises `TimeoutError` naming it;
@@ -66,3 +67,15 @@ export interface LiveWorkerOptions<I, O, Opt, R> {
 
 /** Default of `concurrency`. */
 export const DEFAULT_CONCURRENCY = 10;
+
+/**
+ * The processor type of a spec's worker, for a processor written apart from
+ * `defineWorker` (shared, or passed to `workerTestCases`).
+ *
+ * @example
+ * const shoutProcessor: ProcessorOf<typeof shout> = async ({ input, output }) => {
+ *   for await (const { text } of input) await output.emit({ text: text.toUpperCase() });
+ * };
+ */
+export type ProcessorOf<S, R = undefined> =
+  S extends JobSpec<infer I, infer O, infer Opt> ? LiveWorkerOptions<I, O, Opt, R>["processor"] : never;

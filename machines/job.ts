@@ -93,7 +93,7 @@ function clockNow(system: ActorSystem<any>): number {
 
 /** The workers a failure of `failed` restarts under the job's strategy (finished ones stay finished). */
 export function restartSet(context: Pick<JobContext, "workers" | "strategy" | "downstream" | "finished">, failed: string): string[] {
-  const alive = (name: string) => name === failed || !(name in context.finished);
+  const alive = (name: string) => name === failed || !Object.hasOwn(context.finished, name);
   if (context.strategy === "one_for_all") return context.workers.filter(alive);
   if (context.strategy === "rest_for_one") {
     const rest = new Set([failed, ...(context.downstream[failed] ?? [])]);
@@ -102,7 +102,7 @@ export function restartSet(context: Pick<JobContext, "workers" | "strategy" | "d
   return [failed];
 }
 
-const allFinished = (context: JobContext) => context.workers.every((name) => name in context.finished);
+const allFinished = (context: JobContext) => context.workers.every((name) => Object.hasOwn(context.finished, name));
 
 /**
  * The LiveJob: a supervisor. `queued → running → completed | failed | cancelled`.
@@ -208,7 +208,7 @@ export const jobMachine = setup({
     }),
     stopWorkers: enqueueActions(({ context, enqueue }) => {
       for (const workerName of [...context.workers].reverse()) {
-        if (!(workerName in context.finished)) {
+        if (!Object.hasOwn(context.finished, workerName)) {
           enqueue.sendTo(workerActorId(workerName), { type: "STOP" });
         }
       }

@@ -5,6 +5,8 @@ import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 class Fifo<T> {
   private items: Array<T | undefined> = [];
   private head = 0;
+  /** Items that left the queue from the middle (cancelled), not yet dropped. */
+  stale = 0;
   get size(): number {
     return this.items.length - this.head;
   }
@@ -23,6 +25,12 @@ class Fifo<T> {
       this.head = 0;
     }
     return item;
+  }
+  /** Keeps only the items `keep` accepts (drops the stale ones). */
+  retain(keep: (item: T) => boolean): void {
+    this.items = this.items.slice(this.head).filter((item) => item !== undefined && keep(item));
+    this.head = 0;
+    this.stale = 0;
   }
 }
 
@@ -46,11 +54,18 @@ export class JobScheduler {
     this.drain(name);
   }
 
-  /** A job reached its final status: free its slot (a cancelled queued job had none). */
+  /**
+   * A job reached its final status: free its slot. A job cancelled while
+   * queued had none; it is dropped from its queue (in batches, so cancelling
+   * many queued jobs stays linear) instead of waiting to reach the head.
+   */
   release(job: JobRuntime): void {
     const name = job.plan.queueKey;
     if (this.started.has(job)) {
       this.runningCount.set(name, (this.runningCount.get(name) ?? 1) - 1);
+    } else {
+      const fifo = this.waiting.get(name);
+      if (fifo && ++fifo.stale * 2 >= fifo.size) fifo.retain((waiting) => waiting.isQueued);
     }
     this.drain(name);
   }
@@ -61,7 +76,7 @@ export class JobScheduler {
     if (!fifo) return;
     while (fifo.size > 0) {
       const job = fifo.peek()!;
-      if (job.status !== "queued") {
+      if (!job.isQueued) {
         fifo.shift(); // cancelled while waiting
         continue;
       }

@@ -89,7 +89,7 @@ function checkDirection(fail: (m: string) => Error, endpoint: unknown, want: "in
 
 function checkTag(e: ResolvedEndpoint, direction: "input" | "output"): void {
   const tags = direction === "input" ? e.spec.inputSchemas : e.spec.outputSchemas;
-  if (!(e.tag in tags)) throw new UnknownTagError(e.spec.name, direction, e.tag, Object.keys(tags));
+  if (!Object.hasOwn(tags, e.tag)) throw new UnknownTagError(e.spec.name, direction, e.tag, Object.keys(tags));
 }
 
 /** Top-level JSON types of a schema, when its vendor can tell (Standard JSON Schema). */

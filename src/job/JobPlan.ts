@@ -83,7 +83,7 @@ export function planShape(plan: JobPlan): PlanShape {
   const only = plan.nodes.length === 1 ? plan.nodes[0]! : undefined;
   const exposesAll = (exposed: ReadonlyMap<string, PlanPort>, tags: Record<string, unknown>) =>
     exposed.size === Object.keys(tags).length &&
-    [...exposed].every(([alias, port]) => port.node === only!.key && port.tag === alias && alias in tags);
+    [...exposed].every(([alias, port]) => port.node === only!.key && port.tag === alias && Object.hasOwn(tags, alias));
   shape = {
     workers: plan.nodes.map((n) => n.key),
     downstream: downstreamOf(plan),

@@ -164,6 +164,14 @@ export class JobRuntime implements ProgressSink {
     return start;
   }
 
+  /**
+   * Still waiting to start. Read from the actor: a cancel moves the actor at
+   * once, while `status` follows a microtask later.
+   */
+  get isQueued(): boolean {
+    return this.actor.getSnapshot().value === "queued";
+  }
+
   cancel(reason: string): void {
     // A final job stays as it was; XState would warn about an event to a stopped actor.
     if (this.actor.getSnapshot().status !== "active") return;

@@ -145,8 +145,14 @@ export class NodeRuntime implements StreamNamer {
         try {
           attempt.assertLive();
           inputs.acknowledgeAll();
-          // The worker is done: downstream readers (and flow wires) see the end.
-          for (const stream of this.outputs.values()) stream.end(`worker "${this.key}" of job "${this.jobId}" is done`);
+          // The worker is done: downstream readers (and flow wires) see the end, and
+          // its inputs close, so wires into it stop instead of filling up and blocking upstream.
+          const done = `worker "${this.key}" of job "${this.jobId}" is done`;
+          for (const stream of this.outputs.values()) stream.end(done);
+          for (const { stream, acknowledged } of this.inputs.values()) {
+            stream.closeCursor(acknowledged);
+            stream.end(done);
+          }
         } catch (error) {
           attempt.abandon();
           throw error;

@@ -124,7 +124,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   ): Promise<OutputMessage<InferOut<O[K]>>> {
     assertKnownKeys(`enqueueAndGetResult options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions", "input", "outputTag"]);
     const { input, outputTag = "default", ...enqueueOptions } = options;
-    if (!(outputTag in this.outputSchemas)) {
+    if (!Object.hasOwn(this.outputSchemas, outputTag)) {
       throw new UnknownTagError(this.name, "output", outputTag, Object.keys(this.outputSchemas));
     }
     if (input !== undefined) {
@@ -146,7 +146,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     for (const { stream } of runtime.inputs.values()) stream.end(`input of job "${job.jobId}" was terminated`);
     await job.waitUntilFinish();
     const stream = runtime.outputs.get(outputTag)!;
-    const last = stream.at(stream.length - 1);
+    const last = stream.newest;
     if (!last) {
       throw new NoOutputError(`Job "${job.jobId}" of spec "${this.name}" completed without emitting on output "${outputTag}"`);
     }

@@ -52,6 +52,12 @@ export interface DataStreamOptions extends StreamLimits {
   clock: Clock | undefined;
 }
 
+/** What `write` checks before it appends, and whose abort ends a wait for space. */
+export interface WriteGuard {
+  assertLive(): void;
+  readonly signal?: AbortSignal;
+}
+
 /** Names streams it owns in error messages, when first needed. */
 export interface StreamNamer {
   nameOf(stream: DataStream<any>): string;
@@ -75,6 +81,8 @@ export class DataStream<T = unknown> {
   private readonly schema: Schema | undefined;
   private readonly clock: Clock | undefined;
   private watchedSignal: AbortSignal | undefined;
+  private watchedWriterSignal: AbortSignal | undefined;
+  private newestMessage: StreamMessage<T> | undefined;
   private readonly highWaterMark: number;
   private readonly historyLimit: number;
   private buffer: Array<StreamMessage<T> | undefined> = [];
@@ -103,6 +111,11 @@ export class DataStream<T = unknown> {
     return this.labelOrNamer;
   }
 
+  /** The newest message, kept even when `historyLimit` dropped it (one message, for results). */
+  get newest(): StreamMessage<T> | undefined {
+    return this.newestMessage;
+  }
+
   /** Messages written so far. */
   get length(): number {
     return this.nextOffset;
@@ -123,31 +136,31 @@ export class DataStream<T = unknown> {
    * high-water mark. `guard.assertLive()` runs just before the append (after
    * an async validation too) and may throw to cancel it.
    */
-  write(value: unknown, guard?: { assertLive(): void }): Promise<void> {
+  write(value: unknown, guard?: WriteGuard): Promise<void> {
     this.assertOpen();
     if (!this.schema) {
       guard?.assertLive();
-      return this.appendAndWait(value as T);
+      return this.appendAndWait(value as T, guard?.signal);
     }
     const checked = validate(this.schema, value, this);
     if (checked instanceof Promise) {
       return checked.then((data) => {
         this.assertOpen();
         guard?.assertLive();
-        return this.appendAndWait(data as T);
+        return this.appendAndWait(data as T, guard?.signal);
       });
     }
     guard?.assertLive();
-    return this.appendAndWait(checked as T);
+    return this.appendAndWait(checked as T, guard?.signal);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
   }
 
-  private appendAndWait(data: T): Promise<void> {
+  private appendAndWait(data: T, signal: AbortSignal | undefined): Promise<void> {
     this.append(data);
-    return this.lag() >= this.highWaterMark ? this.waitForSpace() : WRITTEN;
+    return this.lag() >= this.highWaterMark ? this.waitForSpace(signal) : WRITTEN;
   }
 
   /** Appends a message that is already valid. */
@@ -159,6 +172,7 @@ export class DataStream<T = unknown> {
       sequence: appendSequence++,
     };
     this.buffer.push(message);
+    this.newestMessage = message;
     this.trim();
     if (this.readWaiters !== undefined) this.wakeReaders();
   }
@@ -166,12 +180,22 @@ export class DataStream<T = unknown> {
   /**
    * Resolves once the slowest reader is below the high-water mark or the
    * stream closed: writers are woken exactly then (`afterAdvance`, `end`,
-   * `fail`), so one promise per wait suffices.
+   * `fail`), so one promise per wait suffices. A writer whose `signal`
+   * aborts (its attempt was abandoned: cancel, restart) rejects at once with
+   * the abort reason instead of waiting for a reader that may never come.
    */
-  private waitForSpace(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.spaceWaiters) this.spaceWaiters.push(resolve);
-      else this.spaceWaiters = [resolve];
+  private waitForSpace(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = signal ? () => (signal.aborted ? reject(signal.reason) : resolve()) : resolve;
+      if (this.spaceWaiters) this.spaceWaiters.push(waiter);
+      else this.spaceWaiters = [waiter];
+      if (signal && this.watchedWriterSignal !== signal) {
+        // One listener per writer signal and stream. Waking every writer on an
+        // abort lets another writer of this stream go on one message early: a
+        // bounded overshoot, and outputs have one live writer (the attempt) anyway.
+        this.watchedWriterSignal = signal;
+        signal.addEventListener("abort", () => this.wakeWriters(), { once: true });
+      }
     });
   }
 

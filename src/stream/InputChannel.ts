@@ -15,6 +15,9 @@ export interface InputChannel {
 export interface AttemptGuard {
   assertLive(): void;
   beat(): void;
+  /** Marks a wait for input (not a stall for the heartbeat timeout). */
+  enterWait(): void;
+  leaveWait(): void;
   /** Aborts when the attempt is abandoned: a pending read then rejects with its reason. */
   readonly signal: AbortSignal;
 }
@@ -85,7 +88,17 @@ export class AttemptInputReader {
       const ready = this.peekNow();
       if (ready) return Promise.resolve(this.resultOf(ready));
       const waiting = this.pending ?? this.channel.stream.read(this.position, this.attempt.signal);
-      return waiting.then((this.resume ??= (message) => this.resultOf(message)));
+      this.attempt.enterWait();
+      return waiting.then(
+        (this.resume ??= (message) => {
+          this.attempt.leaveWait();
+          return this.resultOf(message);
+        }),
+        (this.resumeFailed ??= (error: unknown) => {
+          this.attempt.leaveWait();
+          throw error;
+        }),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -93,6 +106,7 @@ export class AttemptInputReader {
 
   /** Continues a `next` that waited (one function per reader, not per wait). */
   private resume: ((message: StreamMessage<unknown> | undefined) => IteratorResult<unknown>) | undefined;
+  private resumeFailed: ((error: unknown) => never) | undefined;
 
   private resultOf(message: StreamMessage<unknown> | undefined): IteratorResult<unknown> {
     this.attempt.assertLive();

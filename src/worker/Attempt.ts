@@ -15,6 +15,8 @@ export class Attempt {
   private earlyFailure: { error: unknown } | undefined;
   private readonly controller = new AbortController();
   private live = true;
+  /** Waits inside the library (for input, for a slow reader): not a stall. */
+  private libraryWaits = 0;
 
   /**
    * @param actorSignal the signal of the XState promise actor running the
@@ -69,6 +71,21 @@ export class Attempt {
   }
 
   /**
+   * The processor now waits inside the library (for input that has not come,
+   * or for a slow reader): the heartbeat timeout does not count that time,
+   * since the processor is pulling or emitting as asked.
+   */
+  enterWait(): void {
+    this.libraryWaits++;
+  }
+
+  /** The library-side wait is over (a beat: the processor goes on). */
+  leaveWait(): void {
+    if (this.libraryWaits > 0) this.libraryWaits--;
+    this.beat();
+  }
+
+  /**
    * Fences the attempt after it failed. XState aborts an attempt actor's
    * signal only when it is stopped while pending; an attempt that already
    * rejected (stall, invalid emit, a throw with work left in the background)
@@ -100,6 +117,10 @@ export class Attempt {
     this.watchdog = this.clock.setTimeout(() => {
       this.watchdog = undefined;
       if (!this.live) return;
+      if (this.libraryWaits > 0) {
+        this.schedule(this.heartbeatMs!);
+        return;
+      }
       const idle = this.clock.now() - this.lastBeat;
       if (idle >= this.heartbeatMs!) this.fail(new TimeoutError("heartbeat", this.heartbeatMs!));
       else this.schedule(this.heartbeatMs! - idle);

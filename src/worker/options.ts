@@ -16,7 +16,9 @@ export interface TimeoutOptions {
   jobMs?: number;
   /**
    * The processor must pull input, emit or call `heartbeat()` at least this
-   * often, or the attempt counts as stalled. Default: none.
+   * often, or the attempt counts as stalled. Time spent waiting inside the
+   * library (for input not yet fed, for a slow reader) does not count.
+   * Default: none.
    */
   heartbeatMs?: number;
   /** Grace for a processor to return after its signal aborts (cancel, close). Default 5 000 ms. */

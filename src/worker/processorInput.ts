@@ -68,7 +68,9 @@ export function createProcessorInput(
     return { tag, [Symbol.asyncIterator]: () => new TagIterator(reader) };
   };
   inputs.input = Object.assign(tagInput, {
-    merge: (...tags: string[]) => ({ [Symbol.asyncIterator]: () => merge(tags.map((tag) => inputs.readerFor(tag))) }),
+    merge: (...tags: string[]) => ({
+      [Symbol.asyncIterator]: () => merge(tags.map((tag) => inputs.readerFor(tag)), attempt),
+    }),
     [Symbol.asyncIterator]: () => new TagIterator(inputs.readerFor("default")),
   });
   return inputs;
@@ -79,7 +81,7 @@ export function createProcessorInput(
  * already there), acknowledging each message when the next is asked for.
  * Ends when every tag has ended.
  */
-async function* merge(readers: AttemptInputReader[]): AsyncGenerator<{ tag: string; data: unknown }> {
+async function* merge(readers: AttemptInputReader[], attempt: AttemptGuard): AsyncGenerator<{ tag: string; data: unknown }> {
   const live = new Set(readers);
   // One pending wait per reader, reused across rounds, so waiting on a quiet
   // tag while a busy one streams does not pile up callbacks.
@@ -110,7 +112,13 @@ async function* merge(readers: AttemptInputReader[]): AsyncGenerator<{ tag: stri
       }
     }
     if (!chosen) {
-      const settled = await Promise.race([...live].map(waitFor));
+      attempt.enterWait();
+      let settled;
+      try {
+        settled = await Promise.race([...live].map(waitFor));
+      } finally {
+        attempt.leaveWait();
+      }
       if (!settled.m) {
         live.delete(settled.r);
         continue;

@@ -40,13 +40,19 @@ class AttemptOutputs {
       attempt.beat();
       // write() validates before it appends (checking the attempt is still live), then waits for slow readers.
       const written = stream.write(data, attempt);
-      // Only an async schema rejects later; the settled fast path cannot.
-      return written === WRITTEN
-        ? written
-        : written.then(undefined, (error: unknown): never => {
-            if (error instanceof ValidationError) attempt.fail(error);
-            throw error;
-          });
+      // Only an async schema rejects later; the settled fast path cannot. Any
+      // other promise is a wait inside the library (a slow reader, an async
+      // schema): not a stall for the heartbeat timeout.
+      if (written === WRITTEN) return written;
+      attempt.enterWait();
+      return written.then(
+        () => attempt.leaveWait(),
+        (error: unknown): never => {
+          attempt.leaveWait();
+          if (error instanceof ValidationError) attempt.fail(error);
+          throw error;
+        },
+      );
     } catch (error) {
       if (error instanceof ValidationError) attempt.fail(error);
       return Promise.reject(error);

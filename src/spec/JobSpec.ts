@@ -15,12 +15,20 @@ import type { InferIn, InferOut } from "../schema.js";
 // nanoid's default alphabet includes "-" and "_", which a job id may not start with.
 const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
 
-/** Names one input or output tag of a spec (`spec.input.sauce`); Liveflow wires these. */
-export interface TagHandle<Direction extends "input" | "output" = "input" | "output"> {
+/**
+ * Names one input or output tag of a spec (`spec.input.sauce`); Liveflow wires these.
+ * `S` is the tag's schema type (type-level only: the handle object holds no schema).
+ */
+export interface TagHandle<Direction extends "input" | "output" = "input" | "output", S extends Schema = Schema> {
   readonly spec: AnyJobSpec;
   readonly tag: string;
   readonly direction: Direction;
+  /** Type-level only, never set: carries the tag's schema type `S`. */
+  readonly "~schema"?: S;
 }
+
+/** The schema type of tag `K` in the tag map `M` (`Schema` when unknown). */
+export type SchemaAt<M, K extends PropertyKey> = M extends unknown ? (K extends keyof M ? (M[K] extends Schema ? M[K] : Schema) : Schema) : never;
 
 /** What `JobSpec.define` takes. */
 export interface JobSpecDefinition<IDef, ODef, Opt> {
@@ -68,9 +76,9 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   readonly outputSchemas: Readonly<Record<string, Schema>>;
   readonly jobOptionsSchema: Schema | undefined;
   /** Input tag handles, e.g. `spec.input.default`. */
-  readonly input: { readonly [K in TagOf<I>]: TagHandle<"input"> };
+  readonly input: { readonly [K in TagOf<I>]: TagHandle<"input", SchemaAt<I, K>> };
   /** Output tag handles, e.g. `spec.output.waste`. */
-  readonly output: { readonly [K in TagOf<O>]: TagHandle<"output"> };
+  readonly output: { readonly [K in TagOf<O>]: TagHandle<"output", SchemaAt<O, K>> };
 
   private constructor(definition: JobSpecDefinition<unknown, unknown, unknown>) {
     assertKnownKeys("JobSpec.define", definition, ["name", "input", "output", "jobOptions"]);

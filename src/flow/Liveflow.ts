@@ -9,7 +9,8 @@ import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import { checkFlow } from "./checkFlow.js";
-import type { Connection, Exposure } from "./wiring.js";
+import type { Connection, Direction, Exposure } from "./wiring.js";
+import type { Schema } from "../schema.js";
 
 /** How a flow job supervises its workers. */
 export interface SupervisionOptions extends RetryOptions {
@@ -23,10 +24,10 @@ export interface SupervisionOptions extends RetryOptions {
 }
 
 /** What `Liveflow.define` takes. */
-export interface LiveflowDefinition {
+export interface LiveflowDefinition<X extends readonly Exposure[] = readonly Exposure[]> {
   name: string;
   connections: readonly Connection[];
-  exposures: readonly Exposure[];
+  exposures: X;
   /** Default: one_for_one with the defaults of `DEFAULT_RETRY`. */
   supervision?: SupervisionOptions;
   /** Whole-job timeout of a flow job. Default: none. */
@@ -40,6 +41,19 @@ export interface FlowEnqueueOptions {
   /** Node key (the label, or the spec name) → that spec's job options. */
   jobOptions?: Record<string, unknown>;
 }
+
+/** The loose tag map of a flow job whose aliases are not known statically. */
+export type AnyTags = Record<string, any>;
+
+/**
+ * Alias → schema of the exposures `X` in direction `D`, as `LiveJob` takes it.
+ * Falls back to `AnyTags` when an alias is not a literal (exposures built
+ * dynamically); an untyped tag (`Schema`) maps to `any`.
+ */
+export type ExposedTags<X extends readonly Exposure[], D extends Direction> =
+  string extends X[number]["alias"]
+    ? AnyTags
+    : { [E in X[number] as E extends Exposure<infer A, D, any> ? A : never]: E extends Exposure<string, D, infer S> ? (Schema extends S ? any : S) : never };
 
 // nanoid's default alphabet includes "-" and "_", which a job id may not start with.
 const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
@@ -62,7 +76,7 @@ const STRATEGIES: readonly SupervisionStrategy[] = ["one_for_one", "one_for_all"
  * const job = await pizza.enqueueJob({ liveEnv: env });
  * await job.input("flour").feed({ grams: 500 });
  */
-export class Liveflow {
+export class Liveflow<I = AnyTags, O = AnyTags> {
   readonly name: string;
   private readonly plan: JobPlan;
 
@@ -92,7 +106,9 @@ export class Liveflow {
   }
 
   /** Defines a flow; throws at once on any wiring mistake. */
-  static define(definition: LiveflowDefinition): Liveflow {
+  static define<const X extends readonly Exposure[]>(
+    definition: LiveflowDefinition<X>,
+  ): Liveflow<ExposedTags<X, "input">, ExposedTags<X, "output">> {
     return new Liveflow(definition);
   }
 
@@ -105,7 +121,7 @@ export class Liveflow {
    * Creates a flow job. It runs once every spec of the flow has a worker def
    * in the env. `job.input(alias)` / `job.output(alias)` are the exposed tags.
    */
-  async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<Record<string, any>, Record<string, any>>> {
+  async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = resolveEnv(options.liveEnv, `enqueueJob of Liveflow "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
@@ -118,6 +134,6 @@ export class Liveflow {
     }
     const jobOptions = new Map<string, unknown>();
     for (const { key, spec } of this.plan.nodes) jobOptions.set(key, await spec.validateJobOptions(given[key]));
-    return new LiveJob(env.createJob(this.plan, jobId, jobOptions));
+    return new LiveJob<I, O>(env.createJob(this.plan, jobId, jobOptions));
   }
 }

@@ -1,6 +1,10 @@
 import type { AnyJobSpec, TagHandle } from "../spec/JobSpec.js";
 import { JobSpec } from "../spec/JobSpec.js";
 import { ConfigurationError } from "../errors.js";
+import type { InferIn, InferOut, Schema } from "../schema.js";
+
+/** Which side of a spec a tag is on. */
+export type Direction = "input" | "output";
 
 /** A spec used a second time in one flow, under its own label. */
 export interface LabelledSpec {
@@ -19,12 +23,54 @@ export interface Connection {
   readonly transform?: (data: any) => unknown;
 }
 
-/** A node tag the flow's job handle exposes under `alias`. */
-export interface Exposure {
-  readonly kind: "exposure";
-  readonly endpoint: TagHandle | { spec: AnyJobSpec; label: string; tag: string; direction: "input" | "output" };
-  readonly alias: string;
+/** A tag of a labelled node, named for `expose`. */
+export interface LabelledTag<D extends Direction = Direction> {
+  spec: AnyJobSpec;
+  label: string;
+  tag: string;
+  direction: D;
 }
+
+/**
+ * A node tag the flow's job handle exposes under `alias`. The type
+ * parameters (alias literal, direction, the tag's schema) are what
+ * `Liveflow.define` reads to type the flow job's handle.
+ */
+export interface Exposure<Alias extends string = string, D extends Direction = Direction, S extends Schema = Schema> {
+  readonly kind: "exposure";
+  readonly endpoint: TagHandle<D, S> | LabelledTag<D>;
+  readonly alias: Alias;
+}
+
+/** The schema type of a tag of a spec-like value (`Schema` when unknown). */
+type SpecTagSchema<Sp, D extends Direction, T> = Sp extends { readonly [P in D]: infer Handles }
+  ? T extends keyof Handles
+    ? Handles[T] extends TagHandle<Direction, infer S> | undefined
+      ? S
+      : Schema
+    : Schema
+  : Schema;
+
+/** The schema type an endpoint names on side `D` (its default tag when it names none). */
+export type EndpointSchema<E, D extends Direction> =
+  E extends { label: string; spec: infer Sp; tag: infer T }
+    ? SpecTagSchema<Sp, D, T>
+    : E extends { label: string; spec: infer Sp }
+      ? SpecTagSchema<Sp, D, "default">
+      : E extends TagHandle<Direction, infer S>
+        ? S
+        : SpecTagSchema<E, D, "default">;
+
+/** `any` for the untyped `Schema` (an endpoint whose tag type is unknown), else `T`. */
+type Loose<S, T> = Schema extends S ? any : T;
+
+/** The data an endpoint's output tag sends (schema output); `any` when unknown. */
+export type EndpointOutput<E> = Loose<EndpointSchema<E, "output">, InferOut<EndpointSchema<E, "output">>>;
+/** The data an endpoint's input tag accepts (schema input); `unknown` when unknown. */
+export type EndpointInput<E> = InferIn<EndpointSchema<E, "input">>;
+
+/** Rejects a transform whose (non-`unknown`) result does not fit the receiving input. */
+type TransformCheck<R, In> = unknown extends R ? unknown : [R] extends [In] ? unknown : { transform: (data: never) => In };
 
 /**
  * Connects an output to an input.
@@ -34,7 +80,9 @@ export interface Exposure {
  * conn({ from: sauce.output.default, to: toppings.input.base, transform: (s) => ({ base: s }) });
  * conn({ from: { spec: oven, label: "oven-1" }, to: plate });         // one spec used twice
  */
-export function conn(options: { from: Endpoint; to: Endpoint; transform?: (data: any) => unknown }): Connection {
+export function conn<const F extends Endpoint, const T extends Endpoint, R = unknown>(
+  options: { from: F; to: T; transform?: (data: EndpointOutput<F>) => R } & NoInfer<TransformCheck<R, EndpointInput<T>>>,
+): Connection {
   if (options.transform !== undefined && typeof options.transform !== "function") {
     throw new ConfigurationError(`conn transform must be a function; got ${typeof options.transform}`);
   }
@@ -49,8 +97,12 @@ export function conn(options: { from: Endpoint; to: Endpoint; transform?: (data:
  * expose(dough.input.default, "flour");
  * expose({ spec: oven, label: "oven-2", tag: "default", direction: "output" }, "pizza");
  */
-export function expose(endpoint: Exposure["endpoint"], alias: string): Exposure {
-  return Object.freeze({ kind: "exposure", endpoint, alias });
+export function expose<const E extends Exposure["endpoint"], const Alias extends string>(
+  endpoint: E,
+  alias: Alias,
+): Exposure<Alias, E["direction"], EndpointSchema<E, E["direction"]>> {
+  // The schema and direction are type-level only.
+  return Object.freeze({ kind: "exposure", endpoint, alias }) as never;
 }
 
 /** A resolved endpoint: node key, spec, and tag. */

@@ -41,13 +41,41 @@ export interface OutputReader<T> extends AsyncIterable<OutputMessage<T>> {
   first(): Promise<OutputMessage<T> | undefined>;
 }
 
+/**
+ * The default-tag members of a handle whose tags have no `default`: present
+ * (so such a handle still fits the loose `Record<string, any>` one) but
+ * typed `never`, so using them is a type error.
+ */
+export interface NoDefaultWriter {
+  readonly tag: string;
+  /** No `default` input tag: use `job.input("tag").feed(…)`. */
+  readonly feed: never;
+  /** No `default` input tag: use `job.input("tag").terminate()`. */
+  readonly terminate: never;
+}
+
+/** See `NoDefaultWriter`. */
+export interface NoDefaultReader {
+  readonly tag: string;
+  /** No `default` output tag: use `job.output("tag").first()`. */
+  readonly first: never;
+  /** No `default` output tag: iterate `job.output("tag")`. */
+  readonly [Symbol.asyncIterator]: never;
+}
+
+// The tag map is only ever the checked type of these conditionals (never inside an
+// `extends` clause), so `LiveJob<I, O>` stays covariant in I and O: a job typed by
+// its tags still fits a loose `LiveJob<Record<string, any>, Record<string, any>>`.
+/** True (`1`) for a loose tag map: `any`, or an index signature of `any` (`Record<string, any>`). */
+type IsLoose<M> = M extends { [tag: string]: infer S } ? (0 extends 1 & S ? 1 : 0) : 0;
+
 /** `job.input`: the default tag's writer, and `job.input("tag")` for others. */
 export type JobInput<I> = (<K extends TagOf<I>>(tag: K) => InputWriter<InferIn<I[K]>>) &
-  ("default" extends keyof I ? InputWriter<InferIn<I["default"]>> : unknown);
+  (I extends { default: unknown } ? InputWriter<InferIn<I["default"]>> : IsLoose<I> extends 1 ? InputWriter<any> : NoDefaultWriter);
 
 /** `job.output`: the default tag's reader, and `job.output("tag")` for others. */
 export type JobOutput<O> = (<K extends TagOf<O>>(tag: K) => OutputReader<InferOut<O[K]>>) &
-  ("default" extends keyof O ? OutputReader<InferOut<O["default"]>> : unknown);
+  (O extends { default: unknown } ? OutputReader<InferOut<O["default"]>> : IsLoose<O> extends 1 ? OutputReader<any> : NoDefaultReader);
 
 /** One input tag as a processor reads it: an async iterable of data. */
 export interface TagInput<T> extends AsyncIterable<T> {

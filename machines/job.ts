@@ -183,7 +183,7 @@ export const jobMachine = setup({
           ? `exhausted its restart budget (${context.retry.maxRestarts} restarts within ${context.retry.withinMs} ms)`
           : "failed with a non-retryable error";
       enqueue.assign({
-        error: new JobFailedError(context.jobId, event.error, context.restarts, reason),
+        error: new JobFailedError(context.jobId, event.error, context.restarts, reason, context.specName),
       });
       enqueue.sendTo(target, { type: "GIVE_UP" });
     }),
@@ -198,7 +198,7 @@ export const jobMachine = setup({
       error: ({ context, event }) => {
         if (context.error !== undefined) return context.error;
         const cause = "error" in event ? event.error : undefined;
-        return new JobFailedError(context.jobId, cause, context.restarts, "failed");
+        return new JobFailedError(context.jobId, cause, context.restarts, "failed", context.specName);
       },
       finished: ({ context, event }) => {
         const id = (event as { actorId?: string }).actorId ?? "";
@@ -256,7 +256,13 @@ export const jobMachine = setup({
           target: "stopping",
           actions: assign({
             error: ({ context }) =>
-              new JobFailedError(context.jobId, new TimeoutError("job", context.timeouts.jobMs!), context.restarts, "timed out"),
+              new JobFailedError(
+                context.jobId,
+                new TimeoutError("job", context.timeouts.jobMs!),
+                context.restarts,
+                "timed out",
+                context.specName,
+              ),
           }),
         },
       },

@@ -118,8 +118,10 @@ export class JobFailedError extends LiveworkerError {
     cause: unknown,
     readonly restarts: readonly RestartRecord[] = [],
     reason = "failed",
+    /** The spec (or flow) the job ran. */
+    readonly specName?: string,
   ) {
-    super(`Job "${jobId}" ${reason}: ${describeError(cause)}`, { cause });
+    super(`Job "${jobId}"${specName ? ` of "${specName}"` : ""} ${reason}: ${describeError(cause)}`, { cause });
   }
 }
 

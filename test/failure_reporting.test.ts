@@ -53,6 +53,6 @@ describe("failure reporting", () => {
     ]);
     const errors = lines.filter((l) => l.level === "error");
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toMatch(/^job "flaky-1" is failed: JobFailedError: Job "flaky-1" exhausted its restart budget/);
+    expect(errors[0]!.message).toMatch(/^job "flaky-1" is failed: JobFailedError: Job "flaky-1" of "flaky-log" exhausted its restart budget/);
   });
 });

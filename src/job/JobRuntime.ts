@@ -241,7 +241,7 @@ export class JobRuntime implements ProgressSink {
       queueMicrotask(() => {
         if (status === "completed") this.finish("completed");
         else if (status === "cancelled") this.finish("cancelled", new JobCancelledError(this.jobId, context.cancelReason));
-        else this.finish("failed", context.error ?? new JobFailedError(this.jobId, "unknown failure"));
+        else this.finish("failed", context.error ?? new JobFailedError(this.jobId, "unknown failure", [], "failed", this.plan.name));
       });
       return;
     }
@@ -336,7 +336,7 @@ class SupervisorObserver {
   }
 
   error(error: unknown): void {
-    this.job.finish("failed", new JobFailedError(this.job.jobId, error));
+    this.job.finish("failed", new JobFailedError(this.job.jobId, error, [], "failed", this.job.plan.name));
   }
 }
 

@@ -1,38 +1,33 @@
 import { UnknownTagError } from "../errors.js";
+import { PerTag } from "./PerTag.js";
 import { AttemptInputReader, type AttemptGuard, type InputChannel } from "../stream/InputChannel.js";
 
 /**
  * The state behind one attempt's processor `input`: its readers, created per
  * tag on first use (most processors read one tag).
  */
-class AttemptInputs {
+class AttemptInputs extends PerTag<AttemptInputReader> {
   /** The processor's `input` (a function of the tag, with `merge` and async iteration). */
   input: unknown;
-  private first: AttemptInputReader | undefined;
-  private others: Map<string, AttemptInputReader> | undefined;
 
   constructor(
     private readonly specName: string,
     private readonly channels: ReadonlyMap<string, InputChannel>,
     private readonly attempt: AttemptGuard,
-  ) {}
+  ) {
+    super();
+  }
 
   readerFor(tag: string): AttemptInputReader {
-    if (this.first?.tag === tag) return this.first;
-    let reader = this.others?.get(tag);
-    if (!reader) {
-      const channel = this.channels.get(tag);
-      if (!channel) throw new UnknownTagError(this.specName, "input", tag, [...this.channels.keys()]);
-      reader = new AttemptInputReader(channel, this.attempt);
-      if (!this.first) this.first = reader;
-      else (this.others ??= new Map()).set(tag, reader);
-    }
-    return reader;
+    const reader = this.cached(tag);
+    if (reader) return reader;
+    const channel = this.channels.get(tag);
+    if (!channel) throw new UnknownTagError(this.specName, "input", tag, [...this.channels.keys()]);
+    return this.remember(new AttemptInputReader(channel, this.attempt));
   }
 
   acknowledgeAll(): void {
-    this.first?.acknowledge();
-    if (this.others) for (const reader of this.others.values()) reader.acknowledge();
+    this.each((reader) => reader.acknowledge());
   }
 }
 

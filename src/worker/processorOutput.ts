@@ -1,3 +1,4 @@
+import { PerTag } from "./PerTag.js";
 import { UnknownTagError, ValidationError } from "../errors.js";
 import { WRITTEN, type DataStream } from "../stream/DataStream.js";
 import type { Attempt } from "./Attempt.js";
@@ -9,26 +10,21 @@ interface TagEmitter {
 }
 
 /** The emitters of one attempt, created per tag on first use (most processors emit on one tag). */
-class AttemptOutputs {
-  private first: TagEmitter | undefined;
-  private others: Map<string, TagEmitter> | undefined;
-
+class AttemptOutputs extends PerTag<TagEmitter> {
   constructor(
     private readonly specName: string,
     private readonly streams: ReadonlyMap<string, DataStream>,
     private readonly attempt: Attempt,
-  ) {}
+  ) {
+    super();
+  }
 
   emitterFor(tag: string): TagEmitter {
-    if (this.first?.tag === tag) return this.first;
-    let emitter = this.others?.get(tag);
+    const emitter = this.cached(tag);
     if (emitter) return emitter;
     const stream = this.streams.get(tag);
     if (!stream) throw new UnknownTagError(this.specName, "output", tag, [...this.streams.keys()]);
-    emitter = { tag, emit: (data) => this.emit(stream, data) };
-    if (!this.first) this.first = emitter;
-    else (this.others ??= new Map()).set(tag, emitter);
-    return emitter;
+    return this.remember({ tag, emit: (data) => this.emit(stream, data) });
   }
 
   // Not async: an emit that need not wait hands back write()'s settled promise

@@ -3,9 +3,9 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 /** Sizes and time budgets of one bench run. */
 export interface BenchMode {
   quick: boolean;
-  /** Minimum measuring time per side per round, in ms. */
-  minMs: number;
-  /** Alternating lib/baseline rounds; the best round of each side counts. */
+  /** Library/baseline pairs measured per comparison (each pair back to back, in alternating order). */
+  pairs: number;
+  /** Rounds of the scenarios that repeat a whole measurement (many jobs). */
   rounds: number;
 }
 
@@ -32,7 +32,7 @@ export const passThrough: StandardSchemaV1<any, any> = {
   "~standard": { version: 1, vendor: "bench", validate: (value: unknown) => ({ value }) },
 };
 
-/** Median cost of one call, in ns: CPU time of the process (steady on a shared machine) and wall time. */
+/** Cost of one call, in ns: CPU time of the process (steady on a shared machine) and wall time. */
 export interface Timing {
   cpu: number;
   wall: number;
@@ -44,42 +44,31 @@ function median(values: number[]): number {
 }
 
 /**
- * Median cost of one call of `fn`. Each call does a whole unit of work (a job
- * of N messages, a batch of jobs) and is timed alone, by `process.cpuUsage()`
- * (what the process spent, whatever else the machine runs) and by the wall
- * clock (what a caller waits).
+ * Cost of one call of `fn`, a whole unit of work (a job of N messages, a
+ * batch of jobs): by `process.cpuUsage()` (what the process spent, whatever
+ * else the machine runs) and by the wall clock (what a caller waits).
  */
-export async function timeOf(fn: () => Promise<unknown>, mode: BenchMode): Promise<Timing> {
-  for (let i = 0; i < (mode.quick ? 1 : 2); i++) await fn();
-  const minSamples = mode.quick ? 1 : 5;
-  const maxSamples = mode.quick ? 3 : 10_000;
-  const cpu: number[] = [];
-  const wall: number[] = [];
-  let spentNs = 0;
-  while ((spentNs < mode.minMs * 1e6 || cpu.length < minSamples) && cpu.length < maxSamples) {
-    const cpuBefore = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    await fn();
-    const wallNs = Number(process.hrtime.bigint() - started);
-    const used = process.cpuUsage(cpuBefore);
-    cpu.push((used.user + used.system) * 1000);
-    wall.push(wallNs);
-    spentNs += wallNs;
-  }
-  return { cpu: median(cpu), wall: median(wall) };
+export async function timeOnce(fn: () => Promise<unknown>): Promise<Timing> {
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  await fn();
+  const wall = Number(process.hrtime.bigint() - started);
+  const used = process.cpuUsage(cpuBefore);
+  return { cpu: (used.user + used.system) * 1000, wall };
 }
 
-/** What `compare` returns: best medians in ns per call, and the paired ratios. */
+/** What `compare` returns: medians in ns per call, and the paired ratios. */
 export interface Comparison {
-  /** Best CPU-time median of the library side. */
+  /** Median CPU time of one library call. */
   library: number;
   baseline: number;
   libraryWall: number;
   baselineWall: number;
   /**
-   * Median over rounds of baseline / library (CPU time), each round measuring
-   * both sides back to back: contention on a shared machine drifts, so pairs
-   * taken close together compare like with like.
+   * Median over pairs of baseline / library (CPU time). Each pair runs both
+   * sides back to back, so both see the same machine: on this shared machine
+   * one core's speed can halve for seconds (a busy neighbour), and sides
+   * measured seconds apart would compare two machines.
    */
   ratio: number;
   /** The same by wall time. */
@@ -87,29 +76,39 @@ export interface Comparison {
 }
 
 /**
- * Measures library and baseline alternately (noisy shared machine), `rounds`
- * times: returns the best median of each side in ns per call, CPU time
- * (`library`, `baseline`) and wall time, and the median paired ratio.
+ * Measures library and baseline in `mode.pairs` back-to-back pairs,
+ * alternating which side goes first (so neither always runs on the heap
+ * the other left): returns each side's median cost and the median of the
+ * pairs' ratios.
  */
 export async function compare(
   library: () => Promise<unknown>,
   baseline: () => Promise<unknown>,
   mode: BenchMode,
 ): Promise<Comparison> {
-  const best = { library: Infinity, baseline: Infinity, libraryWall: Infinity, baselineWall: Infinity };
-  const ratios: number[] = [];
-  const wallRatios: number[] = [];
-  for (let round = 0; round < mode.rounds; round++) {
-    const b = await timeOf(baseline, mode);
-    const l = await timeOf(library, mode);
-    best.baseline = Math.min(best.baseline, b.cpu);
-    best.baselineWall = Math.min(best.baselineWall, b.wall);
-    best.library = Math.min(best.library, l.cpu);
-    best.libraryWall = Math.min(best.libraryWall, l.wall);
-    ratios.push(b.cpu / l.cpu);
-    wallRatios.push(b.wall / l.wall);
+  for (let i = 0; i < (mode.quick ? 1 : 2); i++) {
+    await baseline();
+    await library();
   }
-  return { ...best, ratio: median(ratios), wallRatio: median(wallRatios) };
+  const lib: Timing[] = [];
+  const base: Timing[] = [];
+  for (let pair = 0; pair < mode.pairs; pair++) {
+    if (pair % 2 === 0) {
+      base.push(await timeOnce(baseline));
+      lib.push(await timeOnce(library));
+    } else {
+      lib.push(await timeOnce(library));
+      base.push(await timeOnce(baseline));
+    }
+  }
+  return {
+    library: median(lib.map((t) => t.cpu)),
+    baseline: median(base.map((t) => t.cpu)),
+    libraryWall: median(lib.map((t) => t.wall)),
+    baselineWall: median(base.map((t) => t.wall)),
+    ratio: median(base.map((b, i) => b.cpu / lib[i]!.cpu)),
+    wallRatio: median(base.map((b, i) => b.wall / lib[i]!.wall)),
+  };
 }
 
 /** Runs the garbage collector if the process allows it (`--expose-gc`). */

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -8,6 +9,21 @@ import { manyJobs } from "./manyJobs.js";
 import { latency } from "./latency.js";
 import { inspection } from "./inspection.js";
 
+// One core for the whole run (Linux, `taskset`): on a shared machine each
+// core's speed drifts on its own (a busy neighbour can halve it for seconds),
+// and a process the scheduler moves between cores measures two machines.
+// `--cpu=N` picks the core (default 0), `--no-pin` runs unpinned.
+const PINNED = "LIVEWORKER_BENCH_CPU";
+const cpu = process.argv.find((arg) => arg.startsWith("--cpu="))?.slice("--cpu=".length) ?? "0";
+if (process.platform === "linux" && !process.env[PINNED] && !process.argv.includes("--no-pin")) {
+  const pinned = spawnSync("taskset", ["-c", cpu, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, [PINNED]: cpu },
+  });
+  if (!pinned.error) process.exit(pinned.status ?? 1);
+  console.warn(`bench: could not pin to core ${cpu} (${pinned.error.message}); running unpinned`);
+}
+
 // Heap per job needs a real GC between measurements.
 if (!(globalThis as { gc?: unknown }).gc) {
   setFlagsFromString("--expose-gc");
@@ -16,7 +32,7 @@ if (!(globalThis as { gc?: unknown }).gc) {
 
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
-const mode: BenchMode = quick ? { quick, minMs: 20, rounds: 1 } : { quick, minMs: 300, rounds: 5 };
+const mode: BenchMode = quick ? { quick, pairs: 3, rounds: 1 } : { quick, pairs: 40, rounds: 5 };
 
 const scenarios: Array<[string, (mode: BenchMode) => Promise<ResultRow[]>]> = [
   ["1", streamThroughput],
@@ -58,11 +74,12 @@ console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const cells of table) console.log(line(cells));
 const seconds = (performance.now() - started) / 1000;
 console.log(`\nrates and ratios by process CPU time (process.cpuUsage); wall ratio by wall clock`);
-console.log(`${quick ? "quick mode (sizes too small to judge targets)" : "full run"}, ${seconds.toFixed(1)} s, node ${process.version}`);
+const where = process.env[PINNED] ? `pinned to core ${process.env[PINNED]}` : "unpinned";
+console.log(`${quick ? "quick mode (sizes too small to judge targets)" : "full run"}, ${seconds.toFixed(1)} s, node ${process.version}, ${where}`);
 
 writeFileSync(
   new URL("./results.json", import.meta.url),
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, seconds, results: rows }, null, 2) + "\n",
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, seconds, core: process.env[PINNED] ?? null, results: rows }, null, 2) + "\n",
 );
 // Quick mode only checks that every scenario runs; targets need full sizes.
 process.exitCode = 0;

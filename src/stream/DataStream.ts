@@ -140,27 +140,28 @@ export class DataStream<T = unknown> {
     this.assertOpen();
     if (!this.schema) {
       guard?.assertLive();
-      return this.appendAndWait(value as T, guard?.signal);
+      return this.appendAndWait(value as T, guard);
     }
     const checked = validate(this.schema, value, this);
     if (checked instanceof Promise) {
       return checked.then((data) => {
         this.assertOpen();
         guard?.assertLive();
-        return this.appendAndWait(data as T, guard?.signal);
+        return this.appendAndWait(data as T, guard);
       });
     }
     guard?.assertLive();
-    return this.appendAndWait(checked as T, guard?.signal);
+    return this.appendAndWait(checked as T, guard);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
   }
 
-  private appendAndWait(data: T, signal: AbortSignal | undefined): Promise<void> {
+  private appendAndWait(data: T, guard: WriteGuard | undefined): Promise<void> {
     this.append(data);
-    return this.lag() >= this.highWaterMark ? this.waitForSpace(signal) : WRITTEN;
+    // The guard's signal is read only when the writer must wait (a getter, per message otherwise).
+    return this.lag() >= this.highWaterMark ? this.waitForSpace(guard?.signal) : WRITTEN;
   }
 
   /** Appends a message that is already valid. */
@@ -201,8 +202,9 @@ export class DataStream<T = unknown> {
 
   /** How far the slowest cursor is behind the newest message. */
   lag(): number {
+    const cursors = this.cursors;
     let slowest = this.nextOffset;
-    for (const cursor of this.cursors) if (cursor.position < slowest) slowest = cursor.position;
+    for (let i = 0; i < cursors.length; i++) if (cursors[i]!.position < slowest) slowest = cursors[i]!.position;
     return this.nextOffset - slowest;
   }
 
@@ -301,15 +303,20 @@ export class DataStream<T = unknown> {
   /** Drops messages no cursor needs and the history limit does not keep. */
   private trim(): void {
     let keepFrom = this.nextOffset - this.historyLimit;
-    for (const cursor of this.cursors) if (cursor.position < keepFrom) keepFrom = cursor.position;
-    while (this.baseOffset < keepFrom) {
-      this.buffer[this.head++] = undefined;
-      this.baseOffset++;
+    // Runs per message (append, advance): most calls have nothing to drop.
+    if (keepFrom <= this.baseOffset) return;
+    const cursors = this.cursors;
+    for (let i = 0; i < cursors.length; i++) if (cursors[i]!.position < keepFrom) keepFrom = cursors[i]!.position;
+    if (keepFrom <= this.baseOffset) return;
+    const buffer = this.buffer;
+    let head = this.head;
+    for (let offset = this.baseOffset; offset < keepFrom; offset++) buffer[head++] = undefined;
+    this.baseOffset = keepFrom;
+    if (head > 64 && head * 2 > buffer.length) {
+      this.buffer = buffer.slice(head);
+      head = 0;
     }
-    if (this.head > 64 && this.head * 2 > this.buffer.length) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
+    this.head = head;
   }
 }
 

@@ -7,7 +7,6 @@ import {
 } from "../src/errors.js";
 import { DEFAULT_RETRY, decideRestart, type RetryPolicy } from "./restartPolicy.js";
 import {
-  NEVER_MS,
   workerMachine,
   type WorkerFailedEvent,
   type WorkerMachineTimeouts,
@@ -45,11 +44,14 @@ export interface JobStartEvent {
   timeouts: JobMachineTimeouts;
   /** Per-worker init/stop timeouts; a worker not listed uses `timeouts`. */
   workerTimeouts?: Readonly<Record<string, WorkerMachineTimeouts>>;
+  /** Workers with no init step: their attempts skip `initializing`. */
+  withoutInit?: readonly string[];
 }
 
 export type JobEvent =
   | JobStartEvent
   | { type: "CANCEL"; reason?: string }
+  | { type: "JOB.TIMEOUT" }
   | WorkerFailedEvent
   | { type: `xstate.done.actor.${string}`; output: WorkerOutput; actorId?: string }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string };
@@ -63,6 +65,7 @@ export interface JobContext {
   retry: RetryPolicy;
   timeouts: JobMachineTimeouts;
   workerTimeouts: Readonly<Record<string, WorkerMachineTimeouts>>;
+  withoutInit: readonly string[];
   /** Restarts granted so far (the newest last; older than the window are dropped). */
   restarts: RestartRecord[];
   /** Workers that reached a final state, with how they ended. */
@@ -82,6 +85,9 @@ export const workerActorId = (workerName: string): string => `worker:${workerNam
  * job id inside would add an entry for every job ever run.
  */
 export const workerSystemId = (workerName: string, jobId: string): string => `worker:${workerName}:${jobId}`;
+
+/** Id of the delayed JOB.TIMEOUT event (cancelled when the job stops running). */
+const JOB_TIMER = "jobTimeout";
 
 /** Restart records kept (the newest), at least; more when `maxRestarts` is larger. */
 const HISTORY_KEPT = 50;
@@ -123,9 +129,6 @@ export const jobMachine = setup({
     events: {} as JobEvent,
   },
   actors: { worker: workerMachine },
-  delays: {
-    jobTimeout: ({ context }) => context.timeouts.jobMs ?? NEVER_MS,
-  },
   guards: {
     hasJobTimeout: ({ context }) => context.timeouts.jobMs !== undefined,
     /** A worker crashed or stopped on its own while the job runs. */
@@ -135,6 +138,14 @@ export const jobMachine = setup({
     allDone: ({ context }) => context.workers.every((name) => context.finished[name] === "done"),
   },
   actions: {
+    // The job timeout is a delayed JOB.TIMEOUT raised only when `jobMs` is set:
+    // an `after` transition would arm (and then clear) a timer for every job.
+    startJobTimer: enqueueActions(({ context, enqueue }) => {
+      if (context.timeouts.jobMs !== undefined) enqueue.raise({ type: "JOB.TIMEOUT" }, { id: JOB_TIMER, delay: context.timeouts.jobMs });
+    }),
+    cancelJobTimer: enqueueActions(({ context, enqueue }) => {
+      if (context.timeouts.jobMs !== undefined) enqueue.cancel(JOB_TIMER);
+    }),
     spawnWorkers: enqueueActions(({ context, enqueue, self }) => {
       for (const workerName of context.workers) {
         enqueue.spawnChild("worker", {
@@ -148,6 +159,7 @@ export const jobMachine = setup({
               initMs: context.timeouts.initMs,
               stopMs: context.timeouts.stopMs,
             },
+            hasInit: !context.withoutInit.includes(workerName),
           },
         });
       }
@@ -225,6 +237,7 @@ export const jobMachine = setup({
     retry: DEFAULT_RETRY,
     timeouts: {},
     workerTimeouts: {},
+    withoutInit: [],
     restarts: [],
     finished: {},
     error: undefined,
@@ -236,11 +249,12 @@ export const jobMachine = setup({
       on: {
         START: {
           target: "running",
-          actions: assign({
-            retry: ({ event }) => event.retry,
-            timeouts: ({ event }) => event.timeouts,
-            workerTimeouts: ({ event }) => event.workerTimeouts ?? {},
-          }),
+          actions: assign(({ event }) => ({
+            retry: event.retry,
+            timeouts: event.timeouts,
+            workerTimeouts: event.workerTimeouts ?? {},
+            withoutInit: event.withoutInit ?? [],
+          })),
         },
         CANCEL: {
           target: "cancelled",
@@ -249,9 +263,11 @@ export const jobMachine = setup({
       },
     },
     running: {
-      entry: "spawnWorkers",
-      after: {
-        jobTimeout: {
+      entry: ["spawnWorkers", "startJobTimer"],
+      exit: "cancelJobTimer",
+      on: {
+        "WORKER.FAILED": { actions: "supervise" },
+        "JOB.TIMEOUT": {
           guard: "hasJobTimeout",
           target: "stopping",
           actions: assign({
@@ -265,9 +281,6 @@ export const jobMachine = setup({
               ),
           }),
         },
-      },
-      on: {
-        "WORKER.FAILED": { actions: "supervise" },
         "xstate.done.actor.*": [
           {
             guard: "workerEndedEarly",

@@ -20,6 +20,11 @@ export interface WorkerMachineInput {
   /** Receives `WORKER.FAILED` and answers `RESTART` or `GIVE_UP`. */
   supervisor?: AnyActorRef;
   timeouts?: WorkerMachineTimeouts;
+  /**
+   * False for a worker with no `init` step: each attempt goes straight to
+   * `executing` (no `initializing` state, no init timeout). Default true.
+   */
+  hasInit?: boolean;
 }
 
 /** How a worker actor ended: the machine's output. */
@@ -56,6 +61,7 @@ export interface WorkerContext {
   workerName: string;
   supervisor: AnyActorRef | undefined;
   timeouts: WorkerMachineTimeouts;
+  hasInit: boolean;
   attempt: number;
   backoffMs: number;
   error: unknown;
@@ -72,7 +78,8 @@ const attemptInput = ({ context }: { context: WorkerContext }): AttemptInput => 
  * One LiveWorker. Pure: `initialize`, `execute` and `abandon` are placeholders
  * the runtime provides; delays read the context.
  *
- * Happy path: `initializing → executing → done`. On failure:
+ * Happy path: `initializing → executing → done` (a worker with no init step,
+ * `hasInit: false`, starts each attempt in `executing`). On failure:
  * `error` (tells the supervisor, waits for its decision) `→ recovering`
  * (backoff delay) `→ initializing`, or `→ crashed` when the supervisor gives up.
  * `STOP` leads to `stopping → stopped`.
@@ -101,6 +108,7 @@ export const workerMachine = setup({
   },
   guards: {
     hasInitTimeout: ({ context }) => context.timeouts.initMs !== undefined,
+    hasInit: ({ context }) => context.hasInit,
   },
   actions: {
     scheduleRestart: assign({
@@ -125,13 +133,19 @@ export const workerMachine = setup({
     workerName: input.workerName,
     supervisor: input.supervisor,
     timeouts: input.timeouts ?? {},
+    hasInit: input.hasInit ?? true,
     attempt: 1,
     backoffMs: 0,
     error: undefined,
     outcome: undefined,
   }),
-  initial: "initializing",
+  initial: "starting",
   states: {
+    // Where each attempt begins. Eventless, so never a snapshot of its own: a
+    // worker with nothing to initialize costs no init actor and no init timer.
+    starting: {
+      always: [{ guard: "hasInit", target: "initializing" }, { target: "executing" }],
+    },
     initializing: {
       invoke: {
         src: "initialize",
@@ -178,7 +192,7 @@ export const workerMachine = setup({
     recovering: {
       after: {
         backoff: {
-          target: "initializing",
+          target: "starting",
           actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
         },
       },

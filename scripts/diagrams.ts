@@ -51,7 +51,7 @@ export function diagramsMarkdown(): string {
     "",
     "## Worker (`machines/worker.ts`)",
     "",
-    "One per worker actor. Init, execute, error and recovery are states of their own.",
+    "One per worker actor. Init, execute, error and recovery are states of their own; the eventless `starting` skips `initializing` for a worker defined without `init`.",
     "",
     "```mermaid",
     toMermaid(workerMachine).trimEnd(),

@@ -16,11 +16,13 @@ describe("docs/diagrams.md", () => {
   it("draws every worker state the design names, with the failure path", () => {
     const text = diagramsMarkdown();
     for (const line of [
-      "[*] --> initializing",
+      "[*] --> starting",
+      "starting --> initializing : always if hasInit",
+      "starting --> executing : always",
       "initializing --> executing : done(initialize)",
       "executing --> error : error(execute)",
       "error --> recovering : RESTART",
-      "recovering --> initializing : after backoff",
+      "recovering --> starting : after backoff",
       "error --> crashed : GIVE_UP",
       "[*] --> queued",
       "queued --> running : START",

@@ -41,6 +41,7 @@ describe("offline viewer in a browser", () => {
         flaky.defineWorker({
           liveEnv: env,
           retry: { maxRestarts: 2, backoff: { initialMs: 50, jitter: 0 } },
+          init: async () => ({ oven: "hot" }),
           processor: async ({ input, output, attempt }) => {
             for await (const n of input) {
               if (attempt === 1) throw new Error("the oven is cold");

@@ -154,11 +154,13 @@ export class JobRuntime implements ProgressSink {
     if (cached) return cached;
     const workerTimeouts: Record<string, { initMs?: number; stopMs?: number }> = {};
     for (const node of this.nodes) workerTimeouts[node.key] = { initMs: node.def?.timeouts.initMs, stopMs: node.def?.timeouts.stopMs };
+    const withoutInit = this.nodes.filter((node) => node.def && !node.def.init).map((node) => node.key);
     const start: JobStartEvent = {
       type: "START",
       retry: this.plan.retry || !single ? resolveRetryPolicy(this.plan.retry) : only!.retry,
       timeouts: { jobMs: this.plan.jobMs ?? (single ? only!.timeouts.jobMs : undefined) },
       workerTimeouts,
+      withoutInit,
     };
     if (shared) startEvents.set(only, start);
     return start;

@@ -3,12 +3,12 @@
  *
  * Why traverse the real machine instead of an abstract model: `createTestModel`
  * refuses machines with `invoke`/`after`, and the job machine has a delay
- * (`jobTimeout`) and spawns workers. So `jobModel()` (./jobModel.ts) walks the
+ * (`JOB.TIMEOUT`) and spawns workers. So `jobModel()` (./jobModel.ts) walks the
  * REAL `jobMachine` with `xstate/graph` (`getAdjacencyMap`, `getShortestPaths`),
  * supplying the events its environment sends: START / CANCEL, the workers'
  * `WORKER.FAILED`, the `xstate.done.actor.<id>` / `xstate.error.actor.<id>` of
  * its spawned children (ids from `workerActorId`), and the
- * `xstate.after.jobTimeout…` delay event. It does so for a spec job (one
+ * delayed `JOB.TIMEOUT` event. It does so for a spec job (one
  * worker) and a flow job (two workers): some transitions exist only with
  * several workers (a worker done while its sibling runs, a crash that must
  * drain a sibling). States are told apart by value plus what decides the next

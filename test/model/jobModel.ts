@@ -59,11 +59,11 @@ export const TRAVERSAL_RETRY: RetryPolicy = {
 };
 const TRAVERSAL_JOB_ID = "model";
 
-/** The delay event of the job timeout, read from the machine (`xstate.after.jobTimeout.job.running`). */
+/** The delayed event of the job timeout (raised only when `jobMs` is set), checked against the machine. */
 export const JOB_TIMEOUT_EVENT: string = (() => {
   const running = jobMachine.root.states.running as AnyStateNode;
-  const event = running.after.find((after) => after.eventType.includes("jobTimeout"))?.eventType;
-  if (!event) throw new Error("job model: the running state has no jobTimeout delay");
+  const event = "JOB.TIMEOUT";
+  if (!running.on[event]) throw new Error(`job model: the running state does not handle ${event}`);
   return event;
 })();
 
@@ -103,7 +103,7 @@ const workerOf = (event: JobEvent): string | undefined => {
 export function classify(eventType: string, event: unknown, before: JobContext, after: JobContext): JobStepKind {
   if (eventType === "START") return "start";
   if (eventType === "CANCEL") return "cancel";
-  if (eventType.startsWith("xstate.after.")) return "job timeout";
+  if (eventType === JOB_TIMEOUT_EVENT) return "job timeout";
   if (eventType === "WORKER.FAILED") {
     if (after.restarts.length > before.restarts.length) return "worker fails, restart granted";
     if (after.error !== undefined && before.error === undefined) return "worker fails, budget spent";

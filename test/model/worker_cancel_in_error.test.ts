@@ -45,14 +45,14 @@ async function cancelInError(maxRestarts: number) {
 describe("cancel from a worker.state: error listener", () => {
   it("with restarts left, the worker goes error → recovering → stopped and the job is cancelled", async () => {
     const { states, error, status } = await cancelInError(3);
-    expect(states).toEqual(["initializing", "executing", "error", "recovering", "stopped"]);
+    expect(states).toEqual(["executing", "error", "recovering", "stopped"]);
     expect(status).toBe("cancelled");
     expect(error).toBeInstanceOf(JobCancelledError);
   });
 
   it("with the budget spent, the give-up wins: the worker goes error → crashed and the job fails", async () => {
     const { states, error, status } = await cancelInError(0);
-    expect(states).toEqual(["initializing", "executing", "error", "crashed"]);
+    expect(states).toEqual(["executing", "error", "crashed"]);
     expect(status).toBe("failed");
     expect(error).toBeInstanceOf(JobFailedError);
   });

@@ -2,6 +2,7 @@ import { fromPromise, type AnyActorLogic } from "xstate";
 import { jobMachine } from "../../machines/job.js";
 import { workerMachine, type AttemptInput } from "../../machines/worker.js";
 import type { JobRuntime } from "../job/JobRuntime.js";
+import { fromAttempt } from "./attemptActor.js";
 
 /**
  * The job machine with the worker's attempt actors provided: each dispatches
@@ -16,8 +17,8 @@ export function createRuntimeJobMachine(findJob: (jobId: string) => JobRuntime |
   };
   const worker = workerMachine.provide({
     actors: {
-      initialize: fromPromise<void, AttemptInput>(({ input, signal }) => runtimeOf(input).initialize(input, signal)),
-      execute: fromPromise<void, AttemptInput>(({ input, signal }) => runtimeOf(input).execute(input, signal)),
+      initialize: fromAttempt((input) => runtimeOf(input).initialize(input)),
+      execute: fromAttempt((input) => runtimeOf(input).execute(input)),
       abandon: fromPromise<void, AttemptInput>(({ input }) => runtimeOf(input).abandon(input)),
     },
   });

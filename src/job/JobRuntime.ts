@@ -12,6 +12,7 @@ import type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "
 import { planShape, type JobPlan } from "./JobPlan.js";
 import { NodeRuntime, type ProgressSink } from "./NodeRuntime.js";
 import { pipe } from "./routing.js";
+import type { AttemptRun } from "../env/attemptActor.js";
 
 const STATUS_OF: Record<string, JobStatus> = {
   queued: "queued",
@@ -188,12 +189,12 @@ export class JobRuntime implements ProgressSink {
 
   // ——— attempts, called by the worker machine's promise actors ———
 
-  initialize(input: AttemptInput, signal: AbortSignal): Promise<void> {
-    return this.node(input).initialize(input, signal);
+  initialize(input: AttemptInput): AttemptRun {
+    return this.node(input).initialize(input);
   }
 
-  execute(input: AttemptInput, signal: AbortSignal): Promise<void> {
-    return this.node(input).execute(input, signal);
+  execute(input: AttemptInput): AttemptRun {
+    return this.node(input).execute(input);
   }
 
   abandon(input: AttemptInput): Promise<void> {

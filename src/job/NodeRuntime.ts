@@ -5,6 +5,7 @@ import type { StreamNamer } from "../stream/DataStream.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
+import type { AttemptRun } from "../env/attemptActor.js";
 import { PortMap, tagsOf } from "./PortMap.js";
 import { createProcessorInput } from "../worker/processorInput.js";
 import { createProcessorOutput } from "../worker/processorOutput.js";
@@ -75,39 +76,44 @@ export class NodeRuntime implements StreamNamer {
     else this.pendingFailure = { error };
   }
 
-  async initialize(input: AttemptInput, signal: AbortSignal): Promise<void> {
+  /** Runs `init` of one attempt (a worker without `init` never enters `initializing`). */
+  initialize(input: AttemptInput): AttemptRun {
     const def = this.requireDef();
-    if (!def.init) return;
-    const attempt = new Attempt(input.workerName, input.attempt, signal, this.env.clock, undefined);
-    const run = Promise.resolve().then(() =>
-      def.init!({
-        jobId: this.jobId,
-        jobOptions: this.jobOptions,
-        logger: this.attemptLogger(input),
-        signal: attempt.signal,
-        attempt: input.attempt,
-      }),
-    );
-    this.running = run;
-    let resources: unknown;
-    try {
-      resources = await run;
-    } catch (error) {
-      if (!attempt.fenced) this.logFailure(input, "init", error);
-      throw error;
-    }
-    attempt.assertLive();
-    this.resources = resources;
+    const attempt = new Attempt(input.workerName, input.attempt, this.env.clock, undefined);
+    const run = async (): Promise<void> => {
+      const pending = Promise.resolve().then(() =>
+        def.init?.({
+          jobId: this.jobId,
+          jobOptions: this.jobOptions,
+          logger: this.attemptLogger(input),
+          get signal() {
+            return attempt.signal;
+          },
+          attempt: input.attempt,
+        }),
+      );
+      this.running = pending;
+      let resources: unknown;
+      try {
+        resources = await pending;
+      } catch (error) {
+        if (!attempt.fenced) this.logFailure(input, "init", error);
+        throw error;
+      }
+      attempt.assertLive();
+      this.resources = resources;
+    };
+    return { done: run(), abandon: () => attempt.abandon() };
   }
 
-  /** Not async (no suspended function per running job): settles like the attempt. */
-  execute(input: AttemptInput, signal: AbortSignal): Promise<void> {
+  /** Runs the processor of one attempt; settles like the attempt (no suspended function per running job). */
+  execute(input: AttemptInput): AttemptRun {
     let attempt: Attempt;
     let inputs: ReturnType<typeof createProcessorInput>;
     let run: Promise<unknown>;
     try {
       const def = this.requireDef();
-      attempt = new Attempt(input.workerName, input.attempt, signal, this.env.clock, def.timeouts.heartbeatMs);
+      attempt = new Attempt(input.workerName, input.attempt, this.env.clock, def.timeouts.heartbeatMs);
       if (this.pendingFailure) {
         const { error } = this.pendingFailure;
         this.pendingFailure = undefined;
@@ -125,7 +131,10 @@ export class NodeRuntime implements StreamNamer {
           jobId: this.jobId,
           jobOptions: this.jobOptions,
           logger: this.attemptLogger(input),
-          signal: current.signal,
+          // Made on first read: most processors never look at it.
+          get signal() {
+            return current.signal;
+          },
           attempt: input.attempt,
           resources: this.resources,
           heartbeat: () => current.beat(),
@@ -138,20 +147,20 @@ export class NodeRuntime implements StreamNamer {
       );
       this.running = run;
     } catch (error) {
-      return Promise.reject(error);
+      return { done: Promise.reject(error), abandon: ignore };
     }
-    return attempt.settle(run).then(
+    const done = attempt.settle(run).then(
       () => {
         try {
           attempt.assertLive();
           inputs.acknowledgeAll();
           // The worker is done: downstream readers (and flow wires) see the end, and
           // its inputs close, so wires into it stop instead of filling up and blocking upstream.
-          const done = `worker "${this.key}" of job "${this.jobId}" is done`;
-          for (const stream of this.outputs.values()) stream.end(done);
+          const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
+          for (const stream of this.outputs.values()) stream.end(finished);
           for (const { stream, acknowledged } of this.inputs.values()) {
             stream.closeCursor(acknowledged);
-            stream.end(done);
+            stream.end(finished);
           }
         } catch (error) {
           attempt.abandon();
@@ -169,6 +178,7 @@ export class NodeRuntime implements StreamNamer {
         throw error;
       },
     );
+    return { done, abandon: () => attempt.abandon() };
   }
 
   /** A failed attempt is worth a warning: by default nothing else would show it. */

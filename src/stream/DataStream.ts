@@ -52,10 +52,22 @@ export interface DataStreamOptions extends StreamLimits {
   clock: Clock | undefined;
 }
 
-/** What `write` checks before it appends, and whose abort ends a wait for space. */
-export interface WriteGuard {
+/**
+ * What ends a wait inside a stream early: the waiting attempt being
+ * abandoned. Lighter than an `AbortSignal` (no event target per attempt):
+ * a stream registers one wake-up per canceller that waits on it.
+ */
+export interface WaitCanceller {
+  readonly cancelled: boolean;
+  /** What the wait rejects with once cancelled. */
+  readonly cancelReason: unknown;
+  /** Calls `wake` once when cancelled (at once if it already is). */
+  onCancel(wake: () => void): void;
+}
+
+/** What `write` checks before it appends; its cancellation ends a wait for space. */
+export interface WriteGuard extends WaitCanceller {
   assertLive(): void;
-  readonly signal?: AbortSignal;
 }
 
 /** Names streams it owns in error messages, when first needed. */
@@ -80,8 +92,8 @@ export class DataStream<T = unknown> {
   private labelOrNamer: string | StreamNamer;
   private readonly schema: Schema | undefined;
   private readonly clock: Clock | undefined;
-  private watchedSignal: AbortSignal | undefined;
-  private watchedWriterSignal: AbortSignal | undefined;
+  private watchedReader: WaitCanceller | undefined;
+  private watchedWriter: WaitCanceller | undefined;
   private newestMessage: StreamMessage<T> | undefined;
   private readonly highWaterMark: number;
   private readonly historyLimit: number;
@@ -160,8 +172,7 @@ export class DataStream<T = unknown> {
 
   private appendAndWait(data: T, guard: WriteGuard | undefined): Promise<void> {
     this.append(data);
-    // The guard's signal is read only when the writer must wait (a getter, per message otherwise).
-    return this.lag() >= this.highWaterMark ? this.waitForSpace(guard?.signal) : WRITTEN;
+    return this.lag() >= this.highWaterMark ? this.waitForSpace(guard) : WRITTEN;
   }
 
   /** Appends a message that is already valid. */
@@ -181,21 +192,21 @@ export class DataStream<T = unknown> {
   /**
    * Resolves once the slowest reader is below the high-water mark or the
    * stream closed: writers are woken exactly then (`afterAdvance`, `end`,
-   * `fail`), so one promise per wait suffices. A writer whose `signal`
-   * aborts (its attempt was abandoned: cancel, restart) rejects at once with
-   * the abort reason instead of waiting for a reader that may never come.
+   * `fail`), so one promise per wait suffices. A writer whose `canceller`
+   * fires (its attempt was abandoned: cancel, restart) rejects at once with
+   * its reason instead of waiting for a reader that may never come.
    */
-  private waitForSpace(signal?: AbortSignal): Promise<void> {
+  private waitForSpace(canceller?: WaitCanceller): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const waiter = signal ? () => (signal.aborted ? reject(signal.reason) : resolve()) : resolve;
+      const waiter = canceller ? () => (canceller.cancelled ? reject(canceller.cancelReason) : resolve()) : resolve;
       if (this.spaceWaiters) this.spaceWaiters.push(waiter);
       else this.spaceWaiters = [waiter];
-      if (signal && this.watchedWriterSignal !== signal) {
-        // One listener per writer signal and stream. Waking every writer on an
-        // abort lets another writer of this stream go on one message early: a
+      if (canceller && this.watchedWriter !== canceller) {
+        // One wake-up per writer and stream. Waking every writer on a cancel
+        // lets another writer of this stream go on one message early: a
         // bounded overshoot, and outputs have one live writer (the attempt) anyway.
-        this.watchedWriterSignal = signal;
-        signal.addEventListener("abort", () => this.wakeWriters(), { once: true });
+        this.watchedWriter = canceller;
+        canceller.onCancel(() => this.wakeWriters());
       }
     });
   }
@@ -242,27 +253,23 @@ export class DataStream<T = unknown> {
   /**
    * The first kept message at or after `offset`; waits for one. Resolves
    * `undefined` at the end of a stream that ended normally, rejects with the
-   * stream's error when it failed, or with `signal.reason` once `signal` aborts.
+   * stream's error when it failed, or with the canceller's reason once it fires.
    */
-  read(offset: number, signal?: AbortSignal): Promise<StreamMessage<T> | undefined> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+  read(offset: number, canceller?: WaitCanceller): Promise<StreamMessage<T> | undefined> {
+    if (canceller?.cancelled) return Promise.reject(canceller.cancelReason);
     const message = this.at(Math.max(offset, this.baseOffset));
     if (message) return Promise.resolve(message);
     if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.closed.error) : ENDED;
-    if (signal) this.watch(signal);
-    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, signal, resolve, reject)));
+    if (canceller) this.watch(canceller);
+    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, resolve, reject)));
   }
 
-  /**
-   * Wakes this stream's readers when `signal` aborts, so their pending reads
-   * reject. One listener per signal and stream, not one per read: an
-   * `AbortSignal` listener costs far more than a message.
-   */
-  private watch(signal: AbortSignal): void {
-    // One reader (attempt) at a time reads an input: remembering the last signal suffices.
-    if (this.watchedSignal === signal) return;
-    this.watchedSignal = signal;
-    signal.addEventListener("abort", () => this.wakeReaders(), { once: true });
+  /** Wakes this stream's readers when `canceller` fires, so their pending reads reject: one wake-up per canceller, not per read. */
+  private watch(canceller: WaitCanceller): void {
+    // One reader (attempt) at a time reads an input: remembering the last canceller suffices.
+    if (this.watchedReader === canceller) return;
+    this.watchedReader = canceller;
+    canceller.onCancel(() => this.wakeReaders());
   }
 
   private waitForData(pending: PendingRead<T>): void {
@@ -321,8 +328,8 @@ export class DataStream<T = unknown> {
 }
 
 /**
- * One `read` waiting for data (or for its signal to abort: the stream wakes
- * its readers then, see `watch`). Settles at most once.
+ * One `read` waiting for data (or for its canceller: the stream wakes its
+ * readers then, see `watch`). Settles at most once.
  */
 class PendingRead<T> {
   private settled = false;
@@ -330,17 +337,17 @@ class PendingRead<T> {
   constructor(
     private readonly stream: DataStream<T>,
     private readonly offset: number,
-    private readonly signal: AbortSignal | undefined,
+    private readonly canceller: WaitCanceller | undefined,
     private readonly resolve: (message: StreamMessage<T> | undefined) => void,
     private readonly reject: (error: unknown) => void,
   ) {}
 
-  /** Settles if the stream has an answer now (or its signal aborted); false while it must wait on. */
+  /** Settles if the stream has an answer now (or its canceller fired); false while it must wait on. */
   settle(): boolean {
     if (this.settled) return true;
-    if (this.signal?.aborted) {
+    if (this.canceller?.cancelled) {
       this.settled = true;
-      this.reject(this.signal.reason);
+      this.reject(this.canceller.cancelReason);
       return true;
     }
     const message = this.stream.at(Math.max(this.offset, this.stream.oldestOffset));

@@ -1,4 +1,4 @@
-import type { Cursor, DataStream, StreamMessage } from "./DataStream.js";
+import type { Cursor, DataStream, StreamMessage, WaitCanceller } from "./DataStream.js";
 
 /**
  * One input tag of a job: its stream and the acknowledged offset, which
@@ -11,15 +11,13 @@ export interface InputChannel {
   acknowledged: Cursor;
 }
 
-/** Minimal view of an attempt a reader needs. */
-export interface AttemptGuard {
+/** Minimal view of an attempt a reader needs; once it is abandoned a pending read rejects with its reason. */
+export interface AttemptGuard extends WaitCanceller {
   assertLive(): void;
   beat(): void;
   /** Marks a wait for input (not a stall for the heartbeat timeout). */
   enterWait(): void;
   leaveWait(): void;
-  /** Aborts when the attempt is abandoned: a pending read then rejects with its reason. */
-  readonly signal: AbortSignal;
 }
 
 /**
@@ -60,7 +58,7 @@ export class AttemptInputReader {
     if (!this.pending) {
       // A processor waiting for input wakes (with the abort reason) when its
       // attempt is abandoned (cancel, close, restart), not at its stop timeout.
-      const pending = this.channel.stream.read(this.position, this.attempt.signal);
+      const pending = this.channel.stream.read(this.position, this.attempt);
       const clear = () => {
         if (this.pending === pending) this.pending = undefined;
       };
@@ -87,7 +85,7 @@ export class AttemptInputReader {
       this.attempt.beat();
       const ready = this.peekNow();
       if (ready) return Promise.resolve(this.resultOf(ready));
-      const waiting = this.pending ?? this.channel.stream.read(this.position, this.attempt.signal);
+      const waiting = this.pending ?? this.channel.stream.read(this.position, this.attempt);
       this.attempt.enterWait();
       return waiting.then(
         (this.resume ??= (message) => {

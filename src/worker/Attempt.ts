@@ -1,42 +1,35 @@
 import { AttemptAbandonedError, TimeoutError } from "../errors.js";
 import type { Clock } from "../clock.js";
+import type { WaitCanceller } from "../stream/DataStream.js";
 
 /**
- * One run of `init` + processor. The XState promise actor that runs it owns
- * `signal`: when the worker leaves the state (error, stop, timeout), the
- * signal aborts and the attempt is fenced: its reads, acks and emits throw,
- * so a stale processor cannot touch the job.
+ * One run of `init` + processor. When the worker leaves the attempt's state
+ * (error, stop, timeout) the XState actor running it calls `abandon`: the
+ * attempt is fenced (its reads, acks and emits throw, so a stale processor
+ * cannot touch the job), its `signal` aborts, and stream waits it is in wake.
  */
-export class Attempt {
+export class Attempt implements WaitCanceller {
   private lastBeat: number;
   private watchdog: unknown;
   private failWith: ((error: unknown) => void) | undefined;
   /** A failure that came before `settle` was called. */
   private earlyFailure: { error: unknown } | undefined;
-  private readonly controller = new AbortController();
+  /** Made when `signal` is first read: most processors never read it. */
+  private controller: AbortController | undefined;
+  private abandonedWith: AttemptAbandonedError | undefined;
+  /** Stream waits to wake when abandoned (one per stream the attempt waited on). */
+  private wakers: Array<() => void> | undefined;
   private live = true;
   /** Waits inside the library (for input, for a slow reader): not a stall. */
   private libraryWaits = 0;
 
-  /**
-   * @param actorSignal the signal of the XState promise actor running the
-   *   attempt: it aborts when the worker leaves the attempt's state.
-   */
   constructor(
     readonly workerName: string,
     readonly number: number,
-    actorSignal: AbortSignal,
     private readonly clock: Clock,
     private readonly heartbeatMs: number | undefined,
   ) {
     this.lastBeat = clock.now();
-    if (actorSignal.aborted) this.abandon();
-    else actorSignal.addEventListener("abort", this, { once: true });
-  }
-
-  /** The actor's signal aborted: the attempt is abandoned. */
-  handleEvent(): void {
-    this.abandon();
   }
 
   /**
@@ -53,6 +46,10 @@ export class Attempt {
 
   /** Aborts when the attempt is abandoned; its reason is an `AttemptAbandonedError`. */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (!this.live) this.controller.abort(this.abandonedWith);
+    }
     return this.controller.signal;
   }
 
@@ -60,9 +57,23 @@ export class Attempt {
     return !this.live;
   }
 
-  /** Throws the abort reason once the attempt is fenced. */
+  /** `WaitCanceller`: a stream wait of this attempt ends once it is abandoned. */
+  get cancelled(): boolean {
+    return !this.live;
+  }
+
+  get cancelReason(): unknown {
+    return this.abandonedWith;
+  }
+
+  onCancel(wake: () => void): void {
+    if (!this.live) wake();
+    else (this.wakers ??= []).push(wake);
+  }
+
+  /** Throws the abandonment error once the attempt is fenced. */
   assertLive(): void {
-    if (!this.live) throw this.signal.reason;
+    if (!this.live) throw this.abandonedWith;
   }
 
   /** Records progress for the heartbeat timeout. */
@@ -86,18 +97,21 @@ export class Attempt {
   }
 
   /**
-   * Fences the attempt after it failed. XState aborts an attempt actor's
-   * signal only when it is stopped while pending; an attempt that already
-   * rejected (stall, invalid emit, a throw with work left in the background)
-   * would otherwise keep a live signal and could still emit.
+   * Fences the attempt: called by its actor when the worker leaves the
+   * attempt's state while it runs, and by the runtime after it failed (the
+   * actor is then already settled: an attempt that rejected through a stall,
+   * an invalid emit, or a throw with work left in the background must not
+   * keep emitting).
    */
   abandon(): void {
     if (!this.live) return;
-    // `live` turns false before any other code sees the abort; assertLive
-    // (several calls per message) then reads a field, not AbortSignal's getter.
     this.live = false;
+    this.abandonedWith = new AttemptAbandonedError(this.workerName, this.number);
     this.stopWatchdog();
-    this.controller.abort(new AttemptAbandonedError(this.workerName, this.number));
+    this.controller?.abort(this.abandonedWith);
+    const wakers = this.wakers;
+    this.wakers = undefined;
+    if (wakers) for (const wake of wakers) wake();
   }
 
   /** Fails the attempt now (the processor's own promise is abandoned). */

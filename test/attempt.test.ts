@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { createActor, createMachine } from "xstate";
+import { AttemptAbandonedError } from "../src/errors.js";
+import { systemClock } from "../src/clock.js";
+import { Attempt } from "../src/worker/Attempt.js";
+import { fromAttempt, type AttemptRun } from "../src/env/attemptActor.js";
+import type { AttemptInput } from "../machines/worker.js";
+
+const input: AttemptInput = { jobId: "j1", workerName: "chop", attempt: 1 };
+
+describe("Attempt: its signal is made on first read", () => {
+  it("a signal read before the attempt is abandoned aborts then, with AttemptAbandonedError", () => {
+    const attempt = new Attempt("chop", 1, systemClock, undefined);
+    const signal = attempt.signal;
+    expect(signal.aborted).toBe(false);
+    attempt.abandon();
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(AttemptAbandonedError);
+    expect(() => attempt.assertLive()).toThrow(AttemptAbandonedError);
+  });
+
+  it("a signal first read after the attempt was abandoned is already aborted, with the same reason", () => {
+    const attempt = new Attempt("chop", 2, systemClock, undefined);
+    attempt.abandon();
+    expect(attempt.signal.aborted).toBe(true);
+    expect(attempt.signal.reason).toBe(attempt.cancelReason);
+    expect((attempt.cancelReason as AttemptAbandonedError).attempt).toBe(2);
+  });
+
+  it("stream waits registered with onCancel wake once, on abandon (or at once when already abandoned)", () => {
+    const attempt = new Attempt("chop", 1, systemClock, undefined);
+    const woken: string[] = [];
+    attempt.onCancel(() => woken.push("first"));
+    attempt.abandon();
+    attempt.abandon();
+    attempt.onCancel(() => woken.push("late"));
+    expect(woken).toEqual(["first", "late"]);
+  });
+});
+
+describe("fromAttempt: an attempt phase as an XState actor", () => {
+  const machineWith = (run: (phase: AttemptInput) => AttemptRun) =>
+    createMachine({
+      initial: "running",
+      states: {
+        running: {
+          invoke: { src: fromAttempt(run), input, onDone: "done", onError: "failed" },
+          on: { STOP: "stopped" },
+        },
+        done: { type: "final" },
+        failed: { type: "final" },
+        stopped: { type: "final" },
+      },
+    });
+
+  it("settles like the run: done on resolve, error on reject (with the error)", async () => {
+    const done = createActor(machineWith(() => ({ done: Promise.resolve(), abandon: () => {} }))).start();
+    const failure = new Error("init broke");
+    let seen: unknown;
+    const failed = createActor(
+      createMachine({
+        initial: "running",
+        states: {
+          running: {
+            invoke: {
+              src: fromAttempt(() => ({ done: Promise.reject(failure), abandon: () => {} })),
+              input,
+              onError: { target: "failed", actions: ({ event }) => (seen = event.error) },
+            },
+          },
+          failed: { type: "final" },
+        },
+      }),
+    ).start();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(done.getSnapshot().value).toBe("done");
+    expect(failed.getSnapshot().value).toBe("failed");
+    expect(seen).toBe(failure);
+  });
+
+  it("leaving the state while the run is pending abandons it; a settled run is not abandoned", async () => {
+    const abandoned: number[] = [];
+    let attempt = 0;
+    const pending = createActor(
+      machineWith(() => {
+        const n = ++attempt;
+        return { done: new Promise(() => {}), abandon: () => abandoned.push(n) };
+      }),
+    ).start();
+    pending.send({ type: "STOP" });
+    expect(pending.getSnapshot().value).toBe("stopped");
+    expect(abandoned).toEqual([1]);
+
+    const settled = createActor(machineWith(() => ({ done: Promise.resolve(), abandon: () => abandoned.push(99) }))).start();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(settled.getSnapshot().value).toBe("done");
+    expect(abandoned).toEqual([1]);
+  });
+
+  it("a runner that throws at once fails the phase", () => {
+    const actor = createActor(
+      machineWith(() => {
+        throw new Error("no runtime");
+      }),
+    ).start();
+    expect(actor.getSnapshot().value).toBe("failed");
+  });
+});

@@ -82,6 +82,17 @@ async function handles(env: LiveEnv) {
   expectTypeOf(await job.output.first()).toEqualTypeOf<OutputMessage<{ pieces: number; note: string }> | undefined>();
   // @ts-expect-error bad job option value
   await chop.enqueueJob({ liveEnv: env, jobOptions: { size: "huge", mult: 1 } });
+  // chop's jobOptions schema has a required field (mult): leaving the options out is a type error, as it is a ValidationError at run time.
+  // @ts-expect-error jobOptions required
+  await chop.enqueueJob({ liveEnv: env });
+  // @ts-expect-error jobOptions required, so the options argument is too
+  await chop.enqueueJob();
+  // @ts-expect-error jobOptions required by enqueueAndGetResult too
+  await chop.enqueueAndGetResult({ liveEnv: env, input: { veg: "kale" } });
+  // Every field defaulted or optional: the options may be left out.
+  const relaxed = JobSpec.define({ name: "relaxed", input: z.number(), jobOptions: z.object({ size: z.string().default("fine") }) });
+  await relaxed.enqueueJob();
+  await relaxed.enqueueJob({ liveEnv: env, jobOptions: { size: "coarse" } });
   // @ts-expect-error unknown output tag on the handle
   job.output("nope");
   // @ts-expect-error unknown tag handle on the spec

@@ -42,23 +42,49 @@ export interface JobSpecDefinition<IDef, ODef, Opt> {
   jobOptions?: Opt;
 }
 
+/**
+ * True when a spec's job options may be left out: it has no `jobOptions`
+ * schema, or its schema accepts nothing or `{}` (every field optional or
+ * defaulted). Otherwise `jobOptions` is required, in the types as at run time.
+ */
+export type JobOptionsOptional<Opt> = Opt extends Schema
+  ? undefined extends InferIn<Opt>
+    ? true
+    : {} extends InferIn<Opt>
+      ? true
+      : false
+  : true;
+
+/** The `jobOptions` field: optional, or required when the spec's schema has required fields. */
+export type JobOptionsField<Opt> =
+  JobOptionsOptional<Opt> extends true
+    ? {
+        /** Validated against the spec's `jobOptions` schema. */
+        jobOptions?: JobOptionsIn<Opt>;
+      }
+    : {
+        /** Validated against the spec's `jobOptions` schema (it has required fields). */
+        jobOptions: JobOptionsIn<Opt>;
+      };
+
 /** Options of `spec.enqueueJob`. */
-export interface EnqueueOptions<Opt> {
+export type EnqueueOptions<Opt> = {
   /** Default `LiveEnv.global()`. */
   liveEnv?: LiveEnv;
   /** Default: a fresh nanoid. Validated like every id. */
   jobId?: string;
-  /** Validated against the spec's `jobOptions` schema. */
-  jobOptions?: JobOptionsIn<Opt>;
-}
+} & JobOptionsField<Opt>;
 
 /** Options of `spec.enqueueAndGetResult`. */
-export interface EnqueueAndGetResultOptions<I, O, Opt, K extends TagOf<O> = TagOf<O>> extends EnqueueOptions<Opt> {
+export type EnqueueAndGetResultOptions<I, O, Opt, K extends TagOf<O> = TagOf<O>> = EnqueueOptions<Opt> & {
   /** One message for the `default` input tag. Every input tag is then terminated. */
   input?: "default" extends keyof I ? InferIn<I["default"]> : never;
   /** The output tag whose last message is the result. Default `"default"`. */
   outputTag?: K;
-}
+};
+
+/** The options argument: optional unless the spec's job options are required. */
+export type OptionsArgument<T, Opt> = JobOptionsOptional<Opt> extends true ? [options?: T] : [options: T];
 
 /**
  * The recipe: a named job with typed input and output streams.
@@ -113,7 +139,11 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    * concurrency slot is free; until then it is `queued` and keeps its input.
    * Rejects with `ValidationError` for bad job options or id.
    */
-  async enqueueJob(options: EnqueueOptions<Opt> = {}): Promise<LiveJob<I, O>> {
+  enqueueJob(...args: OptionsArgument<EnqueueOptions<Opt>, Opt>): Promise<LiveJob<I, O>> {
+    return this.enqueue(args[0] ?? {});
+  }
+
+  private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = resolveEnv(options.liveEnv, `enqueueJob of spec "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
@@ -128,8 +158,9 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    * `NoOutputError` when it emitted nothing there.
    */
   async enqueueAndGetResult<K extends TagOf<O> = "default" extends TagOf<O> ? "default" : TagOf<O>>(
-    options: EnqueueAndGetResultOptions<I, O, Opt, K> = {},
+    ...args: OptionsArgument<EnqueueAndGetResultOptions<I, O, Opt, K>, Opt>
   ): Promise<OutputMessage<InferOut<O[K]>>> {
+    const options: Partial<EnqueueAndGetResultOptions<I, O, Opt, K>> & { jobOptions?: unknown } = args[0] ?? {};
     assertKnownKeys(`enqueueAndGetResult options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions", "input", "outputTag"]);
     const { input, outputTag = "default", ...enqueueOptions } = options;
     if (!Object.hasOwn(this.outputSchemas, outputTag)) {
@@ -141,7 +172,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
       // Checked before the job exists: bad input must leave no job behind.
       await validate(schema, input, `input "default" of spec "${this.name}"`);
     }
-    const job = await this.enqueueJob(enqueueOptions);
+    const job = await this.enqueue(enqueueOptions);
     const runtime = job.runtime;
     if (input !== undefined) {
       try {

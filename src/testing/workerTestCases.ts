@@ -1,4 +1,4 @@
-import type { JobSpec } from "../spec/JobSpec.js";
+import type { AnyJobSpec, JobSpec } from "../spec/JobSpec.js";
 import type { InitContext, LiveWorkerOptions, ProcessorContext } from "../worker/options.js";
 import type { JobStatus, LifecycleEvent, WorkerState } from "../job/events.js";
 import type { LiveJob } from "../job/LiveJob.js";
@@ -258,8 +258,11 @@ export async function replay<I, O, Opt, R>(
   };
 
   try {
-    job = await spec.enqueueJob({ liveEnv: t.env, ...(options.jobOptions !== undefined ? { jobOptions: options.jobOptions as never } : {}) });
-    const running = job;
+    const running: LiveJob<any, any> = await (spec as AnyJobSpec).enqueueJob({
+      liveEnv: t.env,
+      ...(options.jobOptions !== undefined ? { jobOptions: options.jobOptions } : {}),
+    });
+    job = running;
     const finished = running.waitUntilFinish().then(
       () => undefined,
       (error: unknown) => error,

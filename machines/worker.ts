@@ -81,7 +81,7 @@ const attemptInput = ({ context }: { context: WorkerContext }): AttemptInput => 
  * Happy path: `initializing → executing → done` (a worker with no init step,
  * `hasInit: false`, starts each attempt in `executing`). On failure:
  * `error` (tells the supervisor, waits for its decision) `→ recovering`
- * (backoff delay) `→ initializing`, or `→ crashed` when the supervisor gives up.
+ * (backoff delay) `→ initializing` (or `executing`), or `→ crashed` when the supervisor gives up.
  * `STOP` leads to `stopping → stopped`.
  *
  * @example

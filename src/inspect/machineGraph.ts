@@ -50,7 +50,7 @@ interface TransitionLike {
  * @example
  * import { workerMachine } from "liveworker/machines";
  * machineGraph(workerMachine).transitions.find((t) => t.from === "recovering");
- * // { from: "recovering", to: "initializing", label: "after backoff" }
+ * // { from: "recovering", to: "starting", label: "after backoff" }
  */
 export function machineGraph(machine: AnyStateMachine): MachineGraph {
   const root = machine.root as unknown as NodeLike;

@@ -47,13 +47,7 @@ export interface JobSpecDefinition<IDef, ODef, Opt> {
  * schema, or its schema accepts nothing or `{}` (every field optional or
  * defaulted). Otherwise `jobOptions` is required, in the types as at run time.
  */
-export type JobOptionsOptional<Opt> = Opt extends Schema
-  ? undefined extends InferIn<Opt>
-    ? true
-    : {} extends InferIn<Opt>
-      ? true
-      : false
-  : true;
+export type JobOptionsOptional<Opt> = undefined extends JobOptionsIn<Opt> ? true : {} extends JobOptionsIn<Opt> ? true : false;
 
 /** The `jobOptions` field: optional, or required when the spec's schema has required fields. */
 export type JobOptionsField<Opt> =
@@ -140,7 +134,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    * Rejects with `ValidationError` for bad job options or id.
    */
   enqueueJob(...args: OptionsArgument<EnqueueOptions<Opt>, Opt>): Promise<LiveJob<I, O>> {
-    return this.enqueue(args[0] ?? {});
+    return this.enqueue(args[0] === undefined ? {} : args[0]);
   }
 
   private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }): Promise<LiveJob<I, O>> {
@@ -160,7 +154,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   async enqueueAndGetResult<K extends TagOf<O> = "default" extends TagOf<O> ? "default" : TagOf<O>>(
     ...args: OptionsArgument<EnqueueAndGetResultOptions<I, O, Opt, K>, Opt>
   ): Promise<OutputMessage<InferOut<O[K]>>> {
-    const options: Partial<EnqueueAndGetResultOptions<I, O, Opt, K>> & { jobOptions?: unknown } = args[0] ?? {};
+    const options: Partial<EnqueueAndGetResultOptions<I, O, Opt, K>> & { jobOptions?: unknown } = args[0] === undefined ? {} : args[0];
     assertKnownKeys(`enqueueAndGetResult options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions", "input", "outputTag"]);
     const { input, outputTag = "default", ...enqueueOptions } = options;
     if (!Object.hasOwn(this.outputSchemas, outputTag)) {

@@ -9,6 +9,11 @@ export interface GraphState {
   final: boolean;
   /** Initial child of a compound state. */
   initial: string | undefined;
+  /**
+   * Left at once by an unguarded eventless transition (a choice, like the
+   * worker's `starting`): never a state of its own in snapshots.
+   */
+  transient: boolean;
 }
 
 /** One transition with a target, labelled for people (`"done(initialize)"`, `"after backoff"`). */
@@ -64,6 +69,7 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
         parent: node === root ? undefined : pathOf(node),
         final: child.type === "final",
         initial: child.initial?.target[0] ? pathOf(child.initial.target[0]) : undefined,
+        transient: (child.always ?? []).some((transition) => transition.guard === undefined),
       });
       const sources = new Map<string, string>(child.invoke.map((invoke) => [invoke.id, srcName(invoke.src)]));
       const all = [...[...child.transitions.values()].flat(), ...(child.always ?? [])];

@@ -3,15 +3,16 @@ import { machineGraph, type GraphState, type MachineGraph } from "./machineGraph
 
 /**
  * Draws a machine as a Mermaid `stateDiagram-v2` (compound states nested,
- * final states linked to `[*]`). Deterministic: the same machine gives the
+ * final states linked to `[*]`, transient states drawn as `<<choice>>`). Deterministic: the same machine gives the
  * same text, so generated docs can be checked for staleness.
  *
  * @example
  * import { workerMachine } from "liveworker/machines";
  * console.log(toMermaid(workerMachine));
  * // stateDiagram-v2
- * //   [*] --> initializing
- * //   initializing --> executing : done(initialize)
+ * //   state starting <<choice>>
+ * //   [*] --> starting
+ * //   starting --> initializing : always if hasInit
  * //   …
  */
 export function toMermaid(machine: AnyStateMachine): string {
@@ -24,6 +25,7 @@ export function toMermaid(machine: AnyStateMachine): string {
 function writeLevel(graph: MachineGraph, parent: string | undefined, indent: string, lines: string[]): void {
   const level = graph.states.filter((state) => state.parent === parent);
   const initial = parent === undefined ? graph.initial : graph.states.find((s) => s.path === parent)?.initial;
+  for (const state of level) if (state.transient) lines.push(`${indent}state ${idOf(state.path)} <<choice>>`);
   if (initial) lines.push(`${indent}[*] --> ${idOf(initial)}`);
   for (const state of level) {
     if (graph.states.some((child) => child.parent === state.path)) {

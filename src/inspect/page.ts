@@ -31,7 +31,9 @@ export const VIEWER_PAGE = `<!doctype html>
   .node.final rect { stroke-width: 3; }
   .node.current rect { fill: #ffe58a; stroke: #b88a00; stroke-width: 2; }
   .edge path { fill: none; stroke: #a9b1c2; marker-end: url(#arrow); }
-  .edge text { fill: #5b6478; font-size: 10px; }
+  .edge-label rect { fill: #fff; fill-opacity: .9; }
+  .edge-label text { fill: #5b6478; font-size: 10px; }
+  .node.choice path { fill: #fff; stroke: #8a93a6; }
   #timeline-section { grid-column: 1 / span 2; }
   .row { display: flex; align-items: center; height: 22px; border-bottom: 1px solid #f0f1f4; }
   .row .label { width: 260px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: 11px; cursor: pointer; }
@@ -106,7 +108,7 @@ export const VIEWER_PAGE = `<!doctype html>
     var seen = {};
     ["worker", "job"].forEach(function (name) {
       (machines[name] ? machines[name].states : []).forEach(function (s) {
-        if (seen[s.key]) return; seen[s.key] = true;
+        if (seen[s.key] || s.transient) return; seen[s.key] = true;
         legend.appendChild(el("span", { class: "s-" + s.key }, s.key));
       });
     });
@@ -147,7 +149,11 @@ export const VIEWER_PAGE = `<!doctype html>
     });
   }
 
-  function drawMachine(graph, activeState) {
+  // Layout: columns by distance from the initial state; within a column, rows
+  // follow the mean row of each state's predecessors (fewer crossings). Labels
+  // sit on their edge where they cover no state and no other label.
+  var NODE_W = 120, NODE_H = 30, COL_W = 200, ROW_H = 66, CHOICE = 10;
+  function layout(graph) {
     var depth = {}; var order = [];
     if (graph.initial) { depth[graph.initial] = 0; order.push(graph.initial); }
     for (var i = 0; i < order.length; i++) {
@@ -156,42 +162,100 @@ export const VIEWER_PAGE = `<!doctype html>
       });
     }
     graph.states.forEach(function (s) { if (depth[s.path] === undefined) { depth[s.path] = 0; order.push(s.path); } });
-    var columns = {}; var pos = {};
-    order.forEach(function (path) {
-      var col = depth[path]; columns[col] = (columns[col] || 0) + 1;
-      pos[path] = { x: 20 + col * 180, y: 30 + (columns[col] - 1) * 70 };
+    var columns = [];
+    order.forEach(function (path) { (columns[depth[path]] = columns[depth[path]] || []).push(path); });
+    var row = {};
+    columns.forEach(function (column, c) {
+      var wanted = column.map(function (path, index) {
+        var rows = graph.transitions.filter(function (t) { return t.to === path && row[t.from] !== undefined && depth[t.from] < c; })
+          .map(function (t) { return row[t.from]; });
+        return { path: path, key: rows.length ? rows.reduce(function (a, b) { return a + b; }, 0) / rows.length : index };
+      });
+      wanted.sort(function (a, b) { return a.key - b.key; });
+      var next = 0;
+      wanted.forEach(function (w) { var r = Math.max(next, Math.round(w.key)); row[w.path] = r; next = r + 1; });
     });
+    var pos = {};
+    order.forEach(function (path) { pos[path] = { x: 20 + depth[path] * COL_W, y: 30 + row[path] * ROW_H }; });
+    return pos;
+  }
+  function boxOf(p, transient) {
+    return transient ? { x: p.x + NODE_W / 2 - CHOICE, y: p.y + NODE_H / 2 - CHOICE, w: 2 * CHOICE, h: 2 * CHOICE } : { x: p.x, y: p.y, w: NODE_W, h: NODE_H };
+  }
+  function overlaps(a, b) { return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h; }
+
+  function drawMachine(graph, activeState) {
+    var pos = layout(graph);
+    var transient = {}; graph.states.forEach(function (s) { transient[s.path] = s.transient; });
+    var boxes = graph.states.map(function (s) { return boxOf(pos[s.path], s.transient); });
     var width = 0; var height = 0;
-    Object.keys(pos).forEach(function (p) { width = Math.max(width, pos[p].x + 140); height = Math.max(height, pos[p].y + 60); });
-    var svg = svgEl("svg", { width: width, height: height + 20, "data-machine": graph.id });
+    Object.keys(pos).forEach(function (p) { width = Math.max(width, pos[p].x + NODE_W + 60); height = Math.max(height, pos[p].y + NODE_H + 50); });
+    var svg = svgEl("svg", { width: width, height: height, "data-machine": graph.id });
     var defs = svgEl("defs");
     var marker = svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
     marker.appendChild(svgEl("path", { d: "M0,0 L10,5 L0,10 z", fill: "#a9b1c2" }));
     defs.appendChild(marker); svg.appendChild(defs);
     svg.appendChild(svgEl("text", { x: 4, y: 14, "font-weight": "bold" }, graph.id + " machine"));
-    var pairs = {};
-    graph.transitions.forEach(function (t) { var k = t.from + ">" + t.to; (pairs[k] = pairs[k] || []).push(t.label); });
-    Object.keys(pairs).forEach(function (key, index) {
-      var parts = key.split(">"); var a = pos[parts[0]]; var b = pos[parts[1]];
-      if (!a || !b) return;
-      var x1 = a.x + 120, y1 = a.y + 15, x2 = b.x, y2 = b.y + 15;
-      if (b.x <= a.x) { x1 = a.x + 60; y1 = a.y + 30; x2 = b.x + 60; y2 = b.y + 30; }
-      var bend = b.x <= a.x ? 40 + (index % 3) * 10 : 0;
-      var cx = (x1 + x2) / 2, cy = (y1 + y2) / 2 + bend;
-      var g = svgEl("g", { class: "edge" });
-      g.appendChild(svgEl("path", { d: "M" + x1 + "," + y1 + " Q" + cx + "," + cy + " " + x2 + "," + y2 }));
-      var labels = pairs[key];
-      g.appendChild(svgEl("text", { x: cx - 30, y: cy - 3 }, labels[0] + (labels.length > 1 ? " (+" + (labels.length - 1) + ")" : "")));
-      var title = svgEl("title", {}, labels.join("\\n")); g.appendChild(title);
-      svg.appendChild(g);
+    var pairs = {}; var pairOrder = [];
+    graph.transitions.forEach(function (t) {
+      var k = t.from + ">" + t.to;
+      if (!pairs[k]) { pairs[k] = []; pairOrder.push(k); }
+      pairs[k].push(t.label);
     });
+    var edges = svgEl("g"); var labels = svgEl("g"); var placed = [];
+    pairOrder.forEach(function (key, index) {
+      var parts = key.split(">"); var a = boxOf(pos[parts[0]], transient[parts[0]]); var b = boxOf(pos[parts[1]], transient[parts[1]]);
+      if (!pos[parts[0]] || !pos[parts[1]]) return;
+      var x1, y1, x2, y2, bend = 0;
+      if (b.x > a.x + a.w / 2) { x1 = a.x + a.w; y1 = a.y + a.h / 2; x2 = b.x; y2 = b.y + b.h / 2; }
+      else if (b.x + b.w / 2 < a.x) { x1 = a.x; y1 = a.y + a.h / 2; x2 = b.x + b.w; y2 = b.y + b.h / 2; bend = 36 + (index % 3) * 8; }
+      else if (b.y > a.y) { x1 = a.x + a.w / 2; y1 = a.y + a.h; x2 = b.x + b.w / 2; y2 = b.y; bend = Math.abs(b.y - a.y) > ROW_H ? 40 : 0; }
+      else { x1 = a.x + a.w / 2; y1 = a.y; x2 = b.x + b.w / 2; y2 = b.y + b.h; bend = Math.abs(b.y - a.y) > ROW_H ? -40 : 0; }
+      // The control point leans off the straight line (sideways for vertical edges) so edges that would overlap part.
+      var vertical = Math.abs(x2 - x1) < 1;
+      var cx = (x1 + x2) / 2 + (vertical ? bend : 0), cy = (y1 + y2) / 2 + (vertical ? 0 : bend);
+      var g = svgEl("g", { class: "edge", "data-edge": key });
+      g.appendChild(svgEl("path", { d: "M" + x1 + "," + y1 + " Q" + cx + "," + cy + " " + x2 + "," + y2 }));
+      g.appendChild(svgEl("title", {}, pairs[key].join("\\n")));
+      edges.appendChild(g);
+      // The event alone (its guard and the other labels of this pair are in the tooltip).
+      var text = pairs[key][0].split(" if ")[0] + (pairs[key].length > 1 ? " (+" + (pairs[key].length - 1) + ")" : "");
+      var w = text.length * 5.6 + 6, h = 13;
+      // Points along the quadratic curve, middle first.
+      var spot = null;
+      [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85].some(function (t) {
+        var px = (1 - t) * (1 - t) * x1 + 2 * (1 - t) * t * cx + t * t * x2;
+        var py = (1 - t) * (1 - t) * y1 + 2 * (1 - t) * t * cy + t * t * y2;
+        return [0, -9, 9, -18, 18].some(function (dy) {
+          var box = { x: px - w / 2, y: py - h / 2 + dy, w: w, h: h };
+          var free = !boxes.some(function (n) { return overlaps(box, n); }) && !placed.some(function (l) { return overlaps(box, l); });
+          if (free) spot = box;
+          return free;
+        });
+      });
+      if (!spot) { var mx = (x1 + 2 * cx + x2) / 4, my = (y1 + 2 * cy + y2) / 4; spot = { x: mx - w / 2, y: my - h / 2, w: w, h: h }; }
+      placed.push(spot);
+      var label = svgEl("g", { class: "edge-label" });
+      label.appendChild(svgEl("rect", { x: spot.x, y: spot.y, width: spot.w, height: spot.h, rx: 3 }));
+      label.appendChild(svgEl("text", { x: spot.x + spot.w / 2, y: spot.y + 10, "text-anchor": "middle" }, text));
+      label.appendChild(svgEl("title", {}, pairs[key].join("\\n")));
+      labels.appendChild(label);
+    });
+    svg.appendChild(edges);
     graph.states.forEach(function (s) {
       var p = pos[s.path];
-      var g = svgEl("g", { class: "node" + (s.final ? " final" : "") + (s.path === activeState ? " current" : ""), "data-state": s.path });
-      g.appendChild(svgEl("rect", { x: p.x, y: p.y, width: 120, height: 30 }));
-      g.appendChild(svgEl("text", { x: p.x + 60, y: p.y + 19, "text-anchor": "middle" }, s.key));
+      var g = svgEl("g", { class: "node" + (s.final ? " final" : "") + (s.transient ? " choice" : "") + (s.path === activeState ? " current" : ""), "data-state": s.path });
+      if (s.transient) {
+        var cx = p.x + NODE_W / 2, cy = p.y + NODE_H / 2;
+        g.appendChild(svgEl("path", { d: "M" + (cx - CHOICE) + "," + cy + " L" + cx + "," + (cy - CHOICE) + " L" + (cx + CHOICE) + "," + cy + " L" + cx + "," + (cy + CHOICE) + " Z" }));
+        g.appendChild(svgEl("text", { x: cx, y: cy - CHOICE - 4, "text-anchor": "middle" }, s.key));
+      } else {
+        g.appendChild(svgEl("rect", { x: p.x, y: p.y, width: NODE_W, height: NODE_H }));
+        g.appendChild(svgEl("text", { x: p.x + NODE_W / 2, y: p.y + 19, "text-anchor": "middle" }, s.key));
+      }
       svg.appendChild(g);
     });
+    svg.appendChild(labels);
     return svg;
   }
 

@@ -16,6 +16,7 @@ describe("docs/diagrams.md", () => {
   it("draws every worker state the design names, with the failure path", () => {
     const text = diagramsMarkdown();
     for (const line of [
+      "state starting <<choice>>",
       "[*] --> starting",
       "starting --> initializing : always if hasInit",
       "starting --> executing : always",

@@ -10,4 +10,4 @@ export type { JobRef, TestEnv, TestEnvOptions } from "./createTestEnv.js";
 export { InjectedFault, replay, workerTestCases } from "./workerTestCases.js";
 export type { WorkerTestCase, WorkerTestCasesOptions, WorkerUnderTest } from "./workerTestCases.js";
 export { ONLY_IN_A_FLOW, UNREACHABLE_FROM_RUNTIME, UNREACHABLE_IN_SINGLE_WORKER_JOB, transitionKey, workerModel } from "./workerPaths.js";
-export type { WorkerModel, WorkerPath, WorkerPathStep, WorkerStepKind, WorkerTransitionKey } from "./workerPaths.js";
+export type { WorkerModel, WorkerModelOptions, WorkerPath, WorkerPathStep, WorkerStepKind, WorkerTransitionKey } from "./workerPaths.js";

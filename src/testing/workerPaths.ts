@@ -41,6 +41,8 @@ export type WorkerTransitionKey = string;
 
 /** The worker paths to replay, and what the machine allows. */
 export interface WorkerModel {
+  /** Where each attempt starts: `initializing`, or `executing` for a worker without `init`. */
+  initial: WorkerState;
   /** Shortest paths to every state, then one path per transition (shortest path to its source, plus it). */
   paths: WorkerPath[];
   /** Every state the machine can reach with the events of its environment. */
@@ -90,7 +92,13 @@ export const UNREACHABLE_IN_SINGLE_WORKER_JOB: ReadonlyMap<WorkerTransitionKey, 
 ]);
 
 /** Timeouts the traversal enables, so the guarded `initTimeout` transition is reachable. */
-const TRAVERSAL_INPUT = { jobId: "model", workerName: "model", timeouts: { initMs: 1_000, stopMs: 1_000 } };
+const traversalInput = (hasInit: boolean) => ({ jobId: "model", workerName: "model", timeouts: { initMs: 1_000, stopMs: 1_000 }, hasInit });
+
+/** Options of `workerModel`. */
+export interface WorkerModelOptions {
+  /** Model a worker with an `init` step (default) or one without (its attempts start in `executing`). */
+  hasInit?: boolean;
+}
 
 /** Names each event the worker machine accepts, read from the machine itself (invoke ids, delays). */
 function eventKinds(): Map<string, WorkerStepKind> {
@@ -145,8 +153,10 @@ export function transitionKey(step: Pick<WorkerPathStep, "from" | "kind" | "stat
  * @example
  * const { paths } = workerModel();
  * paths[0].description; // "initializing"
+ * workerModel(new Set(), { hasInit: false }).paths[0].description; // "executing"
  */
-export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set()): WorkerModel {
+export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set(), options: WorkerModelOptions = {}): WorkerModel {
+  const input = traversalInput(options.hasInit ?? true);
   const kinds = eventKinds();
   const events = [...kinds.keys()].map((type) => (type === "RESTART" ? { type, delayMs: 100 } : { type })) as WorkerEvent[];
   const kindOf = (type: string): WorkerStepKind => kinds.get(type)!;
@@ -154,7 +164,7 @@ export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set
   // Only events the state handles: an unhandled event would show up as a self-loop.
   const handled = (snapshot: { can(event: WorkerEvent): boolean }, event: WorkerEvent) => snapshot.can(event);
   const adjacency = getAdjacencyMap(workerMachine, {
-    input: TRAVERSAL_INPUT,
+    input,
     events,
     serializeState: serializeState as never,
     filterEvents: handled as never,
@@ -171,15 +181,18 @@ export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set
     }
   }
   const shortest = getShortestPaths(workerMachine, {
-    input: TRAVERSAL_INPUT,
+    input,
     events,
     serializeState: serializeState as never,
     // Exclusions are looked up in the adjacency map: it knows each event's target.
     filterEvents: (snapshot, event) => handled(snapshot, event) && !excluded.has(nextKey(adjacency as never, snapshot, event, kindOf)),
   });
+  // getShortestPaths' steps start with the initial state reached by `xstate.init`.
+  const initial = stateOf(shortest[0]!.steps[0]!.state);
+  const describe = (steps: WorkerPathStep[]) => describePath(initial, steps);
   const toPath = (steps: Array<{ event: { type: string }; state: { value: unknown } }>): WorkerPath => {
     const pathSteps: WorkerPathStep[] = [];
-    let from: WorkerState = "initializing";
+    let from: WorkerState = initial;
     for (const step of steps) {
       const state = stateOf(step.state);
       pathSteps.push({ event: step.event.type, kind: kindOf(step.event.type), from, state });
@@ -187,7 +200,6 @@ export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set
     }
     return describe(pathSteps);
   };
-  // getShortestPaths' steps start with the initial state reached by `xstate.init`.
   const byState = new Map<WorkerState, WorkerPath>();
   for (const path of shortest) {
     byState.set(stateOf(path.state), toPath(path.steps.slice(1)));
@@ -209,7 +221,7 @@ export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set
   const eventOf = (kind: WorkerStepKind) => [...kinds].find(([, k]) => k === kind)![0];
   const recoverySteps: WorkerPathStep[] = [
     { event: eventOf("restart granted"), kind: "restart granted", from: "error", state: "recovering" },
-    { event: eventOf("backoff elapsed"), kind: "backoff elapsed", from: "recovering", state: "initializing" },
+    { event: eventOf("backoff elapsed"), kind: "backoff elapsed", from: "recovering", state: initial },
   ];
   const recoveryAllowed = recoverySteps.every((step) => transitions.includes(transitionKey(step)) && !excluded.has(transitionKey(step)));
   for (const path of [...paths.values()]) {
@@ -219,7 +231,7 @@ export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set
     const crash = describe([...path.steps, { event: eventOf("restart budget spent"), kind: "restart budget spent", from: "error", state: "crashed" }]);
     paths.set(crash.description, crash);
   }
-  return { paths: [...paths.values()], states: [...states], transitions };
+  return { initial, paths: [...paths.values()], states: [...states], transitions };
 }
 
 function nextKey(
@@ -234,8 +246,8 @@ function nextKey(
   return next ? transitionKey({ from, kind: kindOf(event.type), state: stateOf(next.state as { value: unknown }) }) : "";
 }
 
-function describe(steps: WorkerPathStep[]): WorkerPath {
-  const states: WorkerState[] = ["initializing", ...steps.map((step) => step.state)];
-  const description = ["initializing", ...steps.map((step) => `→[${step.kind}]→ ${step.state}`)].join(" ");
+function describePath(initial: WorkerState, steps: WorkerPathStep[]): WorkerPath {
+  const states: WorkerState[] = [initial, ...steps.map((step) => step.state)];
+  const description = [initial, ...steps.map((step) => `→[${step.kind}]→ ${step.state}`)].join(" ");
   return { description, steps, states };
 }

@@ -114,7 +114,8 @@ export function workerTestCases<I, O, Opt, R>(
   worker: WorkerUnderTest<I, O, Opt, R>,
   options: WorkerTestCasesOptions<Opt>,
 ): WorkerTestCase[] {
-  const { paths } = workerModel(new Set(UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()));
+  // A worker without init starts each attempt in executing: model that lifecycle, not one it never has.
+  const { paths } = workerModel(new Set(UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()), { hasInit: worker.init !== undefined });
   const cases: WorkerTestCase[] = [];
   for (const path of paths) {
     cases.push({ name: path.description, path, run: () => replay(spec, worker, options, path, false) });
@@ -125,7 +126,12 @@ export function workerTestCases<I, O, Opt, R>(
   return cases;
 }
 
-/** Replays one path against the real runtime; throws a readable error on any broken invariant. */
+/**
+ * Replays one path against the real runtime; throws a readable error on any
+ * broken invariant. A path that starts in `initializing` runs with an `init`
+ * (the harness's, around the worker's own if any); one that starts in
+ * `executing` runs without.
+ */
 export async function replay<I, O, Opt, R>(
   spec: JobSpec<I, O, Opt>,
   worker: WorkerUnderTest<I, O, Opt, R>,
@@ -226,10 +232,11 @@ export async function replay<I, O, Opt, R>(
     if (plan.processor !== "pass" && !struck) await strike();
   };
 
+  const initial = path.states[0]!;
   spec.defineWorker({
     liveEnv: t.env,
     concurrency: 1,
-    init: init as never,
+    ...(initial === "initializing" ? { init: init as never } : {}),
     processor: processor as never,
     retry: { maxRestarts, withinMs: 2 ** 31 - 1, backoff: BACKOFF },
     timeouts: { initMs: INIT_MS, stopMs: STOP_MS, ...(stall ? { heartbeatMs } : {}) },
@@ -283,11 +290,11 @@ export async function replay<I, O, Opt, R>(
 
     const mismatch = (index: number, step: WorkerPathStep | undefined, actual: WorkerState) =>
       new Error(
-        `Path: ${path.description}\n  after ${step ? `[${step.kind}] from ${step.from}` : "start"} the model expects ${step?.state ?? "initializing"}, ` +
+        `Path: ${path.description}\n  after ${step ? `[${step.kind}] from ${step.from}` : "start"} the model expects ${step?.state ?? initial}, ` +
           `the runtime went to ${actual}\n  observed: ${observedText()}`,
       );
-    const first = await nextState(0, "initializing");
-    if (first !== "initializing") throw mismatch(0, undefined, first);
+    const first = await nextState(0, initial);
+    if (first !== initial) throw mismatch(0, undefined, first);
     for (const [i, step] of path.steps.entries()) {
       const attempt = states.at(-1)!.attempt;
       const stage = step.from === "initializing" ? "init" : "processor";

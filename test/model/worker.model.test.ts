@@ -54,6 +54,8 @@ const CONTRACT = new Set([
   "error --restart budget spent--> crashed",
   "error --cancel--> stopped",
   "recovering --backoff elapsed--> initializing",
+  // A worker without init: each attempt starts in executing.
+  "recovering --backoff elapsed--> executing",
   "recovering --cancel--> stopped",
   "stopping --abandoned attempt settles--> stopped",
   "stopping --abandoned attempt rejects--> stopped",
@@ -62,6 +64,12 @@ const CONTRACT = new Set([
 
 const full = workerModel();
 const model = workerModel(new Set(UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()));
+/** The same machine for a worker without init (`hasInit: false`): attempts start in executing. */
+const fullWithoutInit = workerModel(new Set(), { hasInit: false });
+const modelWithoutInit = workerModel(new Set(UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()), { hasInit: false });
+/** Every transition of both models. */
+const allTransitions = [...new Set([...full.transitions, ...fullWithoutInit.transitions])];
+const allStates = [...new Set([...full.states, ...fullWithoutInit.states])];
 /** Paths that restart a healthy worker with its failing sibling: replayed through a two-node flow (./workerFlowReplay.ts). */
 const flowPaths = workerModel(new Set(UNREACHABLE_FROM_RUNTIME.keys())).paths.filter(restartsHealthyWorker);
 const FLOW_STRATEGIES = ["one_for_all", "rest_for_one"] as const;
@@ -75,16 +83,18 @@ const worker = {
 
 const replayed = new Set<string>();
 const visited = new Set<string>();
-const variants = model.paths.flatMap((path) => [
+const variants = [...model.paths, ...modelWithoutInit.paths].flatMap((path) => [
   { path, stall: false },
   ...(path.steps.some((step) => step.kind === "processor fails") ? [{ path, stall: true }] : []),
 ]);
 
 describe("worker model: machines/worker replayed on the real runtime", () => {
-  it("every transition of the machine is in the design contract", () => {
-    const outside = full.transitions.filter((key) => !CONTRACT.has(key));
+  it("every transition of the machine, with or without init, is in the design contract", () => {
+    expect(modelWithoutInit.initial).toBe("executing");
+    expect(fullWithoutInit.states).not.toContain("initializing");
+    const outside = allTransitions.filter((key) => !CONTRACT.has(key));
     const explained = outside.map((key) => {
-      const path = full.paths.find((p) => p.steps.some((step) => transitionKey(step) === key));
+      const path = [...full.paths, ...fullWithoutInit.paths].find((p) => p.steps.some((step) => transitionKey(step) === key));
       return `${key} (not in DESIGN.md's lifecycle)\n    Path: ${path?.description ?? "(none)"}`;
     });
     expect(explained, explained.join("\n")).toEqual([]);
@@ -147,11 +157,11 @@ describe("worker model: machines/worker replayed on the real runtime", () => {
   });
 
   afterAll(() => {
-    const reachable = full.transitions.filter((key) => !UNREACHABLE_FROM_RUNTIME.has(key));
+    const reachable = allTransitions.filter((key) => !UNREACHABLE_FROM_RUNTIME.has(key));
     const rows = [
-      ["states reached by replay", visited.size, full.states.length],
-      ["transitions of the machine", full.transitions.length, full.transitions.length],
-      ["  unreachable in any job", UNREACHABLE_FROM_RUNTIME.size, full.transitions.length],
+      ["states reached by replay", visited.size, allStates.length],
+      ["transitions of the machine", allTransitions.length, allTransitions.length],
+      ["  unreachable in any job", UNREACHABLE_FROM_RUNTIME.size, allTransitions.length],
       ["  reachable, replayed", reachable.filter((key) => replayed.has(key)).length, reachable.length],
     ] as const;
     console.log(
@@ -161,6 +171,6 @@ describe("worker model: machines/worker replayed on the real runtime", () => {
     );
     const missing = reachable.filter((key) => !replayed.has(key));
     expect(missing, `reachable transitions never replayed: ${missing.join(", ")}`).toEqual([]);
-    expect(visited.size).toBe(full.states.length);
+    expect(visited.size).toBe(allStates.length);
   });
 });

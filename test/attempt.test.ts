@@ -106,3 +106,32 @@ describe("fromAttempt: an attempt phase as an XState actor", () => {
     expect(actor.getSnapshot().value).toBe("failed");
   });
 });
+
+describe("an init that fails", () => {
+  it("has its signal aborted, so work it left behind stops; the next attempt gets a live one", async () => {
+    const { LiveEnv, JobSpec } = await import("../src/index.js");
+    const { z } = await import("zod");
+    const env = LiveEnv.create({ projectId: "init-signal", logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const spec = JobSpec.define({ name: "oven", input: z.number(), output: z.number() });
+    const signals: AbortSignal[] = [];
+    spec.defineWorker({
+      liveEnv: env,
+      retry: { maxRestarts: 1, backoff: { initialMs: 1, jitter: 0 } },
+      init: async ({ attempt, signal }) => {
+        signals.push(signal);
+        if (attempt === 1) throw new Error("cold oven");
+        return { heat: 2 };
+      },
+      processor: async ({ input, output, resources }) => {
+        for await (const n of input) await output.emit(n * resources.heat);
+      },
+    });
+    const { data } = await spec.enqueueAndGetResult({ liveEnv: env, input: 21 });
+    expect(data).toBe(42);
+    expect(signals).toHaveLength(2);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(signals[0]!.reason).toBeInstanceOf(AttemptAbandonedError);
+    expect(signals[1]!.aborted).toBe(false);
+    await env.close();
+  });
+});

@@ -98,6 +98,8 @@ export class NodeRuntime implements StreamNamer {
         resources = await pending;
       } catch (error) {
         if (!attempt.fenced) this.logFailure(input, "init", error);
+        // Work the failed init left behind sees its signal abort.
+        attempt.abandon();
         throw error;
       }
       attempt.assertLive();

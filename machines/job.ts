@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, setup, type ActorSystem } from "xstate";
+import { and, assign, enqueueActions, setup, type ActorSystem, type AnyActorRef } from "xstate";
 import {
   JobFailedError,
   TimeoutError,
@@ -108,6 +108,19 @@ export function restartSet(context: Pick<JobContext, "workers" | "strategy" | "d
   return [failed];
 }
 
+/**
+ * True while a worker's actor takes events. A worker can reach its final
+ * state while the job still has an event of its own to process (a CANCEL
+ * sent from a listener of that very change); its done event then follows,
+ * and an event sent to it meanwhile would go to a stopped actor.
+ */
+function workerIsActive(self: AnyActorRef, workerName: string): boolean {
+  const children = (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children;
+  // Walked without actors (xstate/graph): every worker not yet finished counts as active.
+  if (!children) return true;
+  return children[workerActorId(workerName)]?.getSnapshot().status === "active";
+}
+
 const allFinished = (context: JobContext) => context.workers.every((name) => Object.hasOwn(context.finished, name));
 
 /**
@@ -138,6 +151,12 @@ export const jobMachine = setup({
     allDone: ({ context }) => context.workers.every((name) => context.finished[name] === "done"),
   },
   actions: {
+    /**
+     * Reports that the whole-job timeout fired, before the workers are
+     * stopped because of it. Does nothing here; the runtime provides it (to
+     * record the event; listeners get it between XState steps).
+     */
+    reportJobTimeout: () => {},
     // The job timeout is a delayed JOB.TIMEOUT raised only when `jobMs` is set:
     // an `after` transition would arm (and then clear) a timer for every job.
     startJobTimer: enqueueActions(({ context, enqueue }) => {
@@ -164,7 +183,7 @@ export const jobMachine = setup({
         });
       }
     }),
-    supervise: enqueueActions(({ context, event, enqueue, system }) => {
+    supervise: enqueueActions(({ context, event, enqueue, system, self }) => {
       if (event.type !== "WORKER.FAILED") return;
       const at = clockNow(system);
       const decision = decideRestart(
@@ -186,7 +205,7 @@ export const jobMachine = setup({
         const kept = Number.isFinite(context.retry.maxRestarts) ? Math.max(HISTORY_KEPT, context.retry.maxRestarts) : HISTORY_KEPT;
         enqueue.assign({ restarts: [...context.restarts, record].slice(-kept) });
         for (const workerName of restartSet(context, event.workerName)) {
-          enqueue.sendTo(workerActorId(workerName), { type: "RESTART", delayMs: decision.delayMs });
+          if (workerIsActive(self, workerName)) enqueue.sendTo(workerActorId(workerName), { type: "RESTART", delayMs: decision.delayMs });
         }
         return;
       }
@@ -218,9 +237,9 @@ export const jobMachine = setup({
         return name ? { ...context.finished, [name]: "crashed" as const } : context.finished;
       },
     }),
-    stopWorkers: enqueueActions(({ context, enqueue }) => {
+    stopWorkers: enqueueActions(({ context, enqueue, self }) => {
       for (const workerName of [...context.workers].reverse()) {
-        if (!Object.hasOwn(context.finished, workerName)) {
+        if (!Object.hasOwn(context.finished, workerName) && workerIsActive(self, workerName)) {
           enqueue.sendTo(workerActorId(workerName), { type: "STOP" });
         }
       }
@@ -270,16 +289,19 @@ export const jobMachine = setup({
         "JOB.TIMEOUT": {
           guard: "hasJobTimeout",
           target: "stopping",
-          actions: assign({
-            error: ({ context }) =>
-              new JobFailedError(
-                context.jobId,
-                new TimeoutError("job", context.timeouts.jobMs!),
-                context.restarts,
-                "timed out",
-                context.specName,
-              ),
-          }),
+          actions: [
+            assign({
+              error: ({ context }) =>
+                new JobFailedError(
+                  context.jobId,
+                  new TimeoutError("job", context.timeouts.jobMs!),
+                  context.restarts,
+                  "timed out",
+                  context.specName,
+                ),
+            }),
+            "reportJobTimeout",
+          ],
         },
         "xstate.done.actor.*": [
           {

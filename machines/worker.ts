@@ -49,6 +49,11 @@ export type WorkerEvent =
   | { type: "GIVE_UP" }
   | { type: "STOP" };
 
+/** The worker states that are reported (every state but the eventless `starting`). */
+export type ReportedWorkerState = "initializing" | "executing" | "error" | "recovering" | "stopping" | "done" | "crashed" | "stopped";
+
+const report = (state: ReportedWorkerState) => ({ type: "reportState" as const, params: { state } });
+
 /** Input of each attempt's `initialize` / `execute` actor. */
 export interface AttemptInput {
   jobId: string;
@@ -115,6 +120,13 @@ export const workerMachine = setup({
       backoffMs: ({ event }) => (event.type === "RESTART" ? event.delayMs : 0),
     }),
     recordError: assign({ error: (_, params: { error: unknown }) => params.error }),
+    /**
+     * Reports the state just entered, with the context (attempt, error,
+     * backoff). Does nothing here; the runtime provides it to record the
+     * worker's lifecycle events in the order they happen (and delivers them
+     * to listeners between XState steps, never inside this action).
+     */
+    reportState: (_, _params: { state: ReportedWorkerState }) => {},
     notifySupervisor: enqueueActions(({ context, enqueue }) => {
       if (!context.supervisor) return;
       const failed: WorkerFailedEvent = {
@@ -147,6 +159,7 @@ export const workerMachine = setup({
       always: [{ guard: "hasInit", target: "initializing" }, { target: "executing" }],
     },
     initializing: {
+      entry: report("initializing"),
       invoke: {
         src: "initialize",
         input: attemptInput,
@@ -169,6 +182,7 @@ export const workerMachine = setup({
       on: { STOP: "stopping", RESTART: { target: "recovering", actions: "scheduleRestart" } },
     },
     executing: {
+      entry: report("executing"),
       invoke: {
         src: "execute",
         input: attemptInput,
@@ -182,7 +196,7 @@ export const workerMachine = setup({
       on: { STOP: "stopping", RESTART: { target: "recovering", actions: "scheduleRestart" } },
     },
     error: {
-      entry: "notifySupervisor",
+      entry: [report("error"), "notifySupervisor"],
       on: {
         RESTART: { target: "recovering", actions: "scheduleRestart" },
         GIVE_UP: "crashed",
@@ -190,6 +204,7 @@ export const workerMachine = setup({
       },
     },
     recovering: {
+      entry: report("recovering"),
       after: {
         backoff: {
           target: "starting",
@@ -199,6 +214,7 @@ export const workerMachine = setup({
       on: { STOP: "stopped" },
     },
     stopping: {
+      entry: report("stopping"),
       invoke: { src: "abandon", input: attemptInput, onDone: "stopped", onError: "stopped" },
       after: {
         // The attempt ignored its signal past the grace: it is abandoned (and stays fenced).
@@ -211,9 +227,9 @@ export const workerMachine = setup({
         },
       },
     },
-    done: { type: "final", entry: assign({ outcome: "done" }) },
-    crashed: { type: "final", entry: assign({ outcome: "crashed" }) },
-    stopped: { type: "final", entry: assign({ outcome: "stopped" }) },
+    done: { type: "final", entry: [assign({ outcome: "done" }), report("done")] },
+    crashed: { type: "final", entry: [assign({ outcome: "crashed" }), report("crashed")] },
+    stopped: { type: "final", entry: [assign({ outcome: "stopped" }), report("stopped")] },
   },
   output: ({ context }) => ({
     workerName: context.workerName,

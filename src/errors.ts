@@ -145,28 +145,55 @@ export interface SerializedError {
   [field: string]: unknown;
 }
 
-/** Turns any thrown value into a JSON-safe object, following `cause` (max depth 5). */
+/**
+ * Turns any thrown value into a JSON-safe object, following `cause` (max
+ * depth 5). Total: a hostile value (a throwing getter, a revoked proxy, an
+ * object without a prototype) still gives `{ name, message }`, never a throw.
+ * Fields that are not JSON-safe (functions, cycles, bigints) are left out.
+ */
 export function serializeError(error: unknown, depth = 0): SerializedError {
-  if (!(error instanceof Error)) {
-    return { name: "NonError", message: describeError(error) };
+  try {
+    if (!(error instanceof Error)) {
+      return { name: "NonError", message: describeError(error) };
+    }
+    const out: SerializedError = { name: String(error.name), message: String(error.message) };
+    for (const [key, value] of Object.entries(error)) {
+      if (key === "cause" || key === "name" || key === "message") continue;
+      if (value instanceof Error) out[key] = serializeError(value, depth + 1);
+      else if (isJsonSafe(value)) out[key] = value;
+    }
+    if (error.cause !== undefined && depth < 5) out.cause = serializeError(error.cause, depth + 1);
+    return out;
+  } catch {
+    return { name: "UnserializableError", message: describeError(error) };
   }
-  const out: SerializedError = { name: error.name, message: error.message };
-  for (const [key, value] of Object.entries(error)) {
-    if (key === "cause" || typeof value === "function") continue;
-    out[key] = value instanceof Error ? serializeError(value, depth + 1) : value;
-  }
-  if (error.cause !== undefined && depth < 5) out.cause = serializeError(error.cause, depth + 1);
-  return out;
 }
 
-/** A one-line description of any thrown value. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  if (typeof error === "string") return error;
+/** True when `value` survives `JSON.stringify` unchanged in meaning (plain data, no cycles). */
+function isJsonSafe(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object") return false;
   try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A one-line description of any thrown value. Total: never throws. */
+export function describeError(error: unknown): string {
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`;
+    if (typeof error === "string") return error;
     return JSON.stringify(error) ?? String(error);
   } catch {
-    return String(error);
+    try {
+      return String(error);
+    } catch {
+      return "(a thrown value that cannot be printed)";
+    }
   }
 }
 

@@ -9,7 +9,7 @@ export type {
 export type * from "./spec/types.js";
 export { LiveWorkerDef } from "./worker/LiveWorkerDef.js";
 export { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS } from "./worker/options.js";
-export type { InitContext, LiveWorkerOptions, ProcessorContext, ProcessorOf, TimeoutOptions } from "./worker/options.js";
+export type { DisposeContext, DisposeOutcome, InitContext, LiveWorkerOptions, ProcessorContext, ProcessorOf, TimeoutOptions } from "./worker/options.js";
 export { LiveEnv } from "./env/LiveEnv.js";
 export type { CloseOptions, LiveEnvOptions } from "./env/LiveEnv.js";
 export { LiveJob } from "./job/LiveJob.js";

@@ -1,4 +1,10 @@
-/** A console-like logger. Every method is optional to call, none to provide. */
+import { ConfigurationError, describeError } from "./errors.js";
+
+/**
+ * A console-like logger: all four methods are required (`LiveEnv.create`
+ * checks). A method that throws never breaks a job: the env calls its logger
+ * through `guardLogger`.
+ */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -78,4 +84,46 @@ export class BoundLogger implements Logger {
   error(message: string, fields?: Record<string, unknown>): void {
     this.parent.error(message, this.merge(fields));
   }
+}
+
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/**
+ * Checks that `value` has the four logger methods.
+ *
+ * @throws ConfigurationError naming the missing methods.
+ */
+export function assertLogger(value: unknown, where: string): asserts value is Logger {
+  const missing = LEVELS.filter((level) => typeof (value as Partial<Logger> | null)?.[level] !== "function");
+  if (value === null || typeof value !== "object" || missing.length > 0) {
+    throw new ConfigurationError(
+      `${where} must have the methods debug, info, warn and error${missing.length < 4 ? `; missing: ${missing.join(", ")}` : `; got ${value === null ? "null" : typeof value}`} (use consoleLogger("warn") or wrap your logger)`,
+    );
+  }
+}
+
+/**
+ * Wraps a user logger so that a method that throws never reaches the
+ * library: the first throw is written once to `console.error` (itself
+ * guarded), later ones are dropped. The wrapper's methods work detached.
+ */
+export function guardLogger(logger: Logger): Logger {
+  let reported = false;
+  const report = (level: string, error: unknown) => {
+    if (reported) return;
+    reported = true;
+    try {
+      console.error(`[liveworker] the logger's ${level}() threw; its errors are ignored from now on: ${describeError(error)}`);
+    } catch {
+      // Nowhere left to report to.
+    }
+  };
+  const guarded = (level: (typeof LEVELS)[number]) => (message: string, fields?: Record<string, unknown>) => {
+    try {
+      logger[level](message, fields);
+    } catch (error) {
+      report(level, error);
+    }
+  };
+  return { debug: guarded("debug"), info: guarded("info"), warn: guarded("warn"), error: guarded("error") };
 }

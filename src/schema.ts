@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { ValidationError, type ValidationIssue } from "./errors.js";
+import { ValidationError, describeError, type ValidationIssue } from "./errors.js";
 
 /** Any Standard Schema (zod, valibot, arktype, …). */
 export type Schema<Input = unknown, Output = Input> = StandardSchemaV1<Input, Output>;
@@ -24,9 +24,17 @@ function formatPath(path: ValidationIssue["path"]): string {
 }
 
 function toError(where: string, issues: ReadonlyArray<ValidationIssue>): ValidationError {
-  const shown = issues.slice(0, 3).map((i) => `${formatPath(i.path)}${i.message}`);
+  let shown: string;
+  try {
+    shown = issues
+      .slice(0, 3)
+      .map((i) => `${formatPath(i.path)}${i.message}`)
+      .join("; ");
+  } catch {
+    shown = "the schema reported issues that cannot be printed";
+  }
   const more = issues.length > 3 ? ` (+${issues.length - 3} more)` : "";
-  return new ValidationError(`Invalid ${where}: ${shown.join("; ")}${more}`, issues, where);
+  return new ValidationError(`Invalid ${where}: ${shown}${more}`, issues, where);
 }
 
 /** Where a value is validated, for error messages: a text, or something with a (lazily built) label. */
@@ -37,7 +45,9 @@ const siteName = (where: ValidationSite): string => (typeof where === "string" ?
 /**
  * Validates `value` against `schema`. Returns the schema's output (defaults
  * applied) synchronously when the schema is synchronous, else a promise.
- * Throws (or rejects with) a `ValidationError` naming `where`.
+ * Throws (or rejects with) a `ValidationError` naming `where`, also when the
+ * schema itself throws, rejects, or answers with something that is not a
+ * Standard Schema result.
  */
 export function validate<S extends StandardSchemaV1>(
   schema: S,
@@ -48,15 +58,32 @@ export function validate<S extends StandardSchemaV1>(
   try {
     result = schema["~standard"].validate(value);
   } catch (error) {
-    const name = siteName(where);
-    throw new ValidationError(`Invalid ${name}: the schema threw (${String(error)})`, [], name);
+    throw schemaFailed(where, "threw", error);
   }
   if (result instanceof Promise) {
-    return result.then((r) => {
-      if (r.issues) throw toError(siteName(where), r.issues);
-      return r.value as InferOut<S>;
-    });
+    return result.then(
+      (r) => outcome<S>(r, where),
+      (error: unknown) => {
+        throw schemaFailed(where, "rejected", error);
+      },
+    );
   }
-  if (result.issues) throw toError(siteName(where), result.issues);
-  return result.value as InferOut<S>;
+  return outcome<S>(result, where);
+}
+
+function outcome<S extends StandardSchemaV1>(result: unknown, where: ValidationSite): InferOut<S> {
+  if (typeof result !== "object" || result === null) {
+    throw schemaFailed(where, "answered with something that is not a Standard Schema result", result);
+  }
+  const { issues } = result as { issues?: unknown };
+  if (issues !== undefined) {
+    if (!Array.isArray(issues)) throw schemaFailed(where, "answered with issues that are not an array", issues);
+    throw toError(siteName(where), issues as ValidationIssue[]);
+  }
+  return (result as { value: unknown }).value as InferOut<S>;
+}
+
+function schemaFailed(where: ValidationSite, how: string, detail: unknown): ValidationError {
+  const name = siteName(where);
+  return new ValidationError(`Invalid ${name}: the schema ${how} (${describeError(detail)})`, [], name);
 }

@@ -110,7 +110,7 @@ describe("the scheduler and cancelled queued jobs", () => {
     expect(env.liveJobCount).toBe(2);
     // Cancelled jobs (their streams, buffered input, stopped actors) leave the FIFO without
     // waiting to reach its head: it holds at most twice the jobs still queued.
-    const fifo = (env as any).scheduler.waiting.get(spec.name);
+    const fifo = (env as any).scheduler.queues.get(spec.name);
     try {
       expect(fifo.size).toBeLessThanOrEqual(2);
     } finally {

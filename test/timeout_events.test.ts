@@ -52,9 +52,10 @@ describe("timeout lifecycle events", () => {
     const timedOut = await slow.enqueueJob({ liveEnv: env });
     await driveUntilSettled(clock, timedOut.waitUntilFinish(), { stepMs: 10, maxSteps: 100 });
     expect(timedOut.status).toBe("failed");
+    // Causes first: the job timeout, then the stop timeout it led to.
     expect(timeouts(events)).toEqual([
-      { kind: "stop", ms: 50, worker: slow.name },
       { kind: "job", ms: 200, worker: undefined },
+      { kind: "stop", ms: 50, worker: slow.name },
     ]);
   });
 });

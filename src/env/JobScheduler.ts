@@ -1,22 +1,33 @@
 import type { JobRuntime } from "../job/JobRuntime.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 
-/** FIFO of jobs waiting for a slot, per spec. */
-class Fifo<T> {
-  private items: Array<T | undefined> = [];
+/**
+ * A job's place in its queue. Taken when `enqueueJob` is called, filled once
+ * its options are valid (or dropped): a job still validating holds its place,
+ * so jobs start in call order even when validation is async.
+ */
+export interface QueueEntry {
+  readonly queueKey: string;
+  job: JobRuntime | undefined;
+  dropped: boolean;
+}
+
+/** FIFO of queue entries, per queue. */
+class Fifo {
+  private items: Array<QueueEntry | undefined> = [];
   private head = 0;
-  /** Items that left the queue from the middle (cancelled), not yet dropped. */
+  /** Entries that left from the middle (cancelled, dropped), not yet removed. */
   stale = 0;
   get size(): number {
     return this.items.length - this.head;
   }
-  push(item: T): void {
+  push(item: QueueEntry): void {
     this.items.push(item);
   }
-  peek(): T | undefined {
+  peek(): QueueEntry | undefined {
     return this.items[this.head];
   }
-  shift(): T | undefined {
+  shift(): QueueEntry | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
     this.items[this.head++] = undefined;
@@ -26,13 +37,16 @@ class Fifo<T> {
     }
     return item;
   }
-  /** Keeps only the items `keep` accepts (drops the stale ones). */
-  retain(keep: (item: T) => boolean): void {
+  /** Keeps only the entries `keep` accepts. */
+  retain(keep: (item: QueueEntry) => boolean): void {
     this.items = this.items.slice(this.head).filter((item) => item !== undefined && keep(item));
     this.head = 0;
     this.stale = 0;
   }
 }
+
+/** An entry still waiting: validating, or a job not yet started and not cancelled. */
+const waiting = (entry: QueueEntry) => !entry.dropped && (entry.job === undefined || entry.job.isQueued);
 
 /**
  * Starts queued jobs when every spec they run has a worker def and a slot is
@@ -40,46 +54,61 @@ class Fifo<T> {
  * first in first out per queue.
  */
 export class JobScheduler {
-  private readonly waiting = new Map<string, Fifo<JobRuntime>>();
+  private readonly queues = new Map<string, Fifo>();
   private readonly runningCount = new Map<string, number>();
   private readonly started = new WeakSet<JobRuntime>();
 
   constructor(private readonly findWorker: (specName: string) => AnyLiveWorkerDef | undefined) {}
 
-  enqueue(job: JobRuntime): void {
-    const name = job.plan.queueKey;
-    let fifo = this.waiting.get(name);
-    if (!fifo) this.waiting.set(name, (fifo = new Fifo()));
-    fifo.push(job);
-    this.drain(name);
+  /** Takes the next place in a queue, for a job whose options are still validating. */
+  reserve(queueKey: string): QueueEntry {
+    let fifo = this.queues.get(queueKey);
+    if (!fifo) this.queues.set(queueKey, (fifo = new Fifo()));
+    const entry: QueueEntry = { queueKey, job: undefined, dropped: false };
+    fifo.push(entry);
+    return entry;
+  }
+
+  /** Puts the created job in its place; it starts when it reaches the head and a slot is free. */
+  fill(entry: QueueEntry, job: JobRuntime): void {
+    entry.job = job;
+    this.drain(entry.queueKey);
+  }
+
+  /** Gives a place back (its job was never created). */
+  drop(entry: QueueEntry): void {
+    entry.dropped = true;
+    this.drain(entry.queueKey);
   }
 
   /**
-   * A job reached its final status: free its slot. A job cancelled while
-   * queued had none; it is dropped from its queue (in batches, so cancelling
-   * many queued jobs stays linear) instead of waiting to reach the head.
+   * A job reached its final status: free its slot (waiting jobs start at the
+   * next `drain`). A job cancelled while queued had none; it is dropped from
+   * its queue (in batches, so cancelling many queued jobs stays linear)
+   * instead of waiting to reach the head.
    */
   release(job: JobRuntime): void {
     const name = job.plan.queueKey;
     if (this.started.has(job)) {
       this.runningCount.set(name, (this.runningCount.get(name) ?? 1) - 1);
-    } else {
-      const fifo = this.waiting.get(name);
-      if (fifo && ++fifo.stale * 2 >= fifo.size) fifo.retain((waiting) => waiting.isQueued);
+      return;
     }
-    this.drain(name);
+    const fifo = this.queues.get(name);
+    if (fifo && ++fifo.stale * 2 >= fifo.size) fifo.retain(waiting);
   }
 
-  /** Starts as many waiting jobs of one queue as slots allow. */
+  /** Starts as many waiting jobs of one queue as slots allow, oldest first. */
   drain(queueKey: string): void {
-    const fifo = this.waiting.get(queueKey);
+    const fifo = this.queues.get(queueKey);
     if (!fifo) return;
     while (fifo.size > 0) {
-      const job = fifo.peek()!;
-      if (!job.isQueued) {
-        fifo.shift(); // cancelled while waiting
+      const entry = fifo.peek()!;
+      if (!waiting(entry)) {
+        fifo.shift(); // cancelled while waiting, or dropped
         continue;
       }
+      const job = entry.job;
+      if (!job) break; // still validating: it holds its place
       const limit = job.concurrencyLimit(this.findWorker);
       if (limit === undefined || (this.runningCount.get(queueKey) ?? 0) >= limit) break;
       fifo.shift();
@@ -87,11 +116,11 @@ export class JobScheduler {
       this.started.add(job);
       job.start(this.findWorker);
     }
-    if (fifo.size === 0) this.waiting.delete(queueKey);
+    if (fifo.size === 0) this.queues.delete(queueKey);
   }
 
   /** Drains every queue (a new worker def may unblock several). */
   drainAll(): void {
-    for (const key of [...this.waiting.keys()]) this.drain(key);
+    for (const key of [...this.queues.keys()]) this.drain(key);
   }
 }

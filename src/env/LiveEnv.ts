@@ -3,7 +3,7 @@ import { systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
-import { consoleLogger, type Logger } from "../logger.js";
+import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger.js";
 import type { Schema } from "../schema.js";
 import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamNamer } from "../stream/DataStream.js";
 import { JobRuntime } from "../job/JobRuntime.js";
@@ -12,9 +12,11 @@ import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { EnvInternals } from "./internals.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
-import { withReadableNames } from "../inspect/readableNames.js";
+import { toInspectable } from "../inspect/inspectable.js";
 import { createRuntimeJobMachine } from "./runtimeMachine.js";
 import { JobScheduler } from "./JobScheduler.js";
+import { CallbackGuard } from "./CallbackGuard.js";
+import { closeOnSignals } from "./signals.js";
 
 /** Options of `LiveEnv.create`. Every field has a default. */
 export interface LiveEnvOptions {
@@ -22,9 +24,18 @@ export interface LiveEnvOptions {
   projectId?: string;
   /** Time source for every delay, timeout and timestamp. Default: the system clock. XState's `SimulatedClock` fits. */
   clock?: Clock;
-  /** Default: `consoleLogger("warn")`. */
+  /**
+   * Default: `consoleLogger("warn")`. Must have `debug`, `info`, `warn` and
+   * `error` (else `ConfigurationError`); a method that throws is ignored
+   * (reported once on `console.error`), never breaking a job.
+   */
   logger?: Logger;
-  /** An XState inspector (observer or function) applied to every job and worker actor. Default: none. */
+  /**
+   * An XState inspector (observer or function) applied to every job and
+   * worker actor. Default: none. What it throws is logged once and ignored.
+   * It sees worker actors as `worker:<name>:<jobId>` and errors as plain
+   * objects (`{ name, message, code, cause }`).
+   */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Stream limits. Defaults: `DEFAULT_STREAM_LIMITS`. */
   streams?: Partial<StreamLimits>;
@@ -59,7 +70,10 @@ export class LiveEnv {
   readonly clock: Clock;
   readonly logger: Logger;
   private readonly limits: StreamLimits;
-  private readonly inspect: LiveEnvOptions["inspect"];
+  private readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  private readonly guard: CallbackGuard;
+  /** Work that outlives its job's final status (a worker's `dispose`): `close()` waits for it. */
+  private readonly lingering = new Set<Promise<unknown>>();
   private readonly workers = new Map<string, AnyLiveWorkerDef>();
   private readonly jobs = new Map<string, JobRuntime>();
   private readonly scheduler: JobScheduler;
@@ -69,6 +83,8 @@ export class LiveEnv {
   private readonly jobMachine: AnyActorLogic;
   private closing: Promise<void> | undefined;
   private removeSignalHandlers: (() => void) | undefined;
+  /** Job ids of `enqueueJob` calls still validating: taken, so two calls cannot both get one. */
+  private readonly reservedIds = new Set<string>();
   /** Internal hooks for job runtimes. */
   readonly internals: EnvInternals;
 
@@ -85,30 +101,15 @@ export class LiveEnv {
     }
     this.projectId = projectId;
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? consoleLogger("warn", `[liveworker:${projectId}]`);
+    if (options.logger !== undefined) assertLogger(options.logger, "logger of LiveEnv.create");
+    this.logger = guardLogger(options.logger ?? consoleLogger("warn", `[liveworker:${projectId}]`));
+    this.guard = new CallbackGuard(this.logger);
     this.limits = limits;
-    this.inspect = options.inspect;
+    this.inspect = userInspector(options.inspect, this.guard);
     this.jobMachine = createRuntimeJobMachine((jobId) => this.jobs.get(jobId));
     this.scheduler = new JobScheduler((specName) => this.workers.get(specName));
     this.internals = this.createInternals();
-    if (options.handleSignals) this.handleSignals(options.shutdownGraceMs ?? 5_000);
-  }
-
-  private handleSignals(graceMs: number): void {
-    const onSignal = (signal: NodeJS.Signals) => {
-      this.logger.info(`received ${signal}: closing env with ${graceMs} ms grace`);
-      void this.close({ graceMs }).finally(() => {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-        process.kill(process.pid, signal);
-      });
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    this.removeSignalHandlers = () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    };
+    if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, options.shutdownGraceMs ?? 5_000);
   }
 
   /** Creates an env. Synchronous; nothing to connect in memory. */
@@ -151,7 +152,8 @@ export class LiveEnv {
    */
   observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
     const jobs = [...this.jobs.values()];
-    const subscriptions = jobs.map((job) => job.actor.system.inspect((event) => observer(withReadableNames(event))));
+    const guarded = (event: InspectionEvent) => this.guard.call(observer, toInspectable(event), "an inspection observer");
+    const subscriptions = jobs.map((job) => job.actor.system.inspect(guarded));
     this.lateInspectors.add(observer);
     return {
       roots: jobs.map((job) => job.actor),
@@ -162,16 +164,18 @@ export class LiveEnv {
     };
   }
 
-  /** The `inspect` a new job's actor gets: undefined when nobody inspects. */
-  private inspectorForNewJob(): LiveEnvOptions["inspect"] {
+  /** The `inspect` a new job's actor gets: undefined when nobody inspects. Never throws. */
+  private inspectorForNewJob(): ((event: InspectionEvent) => void) | undefined {
     if (!this.inspect && this.lateInspectors.size === 0) return undefined;
-    const user = this.inspect ? toObserver(this.inspect) : undefined;
+    const user = this.inspect;
     const attached = [...this.lateInspectors];
     return (event: InspectionEvent) => {
-      const named = withReadableNames(event);
-      user?.next?.(named);
+      const inspectable = toInspectable(event);
+      user?.(inspectable);
       // A viewer closed since this job started is skipped.
-      for (const observer of attached) if (this.lateInspectors.has(observer)) observer(named);
+      for (const observer of attached) {
+        if (this.lateInspectors.has(observer)) this.guard.call(observer, inspectable, "an inspection observer");
+      }
     };
   }
 
@@ -185,8 +189,10 @@ export class LiveEnv {
    * @returns a function that unsubscribes.
    */
   subscribe(listener: LifecycleListener): () => void {
+    if (typeof listener !== "function") {
+      throw new ConfigurationError(`env.subscribe takes a function (event) => void; got ${listener === null ? "null" : typeof listener}`);
+    }
     this.listeners.add(listener);
-    for (const job of this.jobs.values()) job.observeWorkers();
     return () => this.listeners.delete(listener);
   }
 
@@ -210,6 +216,8 @@ export class LiveEnv {
     }
     for (const job of [...this.jobs.values()].reverse()) job.cancel("the env is closing");
     await all;
+    // A worker's dispose may still run after its job's final status (bounded by its stopMs).
+    while (this.lingering.size > 0) await Promise.allSettled([...this.lingering]);
     this.workers.clear();
     this.removeSignalHandlers?.();
   }
@@ -231,16 +239,51 @@ export class LiveEnv {
     return this.workers.get(specName);
   }
 
-  /** @internal Creates and queues a job. `jobOptions`: node key → validated options. */
-  createJob(plan: JobPlan, jobId: string, jobOptions: ReadonlyMap<string, unknown>): JobRuntime {
-    if (this.closing) throw new EnvClosedError(`Cannot enqueue a job of "${plan.name}": env "${this.projectId}" is closed`);
-    if (this.jobs.has(jobId)) {
+  /**
+   * @internal Takes a job's place in its queue, and its id, before its
+   * options are validated (which may be async): jobs start in the order
+   * `enqueueJob` was called. Then `create` (with the validated options) or
+   * `cancel` (nothing changes).
+   *
+   * @throws EnvClosedError when the env is closing; ConfigurationError when the id is taken.
+   */
+  reserveJob(plan: JobPlan, jobId: string): JobReservation {
+    this.assertAccepting(plan);
+    if (this.jobs.has(jobId) || this.reservedIds.has(jobId)) {
       throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.projectId}"; pass a unique jobId or omit it`);
     }
-    const job = new JobRuntime(this.internals, plan, jobId, jobOptions);
-    this.jobs.set(jobId, job);
-    this.scheduler.enqueue(job);
-    return job;
+    this.reservedIds.add(jobId);
+    const entry = this.scheduler.reserve(plan.queueKey);
+    let open = true;
+    const end = () => {
+      if (!open) return false;
+      open = false;
+      this.reservedIds.delete(jobId);
+      return true;
+    };
+    return {
+      create: (jobOptions) => {
+        if (!end()) throw new Error(`internal: the reservation of job "${jobId}" was used twice`);
+        try {
+          this.assertAccepting(plan);
+          const job = new JobRuntime(this.internals, plan, jobId, jobOptions);
+          this.jobs.set(jobId, job);
+          this.scheduler.fill(entry, job);
+          return job;
+        } catch (error) {
+          this.jobs.delete(jobId);
+          this.scheduler.drop(entry);
+          throw error;
+        }
+      },
+      cancel: () => {
+        if (end()) this.scheduler.drop(entry);
+      },
+    };
+  }
+
+  private assertAccepting(plan: JobPlan): void {
+    if (this.closing) throw new EnvClosedError(`Cannot enqueue a job of "${plan.name}": env "${this.projectId}" is closed`);
   }
 
   private createInternals(): EnvInternals {
@@ -266,16 +309,43 @@ export class LiveEnv {
         env.jobs.delete(job.jobId);
         env.scheduler.release(job);
       },
-      hasListeners: () => env.listeners.size > 0,
+      startWaitingJobs: (job: JobRuntime) => env.scheduler.drain(job.plan.queueKey),
       broadcast: (event: LifecycleEvent) => {
-        for (const listener of env.listeners) {
-          try {
-            listener(event);
-          } catch (error) {
-            env.logger.error("an env lifecycle listener threw", { error: String(error) });
-          }
-        }
+        for (const listener of env.listeners) env.guard.call(listener, event, "an env lifecycle listener");
+      },
+      callListener: (listener: LifecycleListener, event: LifecycleEvent) => env.guard.call(listener, event, "a job lifecycle listener"),
+      track: (work: Promise<unknown>) => {
+        const settled: Promise<unknown> = work.then(
+          () => env.lingering.delete(settled),
+          () => env.lingering.delete(settled),
+        );
+        env.lingering.add(settled);
       },
     };
   }
+}
+
+/** A job's place in its queue while its options validate: see `LiveEnv.reserveJob`. */
+export interface JobReservation {
+  /** Creates the job in its place. `jobOptions`: node key → validated options. */
+  create(jobOptions: ReadonlyMap<string, unknown>): JobRuntime;
+  /** Gives the place and the id back. */
+  cancel(): void;
+}
+
+/**
+ * The user's `inspect` as a function that never throws (a throw is reported
+ * once). A value that is neither a function nor an observer is a `ConfigurationError`.
+ */
+function userInspector(inspect: LiveEnvOptions["inspect"], guard: CallbackGuard): ((event: InspectionEvent) => void) | undefined {
+  if (inspect === undefined) return undefined;
+  const isObserver = typeof inspect === "object" && inspect !== null && typeof (inspect as Observer<InspectionEvent>).next === "function";
+  if (typeof inspect !== "function" && !isObserver) {
+    throw new ConfigurationError(
+      `inspect of LiveEnv.create must be a function (event) => void or an observer { next(event) }; got ${inspect === null ? "null" : typeof inspect}`,
+    );
+  }
+  const observer = toObserver(inspect);
+  const next = (event: InspectionEvent) => observer.next?.(event);
+  return (event) => guard.call(next, event, "the inspect observer");
 }

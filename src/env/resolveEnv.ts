@@ -9,8 +9,8 @@ import { LiveEnv } from "./LiveEnv.js";
 export function resolveEnv(value: unknown, where: string): LiveEnv {
   if (value === undefined) return LiveEnv.global();
   if (value instanceof LiveEnv) return value;
-  const shaped = value as Partial<Record<"createJob" | "registerWorker" | "close", unknown>> | null;
-  if (shaped && typeof shaped.createJob === "function" && typeof shaped.registerWorker === "function" && typeof shaped.close === "function") {
+  const shaped = value as Partial<Record<"reserveJob" | "registerWorker" | "close", unknown>> | null;
+  if (shaped && typeof shaped.reserveJob === "function" && typeof shaped.registerWorker === "function" && typeof shaped.close === "function") {
     return value as LiveEnv;
   }
   throw new ConfigurationError(

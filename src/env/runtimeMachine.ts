@@ -1,13 +1,13 @@
 import { fromPromise, type AnyActorLogic } from "xstate";
-import { jobMachine } from "../../machines/job.js";
-import { workerMachine, type AttemptInput } from "../../machines/worker.js";
+import { jobMachine, type JobContext } from "../../machines/job.js";
+import { workerMachine, type AttemptInput, type ReportedWorkerState, type WorkerContext } from "../../machines/worker.js";
 import type { JobRuntime } from "../job/JobRuntime.js";
 import { fromAttempt } from "./attemptActor.js";
 
 /**
- * The job machine with the worker's attempt actors provided: each dispatches
- * to the runtime of its job by id. Built once per env, so a job costs no
- * `provide()` call.
+ * The job machine with the worker's attempt actors and reporting actions
+ * provided: each dispatches to the runtime of its job by id. Built once per
+ * env, so a job costs no `provide()` call.
  */
 export function createRuntimeJobMachine(findJob: (jobId: string) => JobRuntime | undefined): AnyActorLogic {
   const runtimeOf = (input: AttemptInput): JobRuntime => {
@@ -21,6 +21,15 @@ export function createRuntimeJobMachine(findJob: (jobId: string) => JobRuntime |
       execute: fromAttempt((input) => runtimeOf(input).execute(input)),
       abandon: fromPromise<void, AttemptInput>(({ input }) => runtimeOf(input).abandon(input)),
     },
+    actions: {
+      reportState: ({ context }: { context: WorkerContext }, params: { state: ReportedWorkerState }) =>
+        findJob(context.jobId)?.onWorkerState(params.state, context),
+    },
   });
-  return jobMachine.provide({ actors: { worker } });
+  return jobMachine.provide({
+    actors: { worker },
+    actions: {
+      reportJobTimeout: ({ context }: { context: JobContext }) => findJob(context.jobId)?.onJobTimeout(context.timeouts.jobMs!),
+    },
+  });
 }

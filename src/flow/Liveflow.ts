@@ -132,8 +132,15 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
         throw new ValidationError(`jobOptions of Liveflow "${this.name}" name an unknown node "${key}"; nodes: ${this.nodes.join(", ")}`);
       }
     }
+    // The job's place in its queue is taken now, before (maybe async) validation: jobs start in call order.
+    const reservation = env.reserveJob(this.plan, jobId);
     const jobOptions = new Map<string, unknown>();
-    for (const { key, spec } of this.plan.nodes) jobOptions.set(key, await spec.validateJobOptions(given[key]));
-    return new LiveJob<I, O>(env.createJob(this.plan, jobId, jobOptions));
+    try {
+      for (const { key, spec } of this.plan.nodes) jobOptions.set(key, await spec.validateJobOptions(given[key]));
+    } catch (error) {
+      reservation.cancel();
+      throw error;
+    }
+    return new LiveJob<I, O>(reservation.create(jobOptions));
   }
 }

@@ -1,3 +1,4 @@
+import { describeError } from "../errors.js";
 import type { AnyActorRef, InspectionEvent } from "xstate";
 
 /** A job or worker actor as the viewer lists it. */
@@ -199,5 +200,10 @@ function errorOf(kind: "job" | "worker", state: string, error: unknown): string 
   const inError = kind === "worker" ? state === "error" || state === "crashed" : state === "failed";
   if (!inError || error === undefined) return undefined;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  // Inspectors get errors serialised (`{ name, message, … }`).
+  if (typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string") {
+    const { name, message } = error as { name?: unknown; message: string };
+    return typeof name === "string" ? `${name}: ${message}` : message;
+  }
+  return describeError(error);
 }

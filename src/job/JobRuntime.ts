@@ -1,14 +1,15 @@
-import { createActor, type Actor, type AnyActorLogic, type InspectionEvent } from "xstate";
+import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from "xstate";
 import type { JobContext, JobStartEvent } from "../../machines/job.js";
 import { resolveRetryPolicy } from "../../machines/restartPolicy.js";
-import type { AttemptInput, WorkerContext } from "../../machines/worker.js";
+import type { AttemptInput, ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
 import { JobCancelledError, JobFailedError, TimeoutError, describeError, serializeError } from "../errors.js";
 import { BoundLogger, type Logger } from "../logger.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { EnvInternals } from "../env/internals.js";
-import type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./events.js";
+import type { JobStatus, LifecycleEvent, LifecycleListener } from "./events.js";
+import { JobEventLog } from "./JobEventLog.js";
 import { planShape, type JobPlan } from "./JobPlan.js";
 import { NodeRuntime, type ProgressSink } from "./NodeRuntime.js";
 import { pipe } from "./routing.js";
@@ -43,9 +44,9 @@ export class JobRuntime implements ProgressSink {
   status: JobStatus = "queued";
   /** Why the job failed or was cancelled, once final. */
   error: unknown;
-  // Created on first use: most jobs never get a listener or a waiter.
-  private listeners: Set<LifecycleListener> | undefined;
-  private observingWorkers = false;
+  /** The job's lifecycle events so far, and its own listeners. */
+  readonly events: JobEventLog;
+  // Created on first use: most jobs never get a waiter.
   private settled: Promise<void> | undefined;
   private resolveSettled: (() => void) | undefined;
   private rejectSettled: ((error: unknown) => void) | undefined;
@@ -88,8 +89,9 @@ export class JobRuntime implements ProgressSink {
       clock: env.clock,
       ...(env.inspect ? { inspect: env.inspect } : {}),
     });
+    this.events = new JobEventLog(env.callListener, env.broadcast);
     this.actor.subscribe(new SupervisorObserver(this));
-    if (env.hasListeners()) this.observeWorkers();
+    this.emit({ type: "job.status", jobId, specName: plan.name, at: env.clock.now(), status: "queued" });
     this.actor.start();
     if (plan.connections.length > 0) this.wire();
   }
@@ -142,7 +144,13 @@ export class JobRuntime implements ProgressSink {
     for (const node of this.nodes) node.def = findWorker(node.spec.name);
     // Announced before the workers spawn, so listeners see the job run first.
     this.setStatus("running");
+    // A listener of `running` may have cancelled it already.
+    if (!this.isQueued) return;
     this.actor.send(this.startEvent());
+    // Worker transitions the job does not take part in (init done, backoff over) are delivered after each worker step.
+    const observer = new EventFlusher(this);
+    for (const worker of Object.values(this.actor.getSnapshot().children as Record<string, AnyActorRef>)) worker.subscribe(observer);
+    this.flushEvents();
   }
 
   /** The START event: what the defs (and a flow's plan) say about retries and timeouts. */
@@ -181,10 +189,9 @@ export class JobRuntime implements ProgressSink {
     this.actor.send({ type: "CANCEL", reason });
   }
 
+  /** Delivers the job's events so far, then live ones until the job is final. */
   subscribe(listener: LifecycleListener): () => void {
-    (this.listeners ??= new Set()).add(listener);
-    this.observeWorkers();
-    return () => this.listeners?.delete(listener) ?? false;
+    return this.events.subscribe(listener);
   }
 
   // ——— attempts, called by the worker machine's promise actors ———
@@ -253,7 +260,6 @@ export class JobRuntime implements ProgressSink {
 
   private setStatus(status: JobStatus): void {
     this.status = status;
-    if (!this.listeners?.size && !this.env.hasListeners()) return;
     this.emit({
       type: "job.status",
       jobId: this.jobId,
@@ -264,69 +270,83 @@ export class JobRuntime implements ProgressSink {
     });
   }
 
-  /** @internal */
+  /**
+   * @internal The job is final. The library's own state settles first
+   * (status, streams and their readers, waiters, the concurrency slot);
+   * user code (logger, listeners) runs after, and cannot undo any of it.
+   */
   finish(status: "completed" | "failed" | "cancelled", error?: unknown): void {
     if (isFinal(this.status)) return;
+    this.status = status;
     this.error = error;
     const why = `job "${this.jobId}" is ${status}`;
-    if (status === "failed") this.logger.error(`${why}: ${describeError(error)}`, { error: serializeError(error) });
     for (const node of this.nodes) {
-      for (const { stream } of node.inputs.values()) stream.end(why);
+      for (const { stream } of node.inputs.values()) stream.close(why);
       for (const stream of node.outputs.values()) {
-        if (error === undefined) stream.end(why);
+        if (error === undefined) stream.close(why);
         else stream.fail(error, why);
       }
       node.release();
     }
-    const cause = error instanceof JobFailedError ? error.cause : undefined;
-    if (cause instanceof TimeoutError && cause.kind === "job") {
-      this.emit({ type: "timeout", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), kind: cause.kind, ms: cause.ms });
-    }
-    this.setStatus(status);
     if (error === undefined) this.resolveSettled?.();
     else this.rejectSettled?.(error);
     this.resolveSettled = this.rejectSettled = undefined;
     this.actor.stop();
     this.env.jobFinished(this);
-    this.listeners?.clear();
-  }
-
-  private emit(event: LifecycleEvent): void {
-    if (this.listeners) for (const listener of this.listeners) safeCall(listener, event, this.logger);
-    this.env.broadcast(event);
-  }
-
-  /** Turns worker snapshots into `worker.state` / `worker.restart` events (only when someone listens). */
-  observeWorkers(): void {
-    if (this.observingWorkers) return;
-    this.observingWorkers = true;
-    const last = new Map<string, string>();
-    this.actor.system.inspect((event: InspectionEvent) => {
-      if (event.type !== "@xstate.snapshot") return;
-      const id = (event.actorRef as { id?: string }).id ?? "";
-      if (!id.startsWith("worker:")) return;
-      const snapshot = event.snapshot as { value?: unknown; context?: WorkerContext };
-      const state = snapshot.value as WorkerState;
-      const context = snapshot.context;
-      if (typeof state !== "string" || !context || last.get(id) === state) return;
-      last.set(id, state);
-      const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
-      const error = state === "error" || state === "crashed" ? { error: serializeError(context.error) } : {};
-      this.emit({ type: "worker.state", ...base, state, attempt: context.attempt, ...error });
-      const timedOut = context.error instanceof TimeoutError ? context.error : undefined;
-      if (timedOut && (state === "error" || (state === "stopped" && timedOut.kind === "stop"))) {
-        this.emit({ type: "timeout", ...base, kind: timedOut.kind, ms: timedOut.ms });
-      }
-      if (state === "recovering") {
-        this.emit({
-          type: "worker.restart",
-          ...base,
-          attempt: context.attempt,
-          delayMs: context.backoffMs,
-          ...(context.error !== undefined ? { error: serializeError(context.error) } : {}),
-        });
-      }
+    // Then user code.
+    if (status === "failed") this.logger.error(`${why}: ${describeError(error)}`, { error: serializeError(error) });
+    this.emit({
+      type: "job.status",
+      jobId: this.jobId,
+      specName: this.plan.name,
+      at: this.env.clock.now(),
+      status,
+      ...(error !== undefined ? { error: serializeError(error) } : {}),
     });
+    this.events.close();
+    // Waiting jobs start after this job's final event: listeners never see more running than the limit allows.
+    this.env.startWaitingJobs(this);
+  }
+
+  /** Records and delivers an event (outside XState's steps: listeners may act on the job at once). */
+  private emit(event: LifecycleEvent): void {
+    this.events.record(event);
+    this.events.flush();
+  }
+
+  /** @internal Delivers the events recorded inside XState's steps (the job's and workers' snapshots call this). */
+  flushEvents(): void {
+    this.events.flush();
+  }
+
+  /**
+   * @internal A worker entered `state` (the worker machine's `reportState`
+   * action, inside an XState step: recorded now, delivered at the next
+   * flush). Causes come before their effects: a timeout before the `error`
+   * (or `stopped`) it caused, a granted restart before `recovering`.
+   */
+  onWorkerState(state: ReportedWorkerState, context: WorkerContext): void {
+    const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
+    const error = context.error;
+    if (error instanceof TimeoutError && ((state === "error" && error.kind !== "stop") || (state === "stopped" && error.kind === "stop"))) {
+      this.events.record({ type: "timeout", ...base, kind: error.kind, ms: error.ms });
+    }
+    if (state === "recovering") {
+      this.events.record({
+        type: "worker.restart",
+        ...base,
+        attempt: context.attempt,
+        delayMs: context.backoffMs,
+        ...(error !== undefined ? { error: serializeError(error) } : {}),
+      });
+    }
+    const failed = state === "error" || state === "crashed";
+    this.events.record({ type: "worker.state", ...base, state, attempt: context.attempt, ...(failed ? { error: serializeError(error) } : {}) });
+  }
+
+  /** @internal The whole-job timeout fired (recorded before the workers stop because of it). */
+  onJobTimeout(ms: number): void {
+    this.events.record({ type: "timeout", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), kind: "job", ms });
   }
 }
 
@@ -336,6 +356,7 @@ class SupervisorObserver {
 
   next(snapshot: unknown): void {
     this.job.onSnapshot(snapshot as { value: string; status: string; context: JobContext });
+    this.job.flushEvents();
   }
 
   error(error: unknown): void {
@@ -343,14 +364,19 @@ class SupervisorObserver {
   }
 }
 
-function isFinal(status: JobStatus): boolean {
-  return status === "completed" || status === "failed" || status === "cancelled";
+/** Delivers a job's recorded events after each step of one of its workers. */
+class EventFlusher {
+  constructor(private readonly job: JobRuntime) {}
+
+  next(): void {
+    this.job.flushEvents();
+  }
+
+  error(): void {
+    this.job.flushEvents();
+  }
 }
 
-function safeCall(listener: LifecycleListener, event: LifecycleEvent, logger: Logger): void {
-  try {
-    listener(event);
-  } catch (error) {
-    logger.error("a lifecycle listener threw", { error: serializeError(error) });
-  }
+function isFinal(status: JobStatus): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
 }

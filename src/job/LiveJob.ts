@@ -1,4 +1,4 @@
-import { UnknownTagError } from "../errors.js";
+import { ConfigurationError, UnknownTagError } from "../errors.js";
 import type { DataStream, StreamMessage } from "../stream/DataStream.js";
 import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
 import type { JobStatus, LifecycleListener } from "./events.js";
@@ -57,7 +57,17 @@ export class LiveJob<I = any, O = any> {
   }
 
   /** Listens to this job's lifecycle events. Returns an unsubscribe function. */
+  /**
+   * Listens to this job's lifecycle events: first the events so far (the
+   * newest 256), then live ones until the job is final. Returns an
+   * unsubscribe function. What the listener throws is logged once and ignored.
+   *
+   * @throws ConfigurationError when `listener` is not a function.
+   */
   subscribe(listener: LifecycleListener): () => void {
+    if (typeof listener !== "function") {
+      throw new ConfigurationError(`job.subscribe takes a function (event) => void; got ${listener === null ? "null" : typeof listener}`);
+    }
     return this.runtime.subscribe(listener);
   }
 
@@ -137,9 +147,16 @@ function outputReader(tag: string, stream: DataStream): OutputReader<unknown> {
   return reader;
 }
 
+/**
+ * One reader of an output stream. Calls of `next` are served in call order,
+ * each getting the next message (as Node's stream iterators do), even when
+ * made without awaiting the previous one.
+ */
 class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
   private readonly cursor;
   private closed = false;
+  /** The `next` still waiting for a message, if any: later calls queue behind it. */
+  private waiting: Promise<IteratorResult<OutputMessage<unknown>>> | undefined;
 
   constructor(private readonly stream: DataStream) {
     this.cursor = stream.openCursor();
@@ -147,21 +164,44 @@ class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
 
   /** Not async: a message already there (a reader that keeps up) costs one settled promise. */
   next(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    if (this.waiting) {
+      const turn = this.waiting.then(
+        () => this.nextNow(false),
+        () => this.nextNow(false),
+      );
+      return this.await(turn);
+    }
+    return this.nextNow(true);
+  }
+
+  /** Serves one call now. `track`: a wait becomes the call later ones queue behind (a queued turn already is). */
+  private nextNow(track: boolean): Promise<IteratorResult<OutputMessage<unknown>>> {
     if (this.closed) return Promise.resolve({ done: true, value: undefined });
     try {
       const ready = this.stream.at(Math.max(this.cursor.position, this.stream.oldestOffset));
       if (ready) return Promise.resolve(this.resultOf(ready));
-      return this.stream.read(this.cursor.position).then(
+      const read = this.stream.read(this.cursor.position).then(
         (this.resume ??= (message) => this.resultOf(message)),
         (this.fail ??= (error: unknown) => {
           this.close();
           throw error;
         }),
       );
+      return track ? this.await(read) : read;
     } catch (error) {
       this.close();
       return Promise.reject(error);
     }
+  }
+
+  /** Remembers `result` as the call later ones queue behind, until it settles. */
+  private await(result: Promise<IteratorResult<OutputMessage<unknown>>>): Promise<IteratorResult<OutputMessage<unknown>>> {
+    this.waiting = result;
+    const clear = () => {
+      if (this.waiting === result) this.waiting = undefined;
+    };
+    result.then(clear, clear);
+    return result;
   }
 
   // Continuations of a `next` that waited: one pair per iterator, not per wait.

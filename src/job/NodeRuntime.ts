@@ -1,8 +1,9 @@
 import { describeError, serializeError } from "../errors.js";
 import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
-import type { StreamNamer } from "../stream/DataStream.js";
-import type { DataStream } from "../stream/DataStream.js";
+import type { Clock } from "../clock.js";
+import type { DisposeOutcome } from "../worker/options.js";
+import { WRITTEN, type DataStream, type StreamNamer } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
 import type { AttemptRun } from "../env/attemptActor.js";
@@ -20,6 +21,22 @@ export interface ProgressSink {
 }
 
 const ignore = () => {};
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** How `within` ended. */
+type Bounded = { kind: "settled" } | { kind: "rejected"; error: unknown } | { kind: "timeout" };
+
+/** Waits for `work` at most `ms` (by `clock`; `Infinity`: no limit). Never rejects. */
+function within(work: Promise<unknown>, ms: number | undefined, clock: Clock): Promise<Bounded> {
+  const outcome = work.then(
+    (): Bounded => ({ kind: "settled" }),
+    (error: unknown): Bounded => ({ kind: "rejected", error }),
+  );
+  if (ms === undefined || ms === Infinity) return outcome;
+  let timer: unknown;
+  const timeout = new Promise<Bounded>((resolve) => (timer = clock.setTimeout(() => resolve({ kind: "timeout" }), ms)));
+  return Promise.race([outcome, timeout]).finally(() => clock.clearTimeout(timer));
+}
 
 /**
  * One worker of a job at run time: its input channels and output streams
@@ -29,10 +46,13 @@ export class NodeRuntime implements StreamNamer {
   readonly inputs: PortMap<InputChannel>;
   readonly outputs: PortMap<DataStream>;
   def: AnyLiveWorkerDef | undefined;
-  private resources: unknown;
+  /** The user code now running (init or processor): a stopping worker waits for it. */
   private running: Promise<unknown> | undefined;
+  /** The attempt of the worker's current run (init and processor). */
   private current: Attempt | undefined;
   private pendingFailure: { error: unknown } | undefined;
+  /** The last attempt's `dispose`, while it runs: the next attempt starts after it. */
+  private disposing: Promise<void> | undefined;
 
   constructor(
     private readonly env: EnvInternals,
@@ -76,11 +96,19 @@ export class NodeRuntime implements StreamNamer {
     else this.pendingFailure = { error };
   }
 
-  /** Runs `init` of one attempt (a worker without `init` never enters `initializing`). */
+  /**
+   * Runs `init` of one attempt (a worker without `init` never enters
+   * `initializing`). The attempt made here is the one the processor runs in:
+   * `init` and the processor share one `signal`. It starts once the previous
+   * attempt's `dispose` has finished.
+   */
   initialize(input: AttemptInput): AttemptRun {
     const def = this.requireDef();
-    const attempt = new Attempt(input.workerName, input.attempt, this.env.clock, undefined);
+    const attempt = this.beginAttempt(input, def);
+    const previous = this.disposing;
     const run = async (): Promise<void> => {
+      if (previous) await previous;
+      attempt.assertLive();
       const pending = Promise.resolve().then(() =>
         def.init?.({
           jobId: this.jobId,
@@ -102,10 +130,15 @@ export class NodeRuntime implements StreamNamer {
         attempt.abandon();
         throw error;
       }
-      attempt.assertLive();
-      this.resources = resources;
+      if (attempt.fenced) {
+        // Abandoned while init ran (init timeout, stop): what it returned late is disposed of at once.
+        this.env.track(this.runDispose(attempt, resources, "abandoned"));
+        attempt.assertLive();
+      }
+      attempt.resources = resources;
+      attempt.initialized = true;
     };
-    return { done: run(), abandon: () => attempt.abandon() };
+    return { done: run(), abandon: () => this.abandonAttempt(attempt) };
   }
 
   /** Runs the processor of one attempt; settles like the attempt (no suspended function per running job). */
@@ -115,72 +148,150 @@ export class NodeRuntime implements StreamNamer {
     let run: Promise<unknown>;
     try {
       const def = this.requireDef();
-      attempt = new Attempt(input.workerName, input.attempt, this.env.clock, def.timeouts.heartbeatMs);
+      const started = this.current;
+      // A worker with init made this attempt in `initialize`; one without starts it here.
+      attempt = started && started.number === input.attempt && started.initialized ? started : this.beginAttempt(input, def);
+      attempt.initialized = true;
       if (this.pendingFailure) {
         const { error } = this.pendingFailure;
         this.pendingFailure = undefined;
         throw error;
       }
-      this.current = attempt;
       inputs = createProcessorInput(this.spec.name, this.inputs, attempt);
       const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
       attempt.startWatchdog();
       const current = attempt;
-      run = Promise.resolve().then(() =>
-        def.processor({
-          input: inputs.input as never,
-          output: output as never,
-          jobId: this.jobId,
-          jobOptions: this.jobOptions,
-          logger: this.attemptLogger(input),
-          // Made on first read: most processors never look at it.
-          get signal() {
-            return current.signal;
-          },
-          attempt: input.attempt,
-          resources: this.resources,
-          heartbeat: () => current.beat(),
-          progress: (value) => {
-            if (current.fenced) return;
-            current.beat();
-            this.job.progress(input.workerName, value);
-          },
-        }),
-      );
+      const context = {
+        input: inputs.input as never,
+        output: output as never,
+        jobId: this.jobId,
+        jobOptions: this.jobOptions,
+        logger: this.attemptLogger(input),
+        // Made on first read: most processors never look at it.
+        get signal() {
+          return current.signal;
+        },
+        attempt: input.attempt,
+        resources: attempt.resources,
+        heartbeat: () => current.beat(),
+        progress: (value: unknown) => {
+          if (current.fenced) return;
+          current.beat();
+          this.job.progress(input.workerName, value);
+        },
+      };
+      // A worker without init waits here for the previous attempt's dispose.
+      const previous = started === attempt ? undefined : this.disposing;
+      const ready = previous ? previous.then(() => current.assertLive()) : Promise.resolve();
+      run = ready.then(() => def.processor(context));
       this.running = run;
     } catch (error) {
       return { done: Promise.reject(error), abandon: ignore };
     }
     const done = attempt.settle(run).then(
-      () => {
-        try {
-          attempt.assertLive();
-          inputs.acknowledgeAll();
-          // The worker is done: downstream readers (and flow wires) see the end, and
-          // its inputs close, so wires into it stop instead of filling up and blocking upstream.
-          const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
-          for (const stream of this.outputs.values()) stream.end(finished);
-          for (const { stream, acknowledged } of this.inputs.values()) {
-            stream.closeCursor(acknowledged);
-            stream.end(finished);
-          }
-        } catch (error) {
-          attempt.abandon();
-          throw error;
-        } finally {
-          attempt.stopWatchdog();
-        }
-      },
+      () => this.completeAttempt(attempt, inputs),
       (error: unknown) => {
         const abandonedFirst = attempt.fenced;
         attempt.abandon();
         attempt.stopWatchdog();
         // An attempt abandoned from outside (stop, a sibling's restart) did not fail on its own.
         if (!abandonedFirst) this.logFailure(input, "processor", error);
-        throw error;
+        const disposal = this.endAttempt(attempt, abandonedFirst ? "abandoned" : "failed");
+        if (!disposal) throw error;
+        return disposal.then(() => {
+          throw error;
+        });
       },
     );
-    return { done, abandon: () => attempt.abandon() };
+    return { done, abandon: () => this.abandonAttempt(attempt) };
+  }
+
+  /**
+   * The processor returned: acknowledge its input; downstream readers (and
+   * flow wires) see the end once the emits it already called are appended;
+   * its inputs close, so wires into it stop instead of filling up and
+   * blocking upstream; then `dispose`. Synchronous unless something is left
+   * to wait for (a queued emit, a dispose).
+   */
+  private completeAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }): void | Promise<void> {
+    let ends: Promise<void>[] | undefined;
+    try {
+      attempt.assertLive();
+      inputs.acknowledgeAll();
+      const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
+      for (const stream of this.outputs.values()) {
+        const ended = stream.end(finished);
+        if (ended !== WRITTEN) (ends ??= []).push(ended);
+      }
+    } catch (error) {
+      attempt.abandon();
+      attempt.stopWatchdog();
+      throw error;
+    }
+    const closeInputs = (): void | Promise<void> => {
+      attempt.stopWatchdog();
+      const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
+      for (const { stream, acknowledged } of this.inputs.values()) {
+        stream.closeCursor(acknowledged);
+        stream.close(finished);
+      }
+      return this.endAttempt(attempt, "done");
+    };
+    return ends ? Promise.all(ends).then(closeInputs) : closeInputs();
+  }
+
+  private beginAttempt(input: AttemptInput, def: AnyLiveWorkerDef): Attempt {
+    const attempt = new Attempt(input.workerName, input.attempt, this.env.clock, def.timeouts.heartbeatMs);
+    this.current = attempt;
+    return attempt;
+  }
+
+  /** The worker left the attempt's state while it ran (stop, restart, timeout): fence it, then dispose. */
+  private abandonAttempt(attempt: Attempt): void {
+    attempt.abandon();
+    void this.endAttempt(attempt, "abandoned");
+  }
+
+  /**
+   * Runs `dispose` once for an attempt whose `init` returned (or, without
+   * `init`, whose processor started), however it ended. The next attempt
+   * waits for it; so does `env.close()`.
+   */
+  private endAttempt(attempt: Attempt, outcome: DisposeOutcome): Promise<void> | undefined {
+    if (attempt.disposal) return attempt.disposal;
+    if (!attempt.initialized || !this.def?.dispose) return undefined;
+    const disposal = this.runDispose(attempt, attempt.resources, outcome);
+    attempt.disposal = disposal;
+    this.disposing = disposal;
+    this.env.track(disposal);
+    void disposal.then(() => {
+      if (this.disposing === disposal) this.disposing = undefined;
+    });
+    return disposal;
+  }
+
+  /**
+   * Calls `dispose`, bounded by `timeouts.stopMs`. An abandoned attempt's
+   * user code first gets up to `stopMs` to settle (its signal has aborted).
+   * A throw or an overrun is logged, never retried. Never rejects.
+   */
+  private async runDispose(attempt: Attempt, resources: unknown, outcome: DisposeOutcome): Promise<void> {
+    const def = this.def;
+    if (!def?.dispose) return;
+    const stopMs = def.timeouts.stopMs;
+    const logger = this.attemptLogger({ jobId: this.jobId, workerName: this.key, attempt: attempt.number });
+    if (outcome === "abandoned" && this.running) await within(this.running, stopMs, this.env.clock);
+    const call = Promise.resolve().then(() =>
+      def.dispose!({ resources: resources as never, jobId: this.jobId, attempt: attempt.number, outcome, logger }),
+    );
+    const result = await within(call, stopMs, this.env.clock);
+    if (result.kind === "rejected") {
+      logger.error(`dispose of attempt ${attempt.number} of worker "${this.key}" threw (not retried): ${describeError(result.error)}`, {
+        error: serializeError(result.error),
+      });
+    } else if (result.kind === "timeout") {
+      logger.warn(`dispose of attempt ${attempt.number} of worker "${this.key}" did not finish within stopMs (${stopMs} ms); going on without it`);
+    }
   }
 
   /** A failed attempt is worth a warning: by default nothing else would show it. */
@@ -190,14 +301,18 @@ export class NodeRuntime implements StreamNamer {
     });
   }
 
-  /** Waits for the abandoned attempt of a stopping worker to settle (however it settles). */
+  /**
+   * Waits for the abandoned attempt of a stopping worker to settle (however
+   * it settles), then for its `dispose`.
+   */
   abandon(): Promise<void> {
-    return this.running ? this.running.then(ignore, ignore) : Promise.resolve();
+    const running = this.running ? this.running.then(ignore, ignore) : RESOLVED;
+    const attempt = this.current;
+    return attempt ? running.then(() => this.endAttempt(attempt, "abandoned")) : running;
   }
 
   /** Drops what attempts hold once the job is final. */
   release(): void {
-    this.resources = undefined;
     this.running = undefined;
     this.current = undefined;
   }

@@ -137,13 +137,27 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     return this.enqueue(args[0] === undefined ? {} : args[0]);
   }
 
-  private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }): Promise<LiveJob<I, O>> {
+  private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }, input?: { value: unknown }): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = resolveEnv(options.liveEnv, `enqueueJob of spec "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
-    const jobOptions = await this.validateJobOptions(options.jobOptions);
-    return new LiveJob<I, O>(env.createJob(singleSpecPlan(this), jobId, new Map([[this.name, jobOptions]])));
+    // The job's place in its queue is taken now, before (maybe async) validation: jobs start in call order.
+    const reservation = env.reserveJob(singleSpecPlan(this), jobId);
+    let jobOptions: unknown;
+    try {
+      if (input) {
+        const schema = this.inputSchemas.default;
+        if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
+        // Checked before the job exists: bad input must leave no job behind.
+        await validate(schema, input.value, `input "default" of spec "${this.name}"`);
+      }
+      jobOptions = await this.validateJobOptions(options.jobOptions);
+    } catch (error) {
+      reservation.cancel();
+      throw error;
+    }
+    return new LiveJob<I, O>(reservation.create(new Map([[this.name, jobOptions]])));
   }
 
   /**
@@ -160,13 +174,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     if (!Object.hasOwn(this.outputSchemas, outputTag)) {
       throw new UnknownTagError(this.name, "output", outputTag, Object.keys(this.outputSchemas));
     }
-    if (input !== undefined) {
-      const schema = this.inputSchemas.default;
-      if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
-      // Checked before the job exists: bad input must leave no job behind.
-      await validate(schema, input, `input "default" of spec "${this.name}"`);
-    }
-    const job = await this.enqueue(enqueueOptions);
+    const job = await this.enqueue(enqueueOptions, input !== undefined ? { value: input } : undefined);
     const runtime = job.runtime;
     if (input !== undefined) {
       try {
@@ -176,7 +184,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
         throw error;
       }
     }
-    for (const { stream } of runtime.inputs.values()) stream.end(`input of job "${job.jobId}" was terminated`);
+    await Promise.all([...runtime.inputs.values()].map(({ stream }) => stream.end(`input of job "${job.jobId}" was terminated`)));
     await job.waitUntilFinish();
     const stream = runtime.outputs.get(outputTag)!;
     const last = stream.newest;

@@ -108,6 +108,13 @@ export class DataStream<T = unknown> {
   private cursors: readonly Cursor[] = NO_CURSORS;
   /** @internal */
   closed: { error?: unknown; reason: string } | undefined;
+  /**
+   * Writes called but not yet appended, in call order: one waits for an
+   * async validation, the others behind it. Undefined when none (the fast path).
+   */
+  private queued: QueuedWrite<T>[] | undefined;
+  /** A graceful `end` asked for while writes were queued: it takes effect once they are appended. */
+  private ending: { reason: string; done: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: DataStreamOptions) {
     this.labelOrNamer = options.label;
@@ -143,31 +150,94 @@ export class DataStream<T = unknown> {
   }
 
   /**
-   * Validates and appends. Rejects with `ValidationError` (nothing written) or
+   * Validates and appends. Writes are appended in call order, whatever the
+   * schema: a write behind one still validating (an async schema) waits its
+   * turn. Rejects with `ValidationError` (nothing written) or
    * `StreamClosedError`; resolves once the slowest reader is below the
    * high-water mark. `guard.assertLive()` runs just before the append (after
-   * an async validation too) and may throw to cancel it.
+   * an async validation too) and may throw to cancel it. May also throw
+   * synchronously: callers turn that into a rejection.
    */
   write(value: unknown, guard?: WriteGuard): Promise<void> {
     this.assertOpen();
-    if (!this.schema) {
-      guard?.assertLive();
-      return this.appendAndWait(value as T, guard);
-    }
-    const checked = validate(this.schema, value, this);
-    if (checked instanceof Promise) {
-      return checked.then((data) => {
-        this.assertOpen();
+    if (this.queued === undefined) {
+      if (!this.schema) {
         guard?.assertLive();
-        return this.appendAndWait(data as T, guard);
-      });
+        return this.appendAndWait(value as T, guard);
+      }
+      const checked = validate(this.schema, value, this);
+      if (!(checked instanceof Promise)) {
+        guard?.assertLive();
+        return this.appendAndWait(checked as T, guard);
+      }
+      return this.queue(checked as Promise<T>, guard);
     }
-    guard?.assertLive();
-    return this.appendAndWait(checked as T, guard);
+    // Behind a write still validating: wait for its turn (a value that fails a sync schema needs none).
+    const checked = this.schema ? validate(this.schema, value, this) : (value as T);
+    return this.queue(Promise.resolve(checked as T | Promise<T>), guard);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
+    if (this.ending) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.ending.reason}`);
+  }
+
+  /** Queues a write whose value is still validating; it is appended when every earlier write was. */
+  private queue(checked: Promise<T>, guard: WriteGuard | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry: QueuedWrite<T> = { state: "validating", data: undefined, error: undefined, guard, resolve, reject };
+      (this.queued ??= []).push(entry);
+      checked.then(
+        (data) => {
+          entry.state = "valid";
+          entry.data = data;
+          this.appendQueued();
+        },
+        (error: unknown) => {
+          entry.state = "invalid";
+          entry.error = error;
+          this.appendQueued();
+        },
+      );
+    });
+  }
+
+  /** Appends the queued writes at the head whose validation has finished, in order. */
+  private appendQueued(): void {
+    const queued = this.queued;
+    if (!queued) return;
+    while (queued.length > 0 && queued[0]!.state !== "validating") {
+      const entry = queued.shift()!;
+      if (entry.state === "invalid") {
+        entry.reject(entry.error);
+        continue;
+      }
+      try {
+        entry.guard?.assertLive();
+      } catch (error) {
+        entry.reject(error);
+        continue;
+      }
+      entry.resolve(this.appendAndWait(entry.data as T, entry.guard));
+    }
+    if (queued.length > 0) return;
+    this.queued = undefined;
+    const ending = this.ending;
+    if (ending) {
+      this.ending = undefined;
+      this.close(ending.reason);
+      ending.resolve();
+    }
+  }
+
+  /** Refuses every queued write (the stream closed before their turn). */
+  private refuseQueued(): void {
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued) for (const entry of queued) entry.reject(new StreamClosedError(`Cannot write to ${this.label}: ${this.closed!.reason}`));
+    const ending = this.ending;
+    this.ending = undefined;
+    ending?.resolve();
   }
 
   private appendAndWait(data: T, guard: WriteGuard | undefined): Promise<void> {
@@ -277,18 +347,38 @@ export class DataStream<T = unknown> {
     else this.readWaiters = [pending];
   }
 
-  /** Ends the stream: readers finish after the last message; writes throw. */
-  end(reason = "the stream has ended"): void {
+  /**
+   * Ends the stream once the writes already called are appended (terminate,
+   * a worker that returned): readers finish after the last message; later
+   * writes throw. Resolves when the end took effect.
+   */
+  end(reason = "the stream has ended"): Promise<void> {
+    if (this.closed) return WRITTEN;
+    if (this.ending) return this.ending.done;
+    if (this.queued === undefined) {
+      this.close(reason);
+      return WRITTEN;
+    }
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.ending = { reason, done, resolve };
+    return done;
+  }
+
+  /** Ends the stream now (the job finished): readers finish after the last message; writes not yet appended are refused. */
+  close(reason = "the stream has ended"): void {
     if (this.closed) return;
     this.closed = { reason };
+    this.refuseQueued();
     this.wakeReaders();
     this.wakeWriters();
   }
 
-  /** Fails the stream: readers throw `error` after the last message. */
+  /** Fails the stream now: readers throw `error` after the last message; writes not yet appended are refused. */
   fail(error: unknown, reason = "the job has failed"): void {
     if (this.closed) return;
     this.closed = { error, reason };
+    this.refuseQueued();
     this.wakeReaders();
     this.wakeWriters();
   }
@@ -325,6 +415,16 @@ export class DataStream<T = unknown> {
     }
     this.head = head;
   }
+}
+
+/** A write waiting for its turn (see `DataStream.write`). */
+interface QueuedWrite<T> {
+  state: "validating" | "valid" | "invalid";
+  data: T | undefined;
+  error: unknown;
+  guard: WriteGuard | undefined;
+  resolve: (written: Promise<void>) => void;
+  reject: (error: unknown) => void;
 }
 
 /**

@@ -78,8 +78,24 @@ export class AttemptInputReader {
     return message.data;
   }
 
-  /** Not async: a message already there costs one settled promise, a wait one `then`. */
+  /**
+   * Acknowledges the message handed out last, then hands out the next one.
+   * Calls are served in call order, each getting the next message, even when
+   * made without awaiting the previous one.
+   */
   next(): Promise<IteratorResult<unknown>> {
+    if (this.waiting) {
+      const turn = this.waiting.then(
+        () => this.nextNow(false),
+        () => this.nextNow(false),
+      );
+      return this.await(turn);
+    }
+    return this.nextNow(true);
+  }
+
+  /** Not async: a message already there costs one settled promise, a wait one `then`. */
+  private nextNow(track: boolean): Promise<IteratorResult<unknown>> {
     try {
       this.acknowledge();
       this.attempt.beat();
@@ -87,7 +103,7 @@ export class AttemptInputReader {
       if (ready) return Promise.resolve(this.resultOf(ready));
       const waiting = this.pending ?? this.channel.stream.read(this.position, this.attempt);
       this.attempt.enterWait();
-      return waiting.then(
+      const result = waiting.then(
         (this.resume ??= (message) => {
           this.attempt.leaveWait();
           return this.resultOf(message);
@@ -97,9 +113,22 @@ export class AttemptInputReader {
           throw error;
         }),
       );
+      return track ? this.await(result) : result;
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The `next` still waiting, if any: later calls queue behind it. */
+  private waiting: Promise<IteratorResult<unknown>> | undefined;
+
+  private await(result: Promise<IteratorResult<unknown>>): Promise<IteratorResult<unknown>> {
+    this.waiting = result;
+    const clear = () => {
+      if (this.waiting === result) this.waiting = undefined;
+    };
+    result.then(clear, clear);
+    return result;
   }
 
   /** Continues a `next` that waited (one function per reader, not per wait). */

@@ -3,7 +3,8 @@ import type { Clock } from "../clock.js";
 import type { WaitCanceller } from "../stream/DataStream.js";
 
 /**
- * One run of `init` + processor. When the worker leaves the attempt's state
+ * One run of `init` + processor: they share this attempt and its `signal`,
+ * which aborts when the attempt fails or is abandoned. When the worker leaves the attempt's state
  * (error, stop, timeout) the XState actor running it calls `abandon`: the
  * attempt is fenced (its reads, acks and emits throw, so a stale processor
  * cannot touch the job), its `signal` aborts, and stream waits it is in wake.
@@ -22,6 +23,12 @@ export class Attempt implements WaitCanceller {
   private live = true;
   /** Waits inside the library (for input, for a slow reader): not a stall. */
   private libraryWaits = 0;
+  /** What this attempt's `init` returned (the processor's `resources`). */
+  resources: unknown;
+  /** True once `init` returned (or, without `init`, the processor started): `dispose` is then due. */
+  initialized = false;
+  /** This attempt's `dispose`, once started (it runs at most once). */
+  disposal: Promise<void> | undefined;
 
   constructor(
     readonly workerName: string,

@@ -8,6 +8,7 @@ import type { AnyJobSpec } from "../spec/JobSpec.js";
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_TIMEOUTS,
+  type DisposeContext,
   type InitContext,
   type LiveWorkerOptions,
   type ProcessorContext,
@@ -28,21 +29,24 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
   readonly timeouts: ResolvedTimeouts;
   readonly init: ((context: InitContext<Opt>) => R | Promise<R>) | undefined;
   readonly processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
+  readonly dispose: ((context: DisposeContext<R>) => void | Promise<void>) | undefined;
 
   constructor(
     readonly spec: AnyJobSpec,
     options: LiveWorkerOptions<I, O, Opt, R>,
   ) {
     const where = `defineWorker options of spec "${spec.name}"`;
-    assertKnownKeys(where, options, ["liveEnv", "concurrency", "init", "processor", "retry", "timeouts"]);
+    assertKnownKeys(where, options, ["liveEnv", "concurrency", "init", "processor", "dispose", "retry", "timeouts"]);
     assertKnownKeys(`retry of ${where}`, options?.retry, ["maxRestarts", "withinMs", "backoff", "resetAfterMs", "retryable"]);
     assertKnownKeys(`retry.backoff of ${where}`, options?.retry?.backoff, ["initialMs", "factor", "maxMs", "jitter"]);
     assertKnownKeys(`timeouts of ${where}`, options?.timeouts, ["initMs", "jobMs", "heartbeatMs", "stopMs"]);
     if (typeof options?.processor !== "function") {
       throw new ConfigurationError(`defineWorker for spec "${spec.name}" needs a processor function; got ${typeof options?.processor}`);
     }
-    if (options.init !== undefined && typeof options.init !== "function") {
-      throw new ConfigurationError(`init of the worker for "${spec.name}" must be a function; got ${typeof options.init}`);
+    for (const hook of ["init", "dispose"] as const) {
+      if (options[hook] !== undefined && typeof options[hook] !== "function") {
+        throw new ConfigurationError(`${hook} of the worker for "${spec.name}" must be a function; got ${typeof options[hook]}`);
+      }
     }
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
@@ -53,6 +57,7 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
     this.timeouts = resolveTimeouts(options.timeouts);
     this.init = options.init;
     this.processor = options.processor;
+    this.dispose = options.dispose;
     this.liveEnv = resolveEnv(options.liveEnv, `defineWorker of spec "${spec.name}"`);
     this.liveEnv.registerWorker(this);
   }

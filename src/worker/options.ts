@@ -33,7 +33,11 @@ export interface InitContext<Opt> {
   jobId: string;
   jobOptions: JobOptionsOut<Opt>;
   logger: Logger;
-  /** Aborts when this attempt is abandoned (timeout, cancel, shutdown). */
+  /**
+   * The attempt's signal, shared by `init` and the processor: aborts when
+   * the attempt fails or is abandoned (a timeout, a restart, cancel,
+   * shutdown). Not aborted when the processor returns normally.
+   */
   signal: AbortSignal;
   /** 1 for the first run, then one more per restart. */
   attempt: number;
@@ -51,6 +55,26 @@ export interface ProcessorContext<I, O, Opt, R> extends InitContext<Opt> {
   progress(value: unknown): void;
 }
 
+/** How an attempt ended, as `dispose` is told. */
+export type DisposeOutcome = "done" | "failed" | "abandoned";
+
+/** What `dispose` receives. */
+export interface DisposeContext<R> {
+  /** What this attempt's `init` returned (undefined for a worker without `init`). */
+  resources: R;
+  jobId: string;
+  /** The attempt that ended (1 = the first run). */
+  attempt: number;
+  /**
+   * `done`: the processor returned. `failed`: the processor threw or the
+   * attempt failed (a heartbeat stall, an invalid emit).
+   * `abandoned`: the worker left the attempt (cancel, shutdown, a timeout,
+   * a sibling's restart).
+   */
+  outcome: DisposeOutcome;
+  logger: Logger;
+}
+
 /** Options of `spec.defineWorker`. Every field but `processor` has a default. */
 export interface LiveWorkerOptions<I, O, Opt, R> {
   /** The env this worker serves. Default `LiveEnv.global()`. */
@@ -61,6 +85,17 @@ export interface LiveWorkerOptions<I, O, Opt, R> {
   init?: (context: InitContext<Opt>) => R | Promise<R>;
   /** The work: read `input`, write `output`. Returning completes the job. */
   processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
+  /**
+   * Releases what an attempt held (Erlang's `terminate/2`): runs once after
+   * every attempt whose `init` returned (without `init`: whose processor
+   * started), whatever the outcome, before the next attempt's `init` and
+   * before the job is final (for a `done` or `failed` attempt; an abandoned
+   * one's dispose may finish after, and `env.close()` waits for it). An
+   * abandoned attempt's processor first gets up to `timeouts.stopMs` to
+   * return. Bounded by `timeouts.stopMs`; a throw or an overrun is logged,
+   * never retried. Default: none.
+   */
+  dispose?: (context: DisposeContext<R>) => void | Promise<void>;
   /** Restart policy. Defaults: see `DEFAULT_RETRY`. */
   retry?: RetryOptions;
   /** Timeouts. Defaults: see `DEFAULT_TIMEOUTS`. */

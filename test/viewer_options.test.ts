@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ConfigurationError, JobSpec, ValidationError, type InspectorServerOptions, type LiveEnv } from "../src/index.js";
+import { INSPECTOR_SERVER_DEFAULTS } from "../src/inspect/inspectorServerOptions.js";
 import type { InspectorServer } from "../src/inspect/server.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 
@@ -107,5 +108,17 @@ describe("serveInspector options", () => {
     expect(Number(url.port)).toBeGreaterThan(0);
     expect(url.search).toBe("");
     expect((await fetch(viewer.url)).status).toBe(200);
+  });
+
+  it("the README's options table shows the defaults the code uses", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### The offline viewer"), readme.indexOf("### The machines"));
+    const defaultOf = (option: string) => section.split("\n").find((line) => line.startsWith(`| \`${option}\` |`))?.split("|")[2]?.trim();
+    expect(defaultOf("port")).toBe(`\`${INSPECTOR_SERVER_DEFAULTS.port}\` (any free port)`);
+    expect(defaultOf("host")).toBe(`\`"${INSPECTOR_SERVER_DEFAULTS.host}"\``);
+    expect(defaultOf("token")).toBe("none");
+    expect(defaultOf("maxEvents")).toBe(`\`${INSPECTOR_SERVER_DEFAULTS.maxEvents}\``);
+    expect(defaultOf("flushMs")).toBe(`\`${INSPECTOR_SERVER_DEFAULTS.flushMs}\``);
+    expect(defaultOf("maxClientBacklogBytes")).toBe(`\`${INSPECTOR_SERVER_DEFAULTS.maxClientBacklogBytes}\` (8 MiB)`);
   });
 });

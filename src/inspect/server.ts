@@ -23,7 +23,7 @@ export interface InspectorServer {
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 /** WebSocket close code for a page dropped for leaving too much unread (RFC 6455 1008: policy violation). */
-export const SLOW_CLIENT_CLOSE_CODE = 1008;
+const SLOW_CLIENT_CLOSE_CODE = 1008;
 
 /** Hooks of `startInspectorServer` for its host (the env), kept out of the user-facing options. */
 export interface InspectorServerHooks {

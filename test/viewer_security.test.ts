@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
@@ -21,9 +22,9 @@ function externalAddress(): string | undefined {
 }
 
 /** Resolves with the HTTP status the server answers a WebSocket upgrade with, or "open". */
-function upgradeStatus(url: string): Promise<number | "open"> {
+function upgradeStatus(url: string, headers: { origin?: string; host?: string } = {}): Promise<number | "open"> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, { headers });
     socket.on("unexpected-response", (_request, response) => {
       resolve(response.statusCode ?? 0);
       socket.terminate();
@@ -35,6 +36,19 @@ function upgradeStatus(url: string): Promise<number | "open"> {
     socket.on("error", (error) => {
       if (!/Unexpected server response/.test(error.message)) reject(error);
     });
+  });
+}
+
+/** GETs `path` from 127.0.0.1:`port` with the given headers (fetch cannot set `Host`); resolves with status and body. */
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: "127.0.0.1", port, path, headers }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    outgoing.on("error", reject);
+    outgoing.end();
   });
 }
 
@@ -85,5 +99,68 @@ describe("viewer security", () => {
     expect(await upgradeStatus(ws)).toBe(401);
     expect(await upgradeStatus(`${ws}?token=wrong`)).toBe(401);
     expect(await upgradeStatus(`${ws}?token=kitchen-secret`)).toBe("open");
+  });
+
+  it("refuses WebSocket upgrades from a foreign Origin (403) and accepts the viewer's own origins and non-browser clients", async () => {
+    const { env } = createTestEnv();
+    const viewer = await env.serveInspector();
+    viewers.push(viewer);
+    const { port } = new URL(viewer.url);
+    const ws = `ws://127.0.0.1:${port}/ws`;
+
+    for (const origin of ["http://attacker.example", `http://attacker.example:${port}`, `http://127.0.0.1:${Number(port) + 1}`, `https://127.0.0.1:${port}`, "null"]) {
+      expect(await upgradeStatus(ws, { origin }), origin).toBe(403);
+    }
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]) {
+      expect(await upgradeStatus(ws, { origin }), origin).toBe("open");
+    }
+    expect(await upgradeStatus(ws)).toBe("open");
+  });
+
+  it("refuses a foreign Host (DNS rebinding) with 421 on the page and the WebSocket, token or not", async () => {
+    const { env } = createTestEnv();
+    const open = await env.serveInspector();
+    const withToken = await env.serveInspector({ host: "0.0.0.0", token: "kitchen-secret" });
+    viewers.push(open, withToken);
+    for (const [viewer, query] of [[open, ""], [withToken, "?token=kitchen-secret"]] as const) {
+      const { port } = new URL(viewer.url);
+      for (const host of ["attacker.example", `attacker.example:${port}`, `127.0.0.1:${Number(port) + 1}`, `localhost.attacker.example:${port}`]) {
+        const page = await get(Number(port), `/${query}`, { host });
+        expect(page.status, host).toBe(421);
+        expect(page.body).not.toContain("liveworker viewer");
+        expect(await upgradeStatus(`ws://127.0.0.1:${port}/ws${query}`, { host }), host).toBe(421);
+      }
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+        const page = await get(Number(port), `/${query}`, { host });
+        expect(page.status, host).toBe(200);
+        expect(page.body).toContain("liveworker viewer");
+        expect(await upgradeStatus(`ws://127.0.0.1:${port}/ws${query}`, { host }), host).toBe("open");
+      }
+    }
+  });
+
+  it("bound to a machine address with a token, accepts that address as Host and refuses loopback names and others", async ({ skip }) => {
+    const external = externalAddress();
+    if (!external) return skip("this machine has no non-loopback IPv4 address");
+    const { env } = createTestEnv();
+    const viewer = await env.serveInspector({ host: external, token: "kitchen-secret" });
+    viewers.push(viewer);
+    const { port, hostname } = new URL(viewer.url);
+    expect(hostname).toBe(external);
+    const page = await fetch(viewer.url);
+    expect(page.status).toBe(200);
+    expect(await upgradeStatus(`ws://${external}:${port}/ws?token=kitchen-secret`, { origin: `http://${external}:${port}` })).toBe("open");
+    for (const host of ["attacker.example", `localhost:${port}`]) {
+      const refused = await new Promise<number>((resolve, reject) => {
+        request({ host: external, port, path: "/?token=kitchen-secret", headers: { host } }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        })
+          .on("error", reject)
+          .end();
+      });
+      expect(refused, host).toBe(421);
+    }
+    expect(await upgradeStatus(`ws://${external}:${port}/ws?token=kitchen-secret`, { origin: "http://attacker.example" })).toBe(403);
   });
 });

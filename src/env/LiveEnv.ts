@@ -80,6 +80,8 @@ export class LiveEnv {
   private readonly listeners = new Set<LifecycleListener>();
   /** Inspection observers attached after creation (the viewer); empty means no inspection work. */
   private readonly lateInspectors = new Set<(event: InspectionEvent) => void>();
+  /** Viewers opened by `serveInspector` and not yet closed; `close()` closes them so the process can exit. */
+  private readonly viewers = new Set<InspectorServer>();
   private readonly jobMachine: AnyActorLogic;
   private closing: Promise<void> | undefined;
   private removeSignalHandlers: (() => void) | undefined;
@@ -133,16 +135,37 @@ export class LiveEnv {
    * the live list of jobs and workers, the machines as state diagrams, and a
    * timeline of worker states. Bound to 127.0.0.1 unless `host` (with `token`)
    * says otherwise. Works whether or not the env was created with `inspect`.
+   * `env.close()` closes it too.
+   *
+   * @throws ConfigurationError for an unknown option key, or a host beyond loopback without `token`.
+   * @throws ValidationError for a bad option value (nothing is opened).
+   * @throws EnvClosedError once the env is closing.
    *
    * @example
    * const viewer = await env.serveInspector({ port: 4477 });
    * console.log(`viewer at ${viewer.url}`);
-   * // … later
+   * // … later (or let env.close() do it)
    * await viewer.close();
    */
   async serveInspector(options: InspectorServerOptions = {}): Promise<InspectorServer> {
+    const closedError = () => new EnvClosedError(`Cannot serve the inspector viewer: env "${this.projectId}" is closed`);
+    if (this.closing) throw closedError();
     const { serveEnvInspector } = await import("../inspect/serveEnvInspector.js");
-    return serveEnvInspector(this, options);
+    const server = await serveEnvInspector(this, options);
+    // close() began while the viewer was starting: it would never be closed.
+    if (this.closing) {
+      await server.close();
+      throw closedError();
+    }
+    const viewer: InspectorServer = {
+      url: server.url,
+      close: () => {
+        this.viewers.delete(viewer);
+        return server.close();
+      },
+    };
+    this.viewers.add(viewer);
+    return viewer;
   }
 
   /**
@@ -198,7 +221,8 @@ export class LiveEnv {
 
   /**
    * Stops accepting jobs, gives running jobs `graceMs` to finish, cancels the
-   * rest, and resolves when every actor, timer and stream is stopped.
+   * rest, closes the viewers `serveInspector` opened, and resolves when every
+   * actor, timer, stream and viewer is stopped.
    */
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options.graceMs ?? 0);
@@ -220,6 +244,7 @@ export class LiveEnv {
     while (this.lingering.size > 0) await Promise.allSettled([...this.lingering]);
     this.workers.clear();
     this.removeSignalHandlers?.();
+    await Promise.all([...this.viewers].map((viewer) => viewer.close()));
   }
 
   /** @internal Registers a worker def; one per spec name. */

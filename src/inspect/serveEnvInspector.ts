@@ -1,27 +1,36 @@
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { EventCollector } from "./EventCollector.js";
-import { startInspectorServer, type InspectorServer, type InspectorServerOptions } from "./server.js";
+import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
+import { startInspectorServer, type InspectorServer } from "./server.js";
 
 /**
  * Attaches a collector to every job of `env` (running ones and those to come)
  * and serves the viewer. Closing the viewer detaches it: the env goes back to
  * doing no inspection work. Called through `env.serveInspector`.
+ *
+ * @throws ConfigurationError / ValidationError for bad options, before anything is attached or opened.
  */
 export async function serveEnvInspector(env: LiveEnv, options: InspectorServerOptions = {}): Promise<InspectorServer> {
-  const maxEvents = options.maxEvents ?? 10_000;
-  const collector = new EventCollector({ maxEvents, now: () => env.clock.now() });
+  const resolved = resolveInspectorServerOptions(options);
+  const collector = new EventCollector({ maxEvents: resolved.maxEvents, now: () => env.clock.now() });
   const observe = (event: Parameters<EventCollector["observe"]>[0]) => {
     // An inspection observer that throws would fail the job it observes; the viewer must never do that.
     try {
       collector.observe(event);
     } catch (error) {
-      env.logger.error("the inspector viewer failed to record an event", { error: String(error) });
+      guarded(() => env.logger.error("the inspector viewer failed to record an event", { error: String(error) }));
     }
   };
+  const onSlowClientDropped = (backlogBytes: number) =>
+    guarded(() =>
+      env.logger.warn(
+        `the inspector viewer dropped a page that stopped reading (${backlogBytes} bytes unread, limit ${resolved.maxClientBacklogBytes}); reloading the page reconnects it`,
+      ),
+    );
   const observation = env.observeInspection(observe);
   for (const root of observation.roots) collector.seed(root);
   try {
-    const server = await startInspectorServer(collector, { ...options, maxEvents });
+    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped });
     return {
       url: server.url,
       close: () => {
@@ -32,5 +41,14 @@ export async function serveEnvInspector(env: LiveEnv, options: InspectorServerOp
   } catch (error) {
     observation.stop();
     throw error;
+  }
+}
+
+/** A user logger that throws must not break the viewer (or the job whose event it reports). */
+function guarded(log: () => void): void {
+  try {
+    log();
+  } catch {
+    // Nowhere safer to report it.
   }
 }

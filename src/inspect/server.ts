@@ -1,27 +1,17 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import { jobMachine } from "../../machines/job.js";
 import { workerMachine } from "../../machines/worker.js";
 import { ConfigurationError } from "../errors.js";
 import type { EventCollector } from "./EventCollector.js";
+import { hostGuard, type HostGuard } from "./hostGuard.js";
+import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
 import { machineGraph } from "./machineGraph.js";
 import { VIEWER_PAGE } from "./page.js";
 
-/** Options of `env.serveInspector`. Every field has a default. */
-export interface InspectorServerOptions {
-  /** TCP port. Default 0: a free port (read it from `url`). */
-  port?: number;
-  /** Interface to bind. Default `"127.0.0.1"` (loopback only). Any other host requires `token`. */
-  host?: string;
-  /** Secret the page and its WebSocket must present (`?token=`). Default: none (loopback only). */
-  token?: string;
-  /** State changes the viewer keeps. Default 10 000. */
-  maxEvents?: number;
-  /** How often changes are pushed to open pages. Default 100 ms. */
-  flushMs?: number;
-}
+export type { InspectorServerOptions } from "./inspectorServerOptions.js";
 
 /** A running viewer. */
 export interface InspectorServer {
@@ -32,11 +22,27 @@ export interface InspectorServer {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+/** WebSocket close code for a page dropped for leaving too much unread (RFC 6455 1008: policy violation). */
+const SLOW_CLIENT_CLOSE_CODE = 1008;
+
+/** Hooks of `startInspectorServer` for its host (the env), kept out of the user-facing options. */
+export interface InspectorServerHooks {
+  /** Called after a page that stopped reading was dropped, with the bytes it had left unread. */
+  onSlowClientDropped?: (backlogBytes: number) => void;
+}
 
 /**
  * Serves the viewer page and streams `collector`'s changes to it over a
  * WebSocket (`/ws`). Used by `env.serveInspector`; exported for tools that
  * feed a collector themselves.
+ *
+ * Every request must name the viewer in its `Host` header (else 421) and, when
+ * it has an `Origin`, come from the viewer's own page (else 403): see `hostGuard`.
+ * A page that leaves more than `maxClientBacklogBytes` unread is closed with
+ * code 1008 and a reason saying so.
+ *
+ * @throws ConfigurationError for unknown option keys or a host beyond loopback without a token.
+ * @throws ValidationError for a bad option value; nothing is opened then.
  *
  * @example
  * const collector = new EventCollector();
@@ -45,10 +51,10 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
  */
 export async function startInspectorServer(
   collector: EventCollector,
-  options: InspectorServerOptions & { maxEvents: number },
+  options: InspectorServerOptions = {},
+  hooks: InspectorServerHooks = {},
 ): Promise<InspectorServer> {
-  const host = options.host ?? "127.0.0.1";
-  const { token } = options;
+  const { host, port, token, maxEvents, flushMs, maxClientBacklogBytes } = resolveInspectorServerOptions(options);
   if (!LOOPBACK.has(host) && !token) {
     throw new ConfigurationError(
       `serveInspector: binding to "${host}" exposes the viewer beyond this machine; pass a token ({ host: "${host}", token: "<secret>" }) or bind to 127.0.0.1`,
@@ -62,8 +68,25 @@ export async function startInspectorServer(
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   };
+  let guard: HostGuard | undefined;
+  /** Why a request must be refused before anything else is looked at, or undefined. */
+  const foreign = (request: IncomingMessage): { status: number; text: string } | undefined => {
+    guard ??= hostGuard({ host, ...(server.address() as AddressInfo) });
+    if (!guard.hostAllowed(request.headers.host)) {
+      return { status: 421, text: "Misdirected Request: the Host header does not name this viewer; open it by the address it printed" };
+    }
+    if (!guard.originAllowed(request.headers.origin)) {
+      return { status: 403, text: "Forbidden: only the viewer's own page may connect" };
+    }
+    return undefined;
+  };
 
   const server = createServer((request, response) => {
+    const refusal = foreign(request);
+    if (refusal) {
+      response.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.status}: ${refusal.text}\n`);
+      return;
+    }
     if (!authorized(request)) {
       response.writeHead(401, { "content-type": "text/plain" }).end("401: wrong or missing token (add ?token=<token> to the URL)\n");
       return;
@@ -89,8 +112,11 @@ export async function startInspectorServer(
   const wss = new WebSocketServer({ noServer: true });
   server.on("upgrade", (request, socket: Socket, head) => {
     const path = new URL(request.url ?? "/", "http://viewer").pathname;
-    if (path !== "/ws" || !authorized(request)) {
-      socket.end(`HTTP/1.1 ${path !== "/ws" ? "404 Not Found" : "401 Unauthorized"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const refusal =
+      foreign(request) ??
+      (path !== "/ws" ? { status: 404, text: "Not Found" } : !authorized(request) ? { status: 401, text: "Unauthorized" } : undefined);
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal.status} ${refusal.text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -100,31 +126,47 @@ export async function startInspectorServer(
         actors: collector.actorRecords(),
         transitions: collector.transitions(),
         now: Date.now(),
-        maxEvents: options.maxEvents,
+        maxEvents,
       });
     });
   });
 
+  const dropSlowClient = (client: WebSocket) => {
+    const backlogBytes = client.bufferedAmount;
+    // The close frame queues behind the backlog; ws cuts the connection if the page has not read up to it within its close timeout (30 s).
+    client.close(SLOW_CLIENT_CLOSE_CODE, `too slow: more than ${maxClientBacklogBytes} bytes unread; reload the page`);
+    hooks.onSlowClientDropped?.(backlogBytes);
+  };
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
     const delta = collector.drain();
     if (delta.actors.length === 0 && delta.transitions.length === 0) return;
-    const message = JSON.stringify({ type: "delta", ...delta, now: Date.now(), maxEvents: options.maxEvents });
-    for (const client of wss.clients) client.send(message);
+    const message = JSON.stringify({ type: "delta", ...delta, now: Date.now(), maxEvents });
+    for (const client of wss.clients) {
+      if (client.readyState !== WebSocket.OPEN) continue;
+      if (client.bufferedAmount > maxClientBacklogBytes) dropSlowClient(client);
+      else client.send(message);
+    }
   };
   const stopListening = collector.onChange(() => {
     // Batches bursts into one frame per `flushMs`; unref'd so a viewer never keeps the process alive.
-    timer ??= setTimeout(flush, options.flushMs ?? 100).unref();
+    timer ??= setTimeout(flush, flushMs).unref();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    stopListening();
+    if (timer) clearTimeout(timer);
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}/${token ? `?token=${encodeURIComponent(token)}` : ""}`;

@@ -149,13 +149,21 @@ async function importableNames(): Promise<Map<string, string[]>> {
   return importable;
 }
 
-/** For each block, the names it uses from `importable` without importing or defining them (with what it continues). */
+/**
+ * For each block, the names it uses from `importable` without importing or
+ * defining them (with the blocks it continues), and names it imports again.
+ */
 function missingImports(blocks: Block[], importable: Map<string, string[]>): string[] {
   const problems: string[] = [];
   let chain: Scan[] = [];
   blocks.forEach((block, index) => {
     const scanned = scan(block.code);
-    chain = block.continues ? [...chain, scanned] : [scanned];
+    const before = block.continues ? chain : [];
+    chain = [...before, scanned];
+    // Pasted one after the other, the blocks of a chain form one module: a name imported twice does not compile.
+    for (const name of scanned.imports.keys()) {
+      if (before.some((s) => s.imports.has(name))) problems.push(`README ts block #${index + 1} (${block.code.split("\n")[0]}) imports ${name} again; the block it continues already does`);
+    }
     const known = new Set(chain.flatMap((s) => [...s.imports.keys(), ...s.declared]));
     for (const name of scanned.used) {
       const from = importable.get(name);
@@ -253,6 +261,9 @@ describe("the README snippet checks can fail", () => {
     const usesAgain = 'const other = LiveEnv.create({ projectId: "y" });\nconst { data } = { data: env };\n';
     expect(missingImports(tsBlocksOf(first + fence(usesAgain, true)), importable)).toEqual([]);
     expect(missingImports(tsBlocksOf(first + fence(usesAgain)), importable)).toEqual([expect.stringMatching(/block #2 .* uses LiveEnv/)]);
+    expect(missingImports(tsBlocksOf(first + fence(`import { LiveEnv } from "liveworker";\n${usesAgain}`, true)), importable)).toEqual([
+      expect.stringMatching(/block #2 .* imports LiveEnv again/),
+    ]);
     // A property named like an export is not a use of it.
     expect(missingImports(tsBlocksOf(fence("const options = { expose: 1 };\noptions.expose;\n")), importable)).toEqual([]);
   });

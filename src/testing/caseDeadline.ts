@@ -49,9 +49,9 @@ export async function closeWithin(t: TestEnv, stopMs: number, ms = CLOSE_ALLOWAN
     () => (closed = true), // a close that fails has still stopped what it could; the case reports its own problems
   );
   const endsAt = performance.now() + ms;
-  while (!closed && performance.now() < endsAt) {
-    await t.advance(stopMs);
+  for (;;) {
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5))]);
+    if (closed || performance.now() >= endsAt) return closed;
+    await t.advance(stopMs);
   }
-  return closed;
 }

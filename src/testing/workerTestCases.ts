@@ -35,6 +35,10 @@ interface Subject {
 
 function subjectOf(spec: AnyJobSpec, worker: WorkerUnderTest<any, any, any, any>, options: unknown, where: string): Subject {
   const settings = caseSettings(spec, worker, options, where);
+  // Once per call, on first need: the comparison already assumes the worker's outputs follow
+  // from its input alone, so one run is the reference; and lazily, so workerTestCases stays
+  // synchronous and cheap while the runner collects tests, and cases that never complete
+  // (failed, cancelled) do not pay for it.
   let outputs: Promise<OutputsByTag> | undefined;
   return {
     spec,

@@ -8,6 +8,7 @@ export type JobRef = { readonly jobId: string; readonly status?: JobStatus } | s
 
 /** An env on a simulated clock, with helpers for tests. */
 export interface TestEnv {
+  /** The env to pass as `liveEnv` (`liveEnv: t.env`; passing the TestEnv itself is a `ConfigurationError`). */
   readonly env: LiveEnv;
   readonly clock: SimulatedClock;
   /** Moves the simulated clock by `ms` (due timers fire), then lets promise callbacks run. */

@@ -1,8 +1,12 @@
 import type { AnyJobSpec, JobSpec } from "../spec/JobSpec.js";
-import type { InitContext, LiveWorkerOptions, ProcessorContext } from "../worker/options.js";
 import type { JobStatus, LifecycleEvent, WorkerState } from "../job/events.js";
 import type { LiveJob } from "../job/LiveJob.js";
+import { injectFaults, type AttemptPlan, type FaultHarness } from "./attemptFaults.js";
+import { caseDeadline, closeWithin } from "./caseDeadline.js";
+import { caseSettings, type CaseSettings, type WorkerTestCasesOptions, type WorkerUnderTest } from "./caseSettings.js";
 import { createTestEnv, flush, type TestEnv } from "./createTestEnv.js";
+import { lostOutputs, readOutputs, runFaultFree, type OutputsByTag } from "./faultFreeRun.js";
+import { describeValue, feedSamples } from "./sampleInput.js";
 import { UNREACHABLE_IN_SINGLE_WORKER_JOB, workerModel, type WorkerPath, type WorkerPathStep } from "./workerPaths.js";
 
 /** One generated test: give `name` and `run` to your test runner (`it(c.name, c.run)`). */
@@ -13,41 +17,35 @@ export interface WorkerTestCase {
   run(): Promise<void>;
 }
 
-/** The worker under test: what you pass to `defineWorker`, minus env, retry and concurrency. */
-export type WorkerUnderTest<I, O, Opt, R> = Pick<LiveWorkerOptions<I, O, Opt, R>, "processor" | "init">;
-
-/** Options of `workerTestCases`. */
-export interface WorkerTestCasesOptions<Opt> {
-  /** Messages fed to the `default` input before the input is terminated. */
-  sampleInput: readonly unknown[];
-  /** Job options of every case. Default: none. */
-  jobOptions?: Opt extends undefined ? Record<string, unknown> : unknown;
-  /** Heartbeat timeout of the stall cases. Default 1 000 ms (simulated). */
-  heartbeatMs?: number;
-  /** Add a stall variant (heartbeat timeout) of every path with a processor failure. Default true. */
-  stalls?: boolean;
-  /** Check that every sample input reached the processor when the job completes. Default true. */
-  checkNothingLost?: boolean;
-  /** Real-time bound on each wait, so a hang fails with the path instead of timing out the runner. Default 5 000 ms. */
-  waitMs?: number;
-}
-
-/** The error injected into `init` and the processor by generated cases. */
-export class InjectedFault extends Error {
-  override readonly name = "InjectedFault";
-}
-
 const INIT_MS = 10_000;
 const STOP_MS = 5_000;
 const BACKOFF = { initialMs: 100, factor: 1, maxMs: 100, jitter: 0 };
+/** Where the harness stops a processor it fails, for messages about a processor that never got there. */
+const STRIKE_POINTS = "the harness holds the processor at an emit, a read or its return once it has taken message k; it never got there";
 const FINAL_STATUS: Partial<Record<WorkerState, JobStatus>> = { done: "completed", crashed: "failed", stopped: "cancelled" };
 
-type Fault = "pass" | "throw" | "hang";
-interface AttemptPlan {
-  init: Fault;
-  processor: Fault;
-  /** What a hung attempt does when its signal aborts: settle (reject) or ignore it. */
-  onAbort: "settle" | "ignore";
+/** A spec, a worker and checked options: what every case of one `workerTestCases` call shares. */
+interface Subject {
+  spec: AnyJobSpec;
+  worker: WorkerUnderTest<any, any, any, any>;
+  settings: CaseSettings;
+  /** The fault-free run's outputs, run on first need and then shared. */
+  faultFree(): Promise<OutputsByTag>;
+}
+
+function subjectOf(spec: AnyJobSpec, worker: WorkerUnderTest<any, any, any, any>, options: unknown, where: string): Subject {
+  const settings = caseSettings(spec, worker, options, where);
+  // Once per call, on first need: the comparison already assumes the worker's outputs follow
+  // from its input alone, so one run is the reference; and lazily, so workerTestCases stays
+  // synchronous and cheap while the runner collects tests, and cases that never complete
+  // (failed, cancelled) do not pay for it.
+  let outputs: Promise<OutputsByTag> | undefined;
+  return {
+    spec,
+    worker,
+    settings,
+    faultFree: () => (outputs ??= runFaultFree(spec, worker, settings, { initMs: INIT_MS, stopMs: STOP_MS })),
+  };
 }
 
 /** The fault script of a path: what each attempt's init and processor do, and the restart budget. */
@@ -79,28 +77,31 @@ function planOf(path: WorkerPath): { attempts: Map<number, AttemptPlan>; maxRest
   return { attempts, maxRestarts: givesUp ? restarts : restarts + 1 };
 }
 
-/** Rejects with a readable message when `promise` takes longer than `ms` of real time. */
-function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(what())), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Model-based tests for your worker. Generates one case per lifecycle path of
  * the worker machine (`machines/worker`): fault in init, init timeout, fault
- * after k messages, stall past the heartbeat, cancel during init, processing
- * or backoff, restart budget spent, recovery to completion, happy path…
- * Each case runs your processor in a fresh test env with faults injected
- * around it, replays the path, and checks the library's invariants: the
- * worker goes through exactly the path's states, the job ends in one final
- * status that matches, output readers settle, every sample input reached the
- * processor when the job completes, and no emit is accepted after fencing.
- * Faults wrap your code: `init` and the `default` input's iterator throw or
- * hang; a processor that never reads input meets its fault when it returns.
+ * at message k, stall past the heartbeat, cancel during init, processing or
+ * backoff, restart budget spent, recovery to completion, happy path…
+ * Each case runs your worker in a fresh test env (simulated clock) with faults
+ * injected around it, replays the path, and checks the library's invariants:
+ * the worker goes through exactly the path's states, the job ends in one
+ * final status that matches, output readers settle, no emit is accepted after
+ * fencing and, when the job completes, nothing was lost: every sample message
+ * reached the processor, and every output of a fault-free run of the same
+ * sample (run once per call, on first need) appears among the case's outputs.
+ *
+ * Faults wrap your code: `init` throws or hangs; the processor fails while
+ * handling message k (k = 1 for the first failing attempt, one more for each
+ * next): at its first emit after taking message k, at its second read after
+ * it (the first is let through), or at its return, whichever comes first. Every
+ * way of reading input is wrapped: the default tag, `input(tag)` and `merge`.
  * Retry and timeouts are the harness's (small budget, fixed backoff).
+ *
+ * Throws at once `ConfigurationError` for options that cannot work (unknown
+ * keys, an array `sampleInput` for a spec without a `default` input tag, a
+ * sample tag the spec lacks) and `ValidationError` for a bad `timeoutMs` /
+ * `heartbeatMs`. Each case fails within `timeoutMs` (default 4 000 ms of real
+ * time) with a message that names its path and what it waited for.
  *
  * @example
  * import { describe, it } from "vitest";
@@ -108,19 +109,21 @@ function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise
  * describe("upper worker", () => {
  *   for (const c of workerTestCases(upper, { processor }, { sampleInput: [{ text: "a" }, { text: "b" }] })) it(c.name, c.run);
  * });
+ * // A spec with input tags veg and spice: sampleInput: { veg: [{ name: "leek" }], spice: ["salt"] }
  */
 export function workerTestCases<I, O, Opt, R>(
   spec: JobSpec<I, O, Opt>,
   worker: WorkerUnderTest<I, O, Opt, R>,
-  options: WorkerTestCasesOptions<Opt>,
+  options: WorkerTestCasesOptions<Opt, I>,
 ): WorkerTestCase[] {
+  const subject = subjectOf(spec as AnyJobSpec, worker as WorkerUnderTest<any, any, any, any>, options, "workerTestCases");
   // A worker without init starts each attempt in executing: model that lifecycle, not one it never has.
   const { paths } = workerModel(new Set(UNREACHABLE_IN_SINGLE_WORKER_JOB.keys()), { hasInit: worker.init !== undefined });
   const cases: WorkerTestCase[] = [];
   for (const path of paths) {
-    cases.push({ name: path.description, path, run: () => replay(spec, worker, options, path, false) });
-    if (options.stalls !== false && path.steps.some((step) => step.kind === "processor fails")) {
-      cases.push({ name: `${path.description} (failing by stall)`, path, run: () => replay(spec, worker, options, path, true) });
+    cases.push({ name: path.description, path, run: () => replaySubject(subject, path, false) });
+    if (subject.settings.stalls && path.steps.some((step) => step.kind === "processor fails")) {
+      cases.push({ name: `${path.description} (failing by stall)`, path, run: () => replaySubject(subject, path, true) });
     }
   }
   return cases;
@@ -128,28 +131,34 @@ export function workerTestCases<I, O, Opt, R>(
 
 /**
  * Replays one path against the real runtime; throws a readable error on any
- * broken invariant. A path that starts in `initializing` runs with an `init`
- * (the harness's, around the worker's own if any); one that starts in
- * `executing` runs without.
+ * broken invariant (see `workerTestCases`, which checks the options the same
+ * way). A path that starts in `initializing` runs with an `init` (the
+ * harness's, around the worker's own if any); one that starts in `executing`
+ * runs without. `stall`: the processor fails by a stall, not a throw.
  */
-export async function replay<I, O, Opt, R>(
+export function replay<I, O, Opt, R>(
   spec: JobSpec<I, O, Opt>,
   worker: WorkerUnderTest<I, O, Opt, R>,
-  options: WorkerTestCasesOptions<Opt>,
+  options: WorkerTestCasesOptions<Opt, I>,
   path: WorkerPath,
   stall: boolean,
 ): Promise<void> {
-  const waitMs = options.waitMs ?? 5_000;
-  const heartbeatMs = options.heartbeatMs ?? 1_000;
-  const sample = options.sampleInput;
+  try {
+    return replaySubject(subjectOf(spec as AnyJobSpec, worker as WorkerUnderTest<any, any, any, any>, options, "replay"), path, stall);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean): Promise<void> {
+  const { spec, worker, settings } = subject;
   const { attempts, maxRestarts } = planOf(path);
   const t: TestEnv = createTestEnv();
-  const problems: string[] = [];
   const releases = new Set<() => void>();
   const reached = new Map<string, () => void>();
   const reachedPromises = new Map<string, Promise<void>>();
-  const reachedKey = (attempt: number, stage: "init" | "processor") => `${attempt}:${stage}`;
-  const whenReached = (key: string): Promise<void> => {
+  const whenReached = (attempt: number, stage: "init" | "processor"): Promise<void> => {
+    const key = `${attempt}:${stage}`;
     let promise = reachedPromises.get(key);
     if (!promise) {
       promise = new Promise<void>((resolve) => reached.set(key, resolve));
@@ -157,80 +166,27 @@ export async function replay<I, O, Opt, R>(
     }
     return promise;
   };
-  const markReached = (key: string) => {
-    void whenReached(key);
-    reached.get(key)!();
+  const harness: FaultHarness = {
+    planFor: (attempt) => attempts.get(attempt) ?? { init: "pass", processor: "pass", onAbort: "settle" },
+    stall,
+    sampleSize: settings.sampleSize,
+    hang: (signal, onAbort) =>
+      new Promise<never>((_, reject) => {
+        const release = () => reject(signal.reason ?? new Error("released by the harness"));
+        releases.add(release);
+        if (onAbort === "settle") {
+          if (signal.aborted) release();
+          else signal.addEventListener("abort", release, { once: true });
+        }
+      }),
+    reached: (attempt, stage) => {
+      void whenReached(attempt, stage);
+      reached.get(`${attempt}:${stage}`)!();
+    },
+    processed: new Map(),
+    problems: [],
   };
-  const hang = (signal: AbortSignal, onAbort: AttemptPlan["onAbort"]): Promise<never> =>
-    new Promise<never>((_, reject) => {
-      const release = () => reject(signal.reason ?? new InjectedFault("released by the harness"));
-      releases.add(release);
-      if (onAbort === "settle") {
-        if (signal.aborted) release();
-        else signal.addEventListener("abort", release, { once: true });
-      }
-    });
-  const planFor = (attempt: number): AttemptPlan => attempts.get(attempt) ?? { init: "pass", processor: "pass", onAbort: "settle" };
-  const processed: string[] = [];
-  let faultsSoFar = 0;
-
-  const init = async (context: InitContext<any>): Promise<R> => {
-    const plan = planFor(context.attempt);
-    if (plan.init === "throw") throw new InjectedFault(`injected: init of attempt ${context.attempt} rejects`);
-    if (plan.init === "hang") {
-      markReached(reachedKey(context.attempt, "init"));
-      await hang(context.signal, plan.onAbort);
-    }
-    return (worker.init ? await worker.init(context) : undefined) as R;
-  };
-
-  const processor = async (context: ProcessorContext<I, O, Opt, R>): Promise<void> => {
-    const plan = planFor(context.attempt);
-    const faultAt = plan.processor === "pass" ? Infinity : Math.min(faultsSoFar++ + 1, sample.length);
-    let taken = 0;
-    let struck = false;
-    const strike = async (): Promise<never> => {
-      struck = true;
-      if (plan.processor === "throw" && !stall) throw new InjectedFault(`injected: processor of attempt ${context.attempt} fails after ${taken} message(s)`);
-      markReached(reachedKey(context.attempt, "processor"));
-      return hang(context.signal, plan.onAbort);
-    };
-    const inner = context.input as any;
-    const wrappedIterator = (): AsyncIterator<unknown> => {
-      const iterator = inner[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-      return {
-        next: async () => {
-          if (taken >= faultAt && !struck) await strike();
-          const result = await iterator.next();
-          if (!result.done) {
-            taken++;
-            processed.push(JSON.stringify(result.value));
-          }
-          return result;
-        },
-        return: async () => iterator.return?.() ?? { done: true, value: undefined },
-      };
-    };
-    const input =
-      typeof inner === "function"
-        ? Object.assign((tag: string) => inner(tag), { merge: inner.merge, [Symbol.asyncIterator]: wrappedIterator })
-        : { [Symbol.asyncIterator]: wrappedIterator };
-    const wrapEmit = (tag: string, emit: (data: unknown) => Promise<void>) => async (data: unknown) => {
-      const fencedBefore = context.signal.aborted;
-      await emit(data);
-      if (fencedBefore) problems.push(`an emit on "${tag}" by attempt ${context.attempt} was accepted after the attempt was fenced`);
-    };
-    const rawOutput = context.output as any;
-    const output = Object.assign(
-      (tag: string) => {
-        const emitter = rawOutput(tag);
-        return { tag: emitter.tag, emit: wrapEmit(tag, (data) => emitter.emit(data)) };
-      },
-      typeof rawOutput.emit === "function" ? { emit: wrapEmit("default", (data) => rawOutput.emit(data)) } : {},
-    );
-    await worker.processor({ ...context, input: input as never, output: output as never });
-    if (plan.processor !== "pass" && !struck) await strike();
-  };
+  const { init, processor } = injectFaults(worker, harness);
 
   const initial = path.states[0]!;
   spec.defineWorker({
@@ -239,7 +195,7 @@ export async function replay<I, O, Opt, R>(
     ...(initial === "initializing" ? { init: init as never } : {}),
     processor: processor as never,
     retry: { maxRestarts, withinMs: 2 ** 31 - 1, backoff: BACKOFF },
-    timeouts: { initMs: INIT_MS, stopMs: STOP_MS, ...(stall ? { heartbeatMs } : {}) },
+    timeouts: { initMs: INIT_MS, stopMs: STOP_MS, ...(stall ? { heartbeatMs: settings.heartbeatMs } : {}) },
   });
 
   const states: Array<LifecycleEvent & { type: "worker.state" }> = [];
@@ -254,43 +210,36 @@ export async function replay<I, O, Opt, R>(
     if (event.type === "worker.restart") restartDelay = event.delayMs;
     wake?.();
   });
-  const observedText = () => states.map((event) => event.state).join(" → ");
+  const observedText = () => (states.length > 0 ? states.map((event) => event.state).join(" → ") : "(no state yet)");
+  const header = () => `Path: ${path.description}${stall ? " (failing by stall)" : ""}`;
+  const deadline = caseDeadline(settings.timeoutMs, header);
   const nextState = async (index: number, expected: string): Promise<WorkerState> => {
     const arrived = new Promise<void>((resolve) => {
       if (states.length > index) resolve();
       else wake = resolve;
     });
-    await within(arrived, waitMs, () => `Path: ${path.description}\n  expected ${expected} as state #${index}, but the worker stayed in: ${observedText()}`);
+    await deadline.wait(arrived, () => `the worker to reach ${expected} (state #${index}); observed: ${observedText()}`);
     return states[index]!.state;
   };
 
+  let failure: unknown;
   try {
-    const running: LiveJob<any, any> = await (spec as AnyJobSpec).enqueueJob({
-      liveEnv: t.env,
-      ...(options.jobOptions !== undefined ? { jobOptions: options.jobOptions } : {}),
-    });
+    const running: LiveJob<any, any> = await deadline.wait(
+      spec.enqueueJob({ liveEnv: t.env, ...(settings.jobOptions !== undefined ? { jobOptions: settings.jobOptions } : {}) }),
+      () => "enqueueJob",
+    );
     job = running;
     const finished = running.waitUntilFinish().then(
       () => undefined,
       (error: unknown) => error,
     );
-    const readers = Object.keys(spec.outputSchemas).map(async (tag) => {
-      let count = 0;
-      try {
-        for await (const _message of (running.output as any)(tag) as AsyncIterable<unknown>) count++;
-        return { tag, count, error: undefined as unknown };
-      } catch (error) {
-        return { tag, count, error };
-      }
-    });
-    const feeding = (async () => {
-      for (const message of sample) await (running.input as any).feed(message);
-      await (running.input as any).terminate();
-    })().catch(() => {}); // a cancelled or failed job closes its input: later feeds are refused, as they should be
+    const readers = readOutputs(spec, running);
+    // A cancelled or failed job closes its input: later feeds are refused, as they should be.
+    const feeding = feedSamples(running, settings.samples);
 
     const mismatch = (index: number, step: WorkerPathStep | undefined, actual: WorkerState) =>
       new Error(
-        `Path: ${path.description}\n  after ${step ? `[${step.kind}] from ${step.from}` : "start"} the model expects ${step?.state ?? initial}, ` +
+        `${header()}\n  after ${step ? `[${step.kind}] from ${step.from}` : "start"} the model expects ${step?.state ?? initial}, ` +
           `the runtime went to ${actual}\n  observed: ${observedText()}`,
       );
     const first = await nextState(0, initial);
@@ -300,7 +249,7 @@ export async function replay<I, O, Opt, R>(
       const stage = step.from === "initializing" ? "init" : "processor";
       switch (step.kind) {
         case "init timed out":
-          await within(whenReached(reachedKey(attempt, "init")), waitMs, () => `Path: ${path.description}\n  init never started`);
+          await deadline.wait(whenReached(attempt, "init"), () => `init of attempt ${attempt} to start (it never did)`);
           await t.advance(INIT_MS);
           break;
         case "backoff elapsed":
@@ -311,13 +260,16 @@ export async function replay<I, O, Opt, R>(
           break;
         case "processor fails":
           if (stall) {
-            await within(whenReached(reachedKey(attempt, "processor")), waitMs, () => `Path: ${path.description}\n  the processor never reached its stall`);
-            await t.advance(heartbeatMs);
+            await deadline.wait(
+              whenReached(attempt, "processor"),
+              () => `the processor of attempt ${attempt} to reach its stall (${STRIKE_POINTS})`,
+            );
+            await t.advance(settings.heartbeatMs);
           }
           break;
         case "cancel":
           if (step.from !== "recovering") {
-            await within(whenReached(reachedKey(attempt, stage)), waitMs, () => `Path: ${path.description}\n  the ${stage} of attempt ${attempt} never reached its hang`);
+            await deadline.wait(whenReached(attempt, stage), () => `the ${stage} of attempt ${attempt} to reach its hang${stage === "processor" ? ` (${STRIKE_POINTS})` : ""}`);
           }
           void running.cancel("cancelled by the model path");
           break;
@@ -332,8 +284,12 @@ export async function replay<I, O, Opt, R>(
     const expectedStatus = FINAL_STATUS[last];
     // A path that ends short of a final state is cancelled (one ending in `stopping` already was).
     if (!expectedStatus && last !== "stopping") void running.cancel("end of the model path");
-    const error = await within(finished, waitMs, () => `Path: ${path.description}\n  the job never finished (status ${running.status})`);
+    const error = await deadline.wait(finished, () => {
+      const stopping = states.at(-1)?.state === "stopping" ? " (the attempt was stopped but never settled: does the worker ignore its signal?)" : "";
+      return `the job to finish (status ${running.status}); observed: ${observedText()}${stopping}`;
+    });
     await flush();
+    const problems = harness.problems;
     if (expectedStatus && states.length !== path.states.length) {
       problems.push(`the worker went on after the path's final state: ${observedText()}`);
     }
@@ -341,20 +297,37 @@ export async function replay<I, O, Opt, R>(
     if (finals.length !== 1) problems.push(`the job reported ${finals.length} final statuses (${finals.join(", ")}); expected exactly one`);
     if (expectedStatus && running.status !== expectedStatus) problems.push(`the job ended ${running.status}; the worker ended ${last}, so it should be ${expectedStatus}`);
     if ((running.status === "completed") !== (error === undefined)) problems.push(`waitUntilFinish disagrees with status ${running.status}`);
-    const outcomes = await within(Promise.all(readers), waitMs, () => `Path: ${path.description}\n  an output reader never settled`);
+    const outcomes = await deadline.wait(Promise.all(readers), () => "the output readers to end");
     for (const outcome of outcomes) {
       if (running.status === "completed" && outcome.error !== undefined) problems.push(`the reader of "${outcome.tag}" threw on a completed job: ${String(outcome.error)}`);
       if (running.status !== "completed" && outcome.error === undefined) problems.push(`the reader of "${outcome.tag}" ended normally on a ${running.status} job`);
     }
-    await feeding;
-    if (running.status === "completed" && options.checkNothingLost !== false) {
-      const seen = new Set(processed);
-      const lost = sample.filter((message) => !seen.has(JSON.stringify(message)));
-      if (lost.length > 0) problems.push(`input never reached the processor: ${lost.map((m) => JSON.stringify(m)).join(", ")}`);
+    const fedError = await feeding;
+    if (running.status === "completed" && fedError !== undefined) problems.push(`feeding the sample failed: ${String(fedError)}`);
+    if (running.status === "completed" && settings.checkNothingLost) {
+      for (const [tag, messages] of settings.samples) {
+        const seen = new Set(harness.processed.get(tag));
+        const lost = messages.map(describeValue).filter((message) => !seen.has(message));
+        if (lost.length > 0) problems.push(`input never reached the processor on "${tag}": ${lost.join(", ")}`);
+      }
+      const expected = await deadline.wait(
+        subject.faultFree().then(
+          (outputs) => ({ outputs, error: undefined }),
+          (error: unknown) => ({ outputs: undefined, error }),
+        ),
+        () => "the fault-free run (run once per workerTestCases call, to compare outputs with)",
+      );
+      if (expected.outputs) problems.push(...lostOutputs(expected.outputs, new Map(outcomes.map((o) => [o.tag, o.outputs]))));
+      else problems.push(`cannot compare outputs: ${expected.error instanceof Error ? expected.error.message : String(expected.error)}`);
     }
-    if (problems.length > 0) throw new Error(`Path: ${path.description}\n  ${problems.join("\n  ")}`);
+    if (problems.length > 0) throw new Error(`${header()}\n  ${problems.join("\n  ")}`);
+  } catch (error) {
+    failure = error;
   } finally {
+    deadline.clear();
     for (const release of releases) release();
-    await t.close();
   }
+  const closed = await closeWithin(t, STOP_MS);
+  if (failure !== undefined) throw failure;
+  if (!closed) throw new Error(`${header()}\n  the case's env did not close within 500 ms: an init or processor ignores its signal and never settles`);
 }

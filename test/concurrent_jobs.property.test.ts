@@ -259,7 +259,7 @@ async function runScenario({ defs, actions }: Scenario): Promise<string[]> {
         jobs.push(job);
         byId.set(job.jobId, job);
         job.handle = await specs[action.def]!.enqueueJob({ liveEnv: env, jobId: job.jobId });
-        if (job.statuses.length === 0) waitedQueued.add(job);
+        if (job.statuses.at(-1) === "queued") waitedQueued.add(job);
         job.finished = watch(job.handle.waitUntilFinish());
         job.reader = watch(readAll(job.handle, job.readerGot, action.slowReader));
         break;

@@ -51,7 +51,7 @@ export class ConcurrencyWatch {
     }
     this.lastStarted[job.def] = Math.max(this.lastStarted[job.def]!, job.index);
     for (const earlier of this.jobs) {
-      if (earlier.def === job.def && earlier.index < job.index && earlier.statuses.length === 0 && !earlier.cancelRequested) {
+      if (earlier.def === job.def && earlier.index < job.index && earlier.statuses.at(-1) === "queued" && !earlier.cancelRequested) {
         this.violation(`FIFO: ${describeJob(job)} started running while ${describeJob(earlier)} of the same def d${job.def} still waits`);
       }
     }

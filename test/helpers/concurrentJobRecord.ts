@@ -112,8 +112,8 @@ export function checkJob(job: JobRecord, violation: (message: string) => void, c
   const status = finals[0]!;
   count(status as CountedOutcome);
   const path = job.statuses.join(" → ");
-  if (path === "cancelled") count("cancelledWhileQueued");
-  else if (path !== `running → ${status}`) violation(`${name}: job.status events ${path}; expected running → ${status}, or cancelled alone`);
+  if (path === "queued → cancelled") count("cancelledWhileQueued");
+  else if (path !== `queued → running → ${status}`) violation(`${name}: job.status events ${path}; expected queued → running → ${status}, or queued → cancelled`);
   const handle = job.handle!;
   if (handle.status !== status) violation(`${name}: job.status is "${handle.status}" but its final event said "${status}"`);
 

@@ -64,10 +64,9 @@ const SEQ = fc.nat({ max: 2 });
 const defArb: fc.Arbitrary<DefPlan> = fc.record({
   concurrency: fc.integer({ min: 1, max: 3 }),
   definedLate: fc.boolean(),
-  // Excluded until issue 11 §3 (writes keep call order) lands: with an async input schema whose latency
-  // varies, feeds called without awaiting reach the processor out of order (0,2,1), and `feed(x)` followed
-  // by `terminate()` rejects x with StreamClosedError. Make it `fc.boolean()` then.
-  asyncInput: fc.constant(false),
+  // An async input schema whose latency varies per message: feeds called without awaiting must still
+  // reach the processor in call order, and `terminate()` must wait for them (issue 11 §3).
+  asyncInput: fc.boolean(),
   withInit: fc.boolean(),
   maxRestarts: fc.nat({ max: 3 }),
   backoff: fc.record({

@@ -115,6 +115,8 @@ function watch<T>(promise: Promise<T>) {
 }
 
 let runCount = 0;
+/** Late emits of a hung, fenced attempt tried while its job still ran: only the fence can stop those. */
+let staleEmitsWhileRunning = 0;
 
 async function runScenario(scenario: Scenario): Promise<void> {
   const clock = new SimulatedClock();
@@ -151,6 +153,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const { fault } = scenario;
   const seen = new Set<number>();
   const emittedWhileFenced = new Set<string>();
+  // The hung attempt's late emit: input stays open until it was tried, so the
+  // fence (not a closed stream) is what must stop it.
+  let staleEmitTried!: () => void;
+  const staleEmit = new Promise<void>((resolve) => (staleEmitTried = resolve));
   const key = (n: number, attempt: number) => `${n}@${attempt}`;
   spec.defineWorker({
     liveEnv: env,
@@ -175,7 +181,12 @@ async function runScenario(scenario: Scenario): Promise<void> {
         if (fault.kind === "throwAt" && seq === fault.index && attempt <= fault.times) throw new Error(`fault at ${seq}`);
         if (fault.kind === "hangAt" && seq === fault.index && attempt === 1) {
           await stepsLater(HANG_STEPS); // stuck, ignoring its signal
-          await emit(STALE + seq);
+          if (job.status === "running") staleEmitsWhileRunning++;
+          try {
+            await emit(STALE + seq);
+          } finally {
+            staleEmitTried();
+          }
           return;
         }
         if (fault.kind === "invalidEmitAt" && seq === fault.index) {
@@ -224,6 +235,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
           expect(FINAL).toContain(job.status);
         }
       }
+      if (fault.kind === "hangAt" && fault.index < payloads.length) await Promise.race([staleEmit, job.waitUntilFinish().catch(() => {})]);
       await job.input.terminate().catch((error: unknown) => expect(error).toBeInstanceOf(LiveworkerError));
       if (disruption.kind === "lateCancel" || disruption.kind === "lateClose") {
         await stepsLater(disruption.steps);
@@ -315,6 +327,9 @@ describe("fault injection (property-based, simulated clock)", () => {
       }),
       { seed: SEED, numRuns: RUNS },
     );
+    // The fencing check is exercised where it matters, not only after the job ended.
+    console.log(`fault injection: ${RUNS} runs, ${staleEmitsWhileRunning} late emits of a fenced attempt while its job ran`);
+    expect(staleEmitsWhileRunning).toBeGreaterThan(0);
   }, 120_000);
 
   it("the predictor is not trivial: the scenarios cover every outcome", () => {

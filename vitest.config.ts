@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Any XState warning fails the test it happened in.
+    setupFiles: ["test/setup/failOnXStateWarnings.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

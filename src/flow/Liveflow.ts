@@ -7,7 +7,7 @@ import { assertKnownKeys } from "../options.js";
 import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
-import type { JobPlan } from "../job/JobPlan.js";
+import { queueKeyOf, type JobPlan } from "../job/JobPlan.js";
 import { checkFlow } from "./checkFlow.js";
 import type { Connection, Direction, Exposure } from "./wiring.js";
 import type { Schema } from "../schema.js";
@@ -97,7 +97,7 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     const checked = checkFlow(definition.name, definition.connections, definition.exposures);
     this.plan = {
       name: definition.name,
-      queueKey: `flow:${definition.name}`,
+      queueKey: queueKeyOf("flow", definition.name),
       ...checked,
       strategy,
       retry,

@@ -31,7 +31,7 @@ export interface PlanConnection {
 export interface JobPlan {
   /** The spec name, or the flow name. */
   name: string;
-  /** Key the scheduler queues under (concurrency slots). */
+  /** Key the scheduler queues under (concurrency slots): see `queueKeyOf`. */
   queueKey: string;
   nodes: readonly PlanNode[];
   connections: readonly PlanConnection[];
@@ -42,6 +42,15 @@ export interface JobPlan {
   retry?: RetryOptions;
   /** Whole-job timeout of a flow. */
   jobMs?: number;
+}
+
+/**
+ * The scheduler's queue key of a spec's or a flow's jobs. The kind and the
+ * name are joined by `/`, which no id may contain (`assertValidId`), so a
+ * spec named `flow:pipe` and a flow named `pipe` never share a queue.
+ */
+export function queueKeyOf(kind: "spec" | "flow", name: string): string {
+  return `${kind}/${name}`;
 }
 
 /** Plans are immutable: one per spec serves all its plain jobs (no per-job maps). */
@@ -55,7 +64,7 @@ export function singleSpecPlan(spec: AnyJobSpec): JobPlan {
     new Map(Object.keys(tags).map((tag) => [tag, { node: spec.name, tag }]));
   plan = {
     name: spec.name,
-    queueKey: spec.name,
+    queueKey: queueKeyOf("spec", spec.name),
     nodes: [{ key: spec.name, spec }],
     connections: [],
     exposedInputs: identity(spec.inputSchemas),

@@ -15,6 +15,7 @@ import type { InspectorServer, InspectorServerOptions } from "../inspect/server.
 import { withReadableNames } from "../inspect/readableNames.js";
 import { createRuntimeJobMachine } from "./runtimeMachine.js";
 import { JobScheduler } from "./JobScheduler.js";
+import { NameRegistry } from "./NameRegistry.js";
 
 /** Options of `LiveEnv.create`. Every field has a default. */
 export interface LiveEnvOptions {
@@ -63,6 +64,9 @@ export class LiveEnv {
   private readonly workers = new Map<string, AnyLiveWorkerDef>();
   private readonly jobs = new Map<string, JobRuntime>();
   private readonly scheduler: JobScheduler;
+  /** One spec object per spec name, one flow object per flow name. */
+  private readonly specNames: NameRegistry;
+  private readonly flowNames: NameRegistry;
   private readonly listeners = new Set<LifecycleListener>();
   /** Inspection observers attached after creation (the viewer); empty means no inspection work. */
   private readonly lateInspectors = new Set<(event: InspectionEvent) => void>();
@@ -90,6 +94,8 @@ export class LiveEnv {
     this.inspect = options.inspect;
     this.jobMachine = createRuntimeJobMachine((jobId) => this.jobs.get(jobId));
     this.scheduler = new JobScheduler((specName) => this.workers.get(specName));
+    this.specNames = new NameRegistry("JobSpec", projectId);
+    this.flowNames = new NameRegistry("Liveflow", projectId);
     this.internals = this.createInternals();
     if (options.handleSignals) this.handleSignals(options.shutdownGraceMs ?? 5_000);
   }
@@ -217,11 +223,13 @@ export class LiveEnv {
   /** @internal Registers a worker def; one per spec name. */
   registerWorker(def: AnyLiveWorkerDef): void {
     if (this.closing) throw new EnvClosedError(`Cannot define a worker for "${def.spec.name}": env "${this.projectId}" is closed`);
+    this.specNames.check(def.spec);
     if (this.workers.has(def.spec.name)) {
       throw new ConfigurationError(
         `A worker for spec "${def.spec.name}" is already defined in env "${this.projectId}"; define one worker per spec per env (raise its concurrency instead)`,
       );
     }
+    this.specNames.claim(def.spec);
     this.workers.set(def.spec.name, def);
     this.scheduler.drainAll();
   }
@@ -237,6 +245,10 @@ export class LiveEnv {
     if (this.jobs.has(jobId)) {
       throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.projectId}"; pass a unique jobId or omit it`);
     }
+    for (const { spec } of plan.nodes) this.specNames.check(spec);
+    if (plan.flow) this.flowNames.check(plan.flow);
+    for (const { spec } of plan.nodes) this.specNames.claim(spec);
+    if (plan.flow) this.flowNames.claim(plan.flow);
     const job = new JobRuntime(this.internals, plan, jobId, jobOptions);
     this.jobs.set(jobId, job);
     this.scheduler.enqueue(job);

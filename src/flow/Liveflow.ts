@@ -1,6 +1,7 @@
 import { customAlphabet } from "nanoid";
 import type { SupervisionStrategy } from "../../machines/job.js";
 import { resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
+import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
@@ -78,9 +79,12 @@ const STRATEGIES: readonly SupervisionStrategy[] = ["one_for_one", "one_for_all"
  */
 export class Liveflow<I = AnyTags, O = AnyTags> {
   readonly name: string;
+  /** @internal Where `Liveflow.define` was called: errors about two flows of one name show both places. */
+  readonly definedAt: DefinitionSite;
   private readonly plan: JobPlan;
 
   private constructor(definition: LiveflowDefinition) {
+    this.definedAt = new DefinitionSite(Liveflow.define);
     assertKnownKeys("Liveflow.define", definition, ["name", "connections", "exposures", "supervision", "timeouts"]);
     assertValidId("flow name", definition.name);
     const { strategy = "one_for_one", ...retry } = definition.supervision ?? {};
@@ -102,6 +106,7 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
       strategy,
       retry,
       ...(jobMs !== undefined ? { jobMs } : {}),
+      flow: this,
     };
   }
 

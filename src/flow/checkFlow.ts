@@ -1,3 +1,4 @@
+import { sameNameError } from "../definitionSite.js";
 import { ConfigurationError, UnknownTagError } from "../errors.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 import type { PlanConnection, PlanNode, PlanPort } from "../job/JobPlan.js";
@@ -14,7 +15,8 @@ export interface CheckedFlow {
 /**
  * Checks a flow at define time and orders its nodes topologically. Throws
  * `ConfigurationError` / `UnknownTagError` naming the flow and the fix for:
- * unknown tags, wrong directions, a label used for two specs, exposing a node
+ * unknown tags, wrong directions, a label used for two specs, two specs of one
+ * name, exposing a node
  * that no connection uses, duplicate aliases, known-incompatible schemas, an
  * input fed by nothing and not exposed, an input both wired and exposed, and
  * cycles (not allowed: a flow is a DAG, so end-of-stream always cascades).
@@ -66,6 +68,14 @@ export function checkFlow(flowName: string, connections: readonly Connection[], 
     const target = direction === "input" ? exposedInputs : exposedOutputs;
     if (target.has(x.alias)) throw fail(`the ${direction} alias "${x.alias}" is exposed twice; aliases must be unique per direction`);
     target.set(x.alias, { node: at.node, tag: at.tag });
+  }
+
+  const byName = new Map<string, AnyJobSpec>();
+  for (const spec of specs.values()) {
+    const known = byName.get(spec.name);
+    // An env runs a spec name with one worker def: two specs of one name cannot both run.
+    if (known && known !== spec) throw sameNameError("JobSpec", known, spec, `Liveflow "${flowName}"`);
+    byName.set(spec.name, spec);
   }
 
   for (const [node, spec] of specs) {

@@ -1,5 +1,6 @@
 import type { RetryOptions } from "../../machines/restartPolicy.js";
 import type { SupervisionStrategy } from "../../machines/job.js";
+import type { Defined } from "../definitionSite.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 
 /** One worker of a job: a spec under a unique key (its label, or the spec name). */
@@ -42,6 +43,8 @@ export interface JobPlan {
   retry?: RetryOptions;
   /** Whole-job timeout of a flow. */
   jobMs?: number;
+  /** The flow this plan runs; absent for a plain job of one spec. Its name is one flow's per env. */
+  flow?: Defined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { customAlphabet } from "nanoid";
+import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, NoOutputError, UnknownTagError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
@@ -99,8 +100,11 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   readonly input: { readonly [K in TagOf<I>]: TagHandle<"input", SchemaAt<I, K>> };
   /** Output tag handles, e.g. `spec.output.waste`. */
   readonly output: { readonly [K in TagOf<O>]: TagHandle<"output", SchemaAt<O, K>> };
+  /** @internal Where `JobSpec.define` was called: errors about two specs of one name show both places. */
+  readonly definedAt: DefinitionSite;
 
   private constructor(definition: JobSpecDefinition<unknown, unknown, unknown>) {
+    this.definedAt = new DefinitionSite(JobSpec.define);
     assertKnownKeys("JobSpec.define", definition, ["name", "input", "output", "jobOptions"]);
     assertValidId("spec name", definition?.name);
     this.name = definition.name;

@@ -102,7 +102,7 @@ export function restartSet(context: Pick<JobContext, "workers" | "strategy" | "d
   const alive = (name: string) => name === failed || !Object.hasOwn(context.finished, name);
   if (context.strategy === "one_for_all") return context.workers.filter(alive);
   if (context.strategy === "rest_for_one") {
-    const rest = new Set([failed, ...(context.downstream[failed] ?? [])]);
+    const rest = new Set([failed, ...(Object.hasOwn(context.downstream, failed) ? context.downstream[failed]! : [])]);
     return context.workers.filter((name) => rest.has(name) && alive(name));
   }
   return [failed];
@@ -135,7 +135,7 @@ export const jobMachine = setup({
     workerEndedEarly: ({ event }) => "output" in event && (event.output as WorkerOutput).outcome !== "done",
     allFinished: ({ context }) => allFinished(context),
     failing: ({ context }) => context.error !== undefined,
-    allDone: ({ context }) => context.workers.every((name) => context.finished[name] === "done"),
+    allDone: ({ context }) => context.workers.every((name) => Object.hasOwn(context.finished, name) && context.finished[name] === "done"),
   },
   actions: {
     // The job timeout is a delayed JOB.TIMEOUT raised only when `jobMs` is set:
@@ -155,10 +155,10 @@ export const jobMachine = setup({
             jobId: context.jobId,
             workerName,
             supervisor: self,
-            timeouts: context.workerTimeouts[workerName] ?? {
-              initMs: context.timeouts.initMs,
-              stopMs: context.timeouts.stopMs,
-            },
+            // Own keys only: worker names are user strings (`toString` is a fine name).
+            timeouts: Object.hasOwn(context.workerTimeouts, workerName)
+              ? context.workerTimeouts[workerName]
+              : { initMs: context.timeouts.initMs, stopMs: context.timeouts.stopMs },
             hasInit: !context.withoutInit.includes(workerName),
           },
         });

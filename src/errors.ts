@@ -153,7 +153,13 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   const out: SerializedError = { name: error.name, message: error.message };
   for (const [key, value] of Object.entries(error)) {
     if (key === "cause" || typeof value === "function") continue;
-    out[key] = value instanceof Error ? serializeError(value, depth + 1) : value;
+    // Defined, not assigned: an own `__proto__` field stays data instead of becoming the prototype.
+    Object.defineProperty(out, key, {
+      value: value instanceof Error ? serializeError(value, depth + 1) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   if (error.cause !== undefined && depth < 5) out.cause = serializeError(error.cause, depth + 1);
   return out;

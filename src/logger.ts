@@ -1,3 +1,5 @@
+import { ValidationError } from "./errors.js";
+
 /** A console-like logger. Every method is optional to call, none to provide. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -16,6 +18,9 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
  * const env = LiveEnv.create({ logger: consoleLogger("debug") });
  */
 export function consoleLogger(level: LogLevel = "warn", prefix = "[liveworker]"): Logger {
+  if (typeof level !== "string" || !Object.hasOwn(ORDER, level)) {
+    throw new ValidationError(`Unknown log level ${JSON.stringify(level) ?? String(level)} for consoleLogger; known: ${Object.keys(ORDER).join(", ")}`);
+  }
   const at = ORDER[level];
   const write =
     (l: Exclude<LogLevel, "silent">) =>

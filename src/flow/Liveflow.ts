@@ -132,13 +132,19 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
     const given = options.jobOptions ?? {};
+    if (typeof given !== "object" || Array.isArray(given)) {
+      throw new ValidationError(`jobOptions of Liveflow "${this.name}" must be an object of node key → options; got ${Array.isArray(given) ? "an array" : typeof given}`);
+    }
     for (const key of Object.keys(given)) {
       if (!this.plan.nodes.some((n) => n.key === key)) {
         throw new ValidationError(`jobOptions of Liveflow "${this.name}" name an unknown node "${key}"; nodes: ${this.nodes.join(", ")}`);
       }
     }
     const jobOptions = new Map<string, unknown>();
-    for (const { key, spec } of this.plan.nodes) jobOptions.set(key, await spec.validateJobOptions(given[key]));
+    for (const { key, spec } of this.plan.nodes) {
+      // Own keys only: a node labelled `constructor` has no options unless they are given.
+      jobOptions.set(key, await spec.validateJobOptions(Object.hasOwn(given, key) ? given[key] : undefined));
+    }
     return new LiveJob<I, O>(env.createJob(this.plan, jobId, jobOptions));
   }
 }

@@ -1,5 +1,6 @@
 import { sameNameError } from "../definitionSite.js";
 import { ConfigurationError, UnknownTagError } from "../errors.js";
+import { assertValidId } from "../ids.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 import type { PlanConnection, PlanNode, PlanPort } from "../job/JobPlan.js";
 import { resolveEndpoint, type Connection, type Exposure, type ResolvedEndpoint } from "./wiring.js";
@@ -54,7 +55,8 @@ export function checkFlow(flowName: string, connections: readonly Connection[], 
   const exposedOutputs = new Map<string, PlanPort>();
   for (const [i, x] of exposures.entries()) {
     if (x?.kind !== "exposure") throw fail(`exposures[${i}] is not an expose(...)`);
-    if (typeof x.alias !== "string" || x.alias.length === 0) throw fail(`exposures[${i}] needs a non-empty alias`);
+    // An alias is a tag of the flow job (`job.input(alias)`): it follows the id rules.
+    assertValidId(`alias of exposures[${i}] in Liveflow "${flowName}"`, x.alias);
     const direction = (x.endpoint as { direction?: string })?.direction;
     if (direction !== "input" && direction !== "output") {
       throw fail(`exposures[${i}] must name a tag: spec.input.<tag>, spec.output.<tag>, or { spec, label, tag, direction }`);

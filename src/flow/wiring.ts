@@ -1,6 +1,7 @@
 import type { AnyJobSpec, TagHandle } from "../spec/JobSpec.js";
 import { JobSpec } from "../spec/JobSpec.js";
 import { ConfigurationError } from "../errors.js";
+import { assertValidId } from "../ids.js";
 import type { InferIn, InferOut, Schema } from "../schema.js";
 
 /** Which side of a spec a tag is on. */
@@ -118,6 +119,8 @@ export function resolveEndpoint(endpoint: Endpoint | Exposure["endpoint"], role:
   if (endpoint instanceof JobSpec) return { node: endpoint.name, spec: endpoint, tag: "default", explicitTag: false };
   const value = endpoint as Partial<LabelledSpec & TagHandle & { tag: string }>;
   if (value && value.spec instanceof JobSpec) {
+    // The label keys per-node options, streams and workers: it follows the id rules.
+    if (value.label !== undefined) assertValidId(`node label in ${role}`, value.label);
     const node = value.label ?? value.spec.name;
     if (typeof value.tag === "string") return { node, spec: value.spec, tag: value.tag, explicitTag: true };
     return { node, spec: value.spec, tag: "default", explicitTag: false };

@@ -115,7 +115,7 @@ export function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Reco
     if (!direct.has(c.from.node)) direct.set(c.from.node, new Set());
     direct.get(c.from.node)!.add(c.to.node);
   }
-  const result: Record<string, string[]> = {};
+  const result = new Map<string, string[]>();
   for (const { key } of plan.nodes) {
     const seen = new Set<string>();
     const stack = [...(direct.get(key) ?? [])];
@@ -125,7 +125,8 @@ export function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Reco
       seen.add(next);
       stack.push(...(direct.get(next) ?? []));
     }
-    result[key] = [...seen];
+    result.set(key, [...seen]);
   }
-  return result;
+  // fromEntries defines own keys, whatever the node keys are.
+  return Object.fromEntries(result);
 }

@@ -165,7 +165,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
       throw new UnknownTagError(this.name, "output", outputTag, Object.keys(this.outputSchemas));
     }
     if (input !== undefined) {
-      const schema = this.inputSchemas.default;
+      const schema = Object.hasOwn(this.inputSchemas, "default") ? this.inputSchemas.default : undefined;
       if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
       // Checked before the job exists: bad input must leave no job behind.
       await validate(schema, input, `input "default" of spec "${this.name}"`);
@@ -239,7 +239,8 @@ function normalizeTags(specName: string, direction: "input" | "output", value: u
 }
 
 function handles(spec: AnyJobSpec, direction: "input" | "output", schemas: Record<string, Schema>) {
-  const result: Record<string, TagHandle> = {};
+  // No prototype: `spec.input.toString` is a tag or nothing, never an inherited function.
+  const result: Record<string, TagHandle> = Object.create(null);
   for (const tag of Object.keys(schemas)) result[tag] = Object.freeze({ spec, tag, direction });
   return Object.freeze(result);
 }

@@ -15,7 +15,7 @@ import {
 
 /** Timeouts of a job: the whole job (`jobMs`) plus those of its workers. */
 export interface JobMachineTimeouts extends WorkerMachineTimeouts {
-  /** Longest the whole job may run, restarts included (schedule-to-close). */
+  /** Longest the whole job may run, restarts included (schedule-to-close), in ms. Left out, or `Infinity`: none. */
   jobMs?: number;
 }
 
@@ -89,6 +89,9 @@ export const workerSystemId = (workerName: string, jobId: string): string => `wo
 /** Id of the delayed JOB.TIMEOUT event (cancelled when the job stops running). */
 const JOB_TIMER = "jobTimeout";
 
+/** A job timeout arms a timer only for a finite `jobMs`: left out, or `Infinity`, is none. */
+const hasJobTimer = (context: JobContext): boolean => typeof context.timeouts.jobMs === "number" && Number.isFinite(context.timeouts.jobMs);
+
 /** Restart records kept (the newest), at least; more when `maxRestarts` is larger. */
 const HISTORY_KEPT = 50;
 
@@ -130,7 +133,7 @@ export const jobMachine = setup({
   },
   actors: { worker: workerMachine },
   guards: {
-    hasJobTimeout: ({ context }) => context.timeouts.jobMs !== undefined,
+    hasJobTimeout: ({ context }) => hasJobTimer(context),
     /** A worker crashed or stopped on its own while the job runs. */
     workerEndedEarly: ({ event }) => "output" in event && (event.output as WorkerOutput).outcome !== "done",
     allFinished: ({ context }) => allFinished(context),
@@ -141,10 +144,10 @@ export const jobMachine = setup({
     // The job timeout is a delayed JOB.TIMEOUT raised only when `jobMs` is set:
     // an `after` transition would arm (and then clear) a timer for every job.
     startJobTimer: enqueueActions(({ context, enqueue }) => {
-      if (context.timeouts.jobMs !== undefined) enqueue.raise({ type: "JOB.TIMEOUT" }, { id: JOB_TIMER, delay: context.timeouts.jobMs });
+      if (hasJobTimer(context)) enqueue.raise({ type: "JOB.TIMEOUT" }, { id: JOB_TIMER, delay: context.timeouts.jobMs });
     }),
     cancelJobTimer: enqueueActions(({ context, enqueue }) => {
-      if (context.timeouts.jobMs !== undefined) enqueue.cancel(JOB_TIMER);
+      if (hasJobTimer(context)) enqueue.cancel(JOB_TIMER);
     }),
     spawnWorkers: enqueueActions(({ context, enqueue, self }) => {
       for (const workerName of context.workers) {

@@ -1,8 +1,8 @@
 import { toObserver, type AnyActorLogic, type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
-import { systemClock, type Clock } from "../clock.js";
+import { checkClock, systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
-import { assertKnownKeys } from "../options.js";
+import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { Schema } from "../schema.js";
 import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamNamer } from "../stream/DataStream.js";
@@ -17,7 +17,11 @@ import { createRuntimeJobMachine } from "./runtimeMachine.js";
 import { JobScheduler } from "./JobScheduler.js";
 import { NameRegistry } from "./NameRegistry.js";
 
-/** Options of `LiveEnv.create`. Every field has a default. */
+/**
+ * Options of `LiveEnv.create`. Every field has a default, which a field left
+ * out or set to `undefined` takes. Unknown keys (here and in `streams`) are a
+ * `ConfigurationError`; values out of range a `ValidationError`.
+ */
 export interface LiveEnvOptions {
   /** Names the env in logs. Default `"default"`. */
   projectId?: string;
@@ -27,20 +31,30 @@ export interface LiveEnvOptions {
   logger?: Logger;
   /** An XState inspector (observer or function) applied to every job and worker actor. Default: none. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Stream limits. Defaults: `DEFAULT_STREAM_LIMITS`. */
+  /** Stream limits: `highWaterMark` a whole number >= 1, `historyLimit` >= 0. Defaults: `DEFAULT_STREAM_LIMITS`. */
   streams?: Partial<StreamLimits>;
   /**
    * Close the env on SIGINT / SIGTERM (with `graceMs` from `shutdownGraceMs`),
    * then re-raise the signal's default exit. Default false.
    */
   handleSignals?: boolean;
-  /** Grace given to running jobs when a signal closes the env. Default 5 000 ms. */
+  /**
+   * Grace given to running jobs when a signal closes the env: whole ms,
+   * 0 … 2³¹−1, or `Infinity` to wait for them without limit. Default 5 000 ms.
+   */
   shutdownGraceMs?: number;
 }
 
-/** Options of `env.close`. */
+/** Default of `shutdownGraceMs`. */
+const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+
+/** Options of `env.close`. Unknown keys are a `ConfigurationError`. */
 export interface CloseOptions {
-  /** Time running jobs get to finish before they are cancelled. Default 0: cancel at once. */
+  /**
+   * Time running jobs get to finish before they are cancelled: whole ms,
+   * 0 … 2³¹−1, or `Infinity` to wait for them without limit. Default 0
+   * (`undefined` too): cancel at once. Anything else is a `ValidationError`.
+   */
   graceMs?: number;
 }
 
@@ -79,16 +93,17 @@ export class LiveEnv {
   private constructor(options: LiveEnvOptions) {
     assertKnownKeys("LiveEnv.create options", options, ["projectId", "clock", "logger", "inspect", "streams", "handleSignals", "shutdownGraceMs"]);
     assertKnownKeys("LiveEnv.create streams", options.streams, ["highWaterMark", "historyLimit"]);
-    const projectId = options.projectId ?? "default";
+    const projectId = options.projectId === undefined ? "default" : options.projectId;
     assertValidId("projectId", projectId);
-    const limits = { ...DEFAULT_STREAM_LIMITS, ...options.streams };
-    for (const [name, value] of Object.entries(limits)) {
-      if (!Number.isInteger(value) || value < (name === "highWaterMark" ? 1 : 0)) {
-        throw new ValidationError(`streams.${name} must be a whole number >= ${name === "highWaterMark" ? 1 : 0}; got ${String(value)}`);
-      }
+    const limits = withDefaults(DEFAULT_STREAM_LIMITS, options.streams);
+    checkCount("streams.highWaterMark of LiveEnv.create", limits.highWaterMark, { min: 1 });
+    checkCount("streams.historyLimit of LiveEnv.create", limits.historyLimit, { min: 0 });
+    const shutdownGraceMs = checkDuration("shutdownGraceMs of LiveEnv.create", options.shutdownGraceMs === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : options.shutdownGraceMs, { allowInfinity: true });
+    if (options.handleSignals !== undefined && typeof options.handleSignals !== "boolean") {
+      throw new ValidationError(`handleSignals of LiveEnv.create must be true or false; got ${typeof options.handleSignals}`);
     }
     this.projectId = projectId;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock === undefined ? systemClock : checkClock(options.clock, "clock of LiveEnv.create");
     this.logger = options.logger ?? consoleLogger("warn", `[liveworker:${projectId}]`);
     this.limits = limits;
     this.inspect = options.inspect;
@@ -97,7 +112,7 @@ export class LiveEnv {
     this.specNames = new NameRegistry("JobSpec", projectId);
     this.flowNames = new NameRegistry("Liveflow", projectId);
     this.internals = this.createInternals();
-    if (options.handleSignals) this.handleSignals(options.shutdownGraceMs ?? 5_000);
+    if (options.handleSignals) this.handleSignals(shutdownGraceMs);
   }
 
   private handleSignals(graceMs: number): void {
@@ -201,7 +216,15 @@ export class LiveEnv {
    * rest, and resolves when every actor, timer and stream is stopped.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.graceMs ?? 0);
+    let graceMs: number;
+    try {
+      assertKnownKeys("close options", options, ["graceMs"]);
+      graceMs = checkDuration("graceMs of close", options.graceMs === undefined ? 0 : options.graceMs, { allowInfinity: true });
+    } catch (error) {
+      // Bad options close nothing.
+      return Promise.reject(error);
+    }
+    this.closing ??= this.shutdown(graceMs);
     return this.closing;
   }
 
@@ -209,7 +232,8 @@ export class LiveEnv {
     if (globalEnv === this) globalEnv = undefined;
     const jobs = [...this.jobs.values()];
     const all = Promise.allSettled(jobs.map((job) => job.waitUntilFinish()));
-    if (graceMs > 0 && jobs.length > 0) {
+    if (graceMs === Infinity) await all; // no limit: no timer either
+    else if (graceMs > 0 && jobs.length > 0) {
       let timer: unknown;
       await Promise.race([all, new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, graceMs)))]);
       this.clock.clearTimeout(timer);

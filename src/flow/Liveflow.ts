@@ -1,10 +1,10 @@
 import { customAlphabet } from "nanoid";
 import type { SupervisionStrategy } from "../../machines/job.js";
-import { resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
+import { RETRY_KEYS, resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
 import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
-import { assertKnownKeys } from "../options.js";
+import { assertKnownKeys, checkDuration } from "../options.js";
 import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
@@ -29,9 +29,13 @@ export interface LiveflowDefinition<X extends readonly Exposure[] = readonly Exp
   name: string;
   connections: readonly Connection[];
   exposures: X;
-  /** Default: one_for_one with the defaults of `DEFAULT_RETRY`. */
+  /**
+   * Default: one_for_one with the defaults of `DEFAULT_RETRY` (the same
+   * fields, ranges and defaults as a worker's `retry`). Unknown keys are a
+   * `ConfigurationError`.
+   */
   supervision?: SupervisionOptions;
-  /** Whole-job timeout of a flow job. Default: none. */
+  /** Whole-job timeout of a flow job: 1 … 2³¹−1 ms, or `Infinity` (or left out) for none. Default: none. */
   timeouts?: { jobMs?: number };
 }
 
@@ -87,16 +91,17 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     this.definedAt = new DefinitionSite(Liveflow.define);
     assertKnownKeys("Liveflow.define", definition, ["name", "connections", "exposures", "supervision", "timeouts"]);
     assertValidId("flow name", definition.name);
-    const { strategy = "one_for_one", ...retry } = definition.supervision ?? {};
+    const owner = `Liveflow "${definition.name}"`;
+    assertKnownKeys(`supervision of ${owner}`, definition.supervision, ["strategy", ...RETRY_KEYS]);
+    const { strategy = "one_for_one", ...retryOptions } = definition.supervision ?? {};
     if (!STRATEGIES.includes(strategy)) {
-      throw new ConfigurationError(`Unknown supervision strategy "${String(strategy)}" in Liveflow "${definition.name}"; known: ${STRATEGIES.join(", ")}`);
+      throw new ConfigurationError(`Unknown supervision strategy "${String(strategy)}" in ${owner}; known: ${STRATEGIES.join(", ")}`);
     }
-    resolveRetryPolicy(retry); // reject bad values now, not at run time
-    assertKnownKeys(`timeouts of Liveflow "${definition.name}"`, definition.timeouts, ["jobMs"]);
-    const jobMs = definition.timeouts?.jobMs;
-    if (jobMs !== undefined && !(typeof jobMs === "number" && jobMs > 0)) {
-      throw new ValidationError(`timeouts.jobMs of Liveflow "${definition.name}" must be a positive number; got ${String(jobMs)}`);
-    }
+    // Checked now, not at run time; the plan keeps the resolved policy.
+    const retry = resolveRetryPolicy(retryOptions, "supervision", owner);
+    assertKnownKeys(`timeouts of ${owner}`, definition.timeouts, ["jobMs"]);
+    const given = definition.timeouts?.jobMs;
+    const jobMs = given === undefined ? undefined : checkDuration(`timeouts.jobMs of ${owner}`, given, { min: 1, allowInfinity: true });
     this.name = definition.name;
     const checked = checkFlow(definition.name, definition.connections, definition.exposures);
     this.plan = {
@@ -105,7 +110,8 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
       ...checked,
       strategy,
       retry,
-      ...(jobMs !== undefined ? { jobMs } : {}),
+      // Infinity is no job timeout: no timer is armed.
+      ...(jobMs !== undefined && jobMs !== Infinity ? { jobMs } : {}),
       flow: this,
     };
   }
@@ -131,9 +137,10 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     const env = resolveEnv(options.liveEnv, `enqueueJob of Liveflow "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
-    const given = options.jobOptions ?? {};
-    if (typeof given !== "object" || Array.isArray(given)) {
-      throw new ValidationError(`jobOptions of Liveflow "${this.name}" must be an object of node key → options; got ${Array.isArray(given) ? "an array" : typeof given}`);
+    const given = options.jobOptions === undefined ? {} : options.jobOptions;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+      const got = given === null ? "null" : Array.isArray(given) ? "an array" : typeof given;
+      throw new ValidationError(`jobOptions of Liveflow "${this.name}" must be an object of node key → options; got ${got}`);
     }
     for (const key of Object.keys(given)) {
       if (!this.plan.nodes.some((n) => n.key === key)) {

@@ -98,7 +98,11 @@ export class LiveEnv {
     const limits = withDefaults(DEFAULT_STREAM_LIMITS, options.streams);
     checkCount("streams.highWaterMark of LiveEnv.create", limits.highWaterMark, { min: 1 });
     checkCount("streams.historyLimit of LiveEnv.create", limits.historyLimit, { min: 0 });
-    const shutdownGraceMs = checkDuration("shutdownGraceMs of LiveEnv.create", options.shutdownGraceMs === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : options.shutdownGraceMs, { allowInfinity: true });
+    const shutdownGraceMs = checkDuration(
+      "shutdownGraceMs of LiveEnv.create",
+      options.shutdownGraceMs === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : options.shutdownGraceMs,
+      { allowInfinity: true },
+    );
     if (options.handleSignals !== undefined && typeof options.handleSignals !== "boolean") {
       throw new ValidationError(`handleSignals of LiveEnv.create must be true or false; got ${typeof options.handleSignals}`);
     }

@@ -90,7 +90,7 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
   private constructor(definition: LiveflowDefinition) {
     this.definedAt = new DefinitionSite(Liveflow.define);
     assertKnownKeys("Liveflow.define", definition, ["name", "connections", "exposures", "supervision", "timeouts"]);
-    assertValidId("flow name", definition.name);
+    assertValidId("flow name", definition?.name);
     const owner = `Liveflow "${definition.name}"`;
     assertKnownKeys(`supervision of ${owner}`, definition.supervision, ["strategy", ...RETRY_KEYS]);
     const { strategy = "one_for_one", ...retryOptions } = definition.supervision ?? {};

@@ -15,7 +15,7 @@ import {
 
 /** Timeouts of a job: the whole job (`jobMs`) plus those of its workers. */
 export interface JobMachineTimeouts extends WorkerMachineTimeouts {
-  /** Longest the whole job may run, restarts included (schedule-to-close). */
+  /** Longest the whole job may run, restarts included (schedule-to-close), in ms. Left out, or `Infinity`: none. */
   jobMs?: number;
 }
 
@@ -89,6 +89,9 @@ export const workerSystemId = (workerName: string, jobId: string): string => `wo
 /** Id of the delayed JOB.TIMEOUT event (cancelled when the job stops running). */
 const JOB_TIMER = "jobTimeout";
 
+/** A job timeout arms a timer only for a finite `jobMs`: left out, or `Infinity`, is none. */
+const hasJobTimer = (context: JobContext): boolean => typeof context.timeouts.jobMs === "number" && Number.isFinite(context.timeouts.jobMs);
+
 /** Restart records kept (the newest), at least; more when `maxRestarts` is larger. */
 const HISTORY_KEPT = 50;
 
@@ -102,7 +105,7 @@ export function restartSet(context: Pick<JobContext, "workers" | "strategy" | "d
   const alive = (name: string) => name === failed || !Object.hasOwn(context.finished, name);
   if (context.strategy === "one_for_all") return context.workers.filter(alive);
   if (context.strategy === "rest_for_one") {
-    const rest = new Set([failed, ...(context.downstream[failed] ?? [])]);
+    const rest = new Set([failed, ...(Object.hasOwn(context.downstream, failed) ? context.downstream[failed]! : [])]);
     return context.workers.filter((name) => rest.has(name) && alive(name));
   }
   return [failed];
@@ -143,12 +146,12 @@ export const jobMachine = setup({
   },
   actors: { worker: workerMachine },
   guards: {
-    hasJobTimeout: ({ context }) => context.timeouts.jobMs !== undefined,
+    hasJobTimeout: ({ context }) => hasJobTimer(context),
     /** A worker crashed or stopped on its own while the job runs. */
     workerEndedEarly: ({ event }) => "output" in event && (event.output as WorkerOutput).outcome !== "done",
     allFinished: ({ context }) => allFinished(context),
     failing: ({ context }) => context.error !== undefined,
-    allDone: ({ context }) => context.workers.every((name) => context.finished[name] === "done"),
+    allDone: ({ context }) => context.workers.every((name) => Object.hasOwn(context.finished, name) && context.finished[name] === "done"),
   },
   actions: {
     /**
@@ -160,10 +163,10 @@ export const jobMachine = setup({
     // The job timeout is a delayed JOB.TIMEOUT raised only when `jobMs` is set:
     // an `after` transition would arm (and then clear) a timer for every job.
     startJobTimer: enqueueActions(({ context, enqueue }) => {
-      if (context.timeouts.jobMs !== undefined) enqueue.raise({ type: "JOB.TIMEOUT" }, { id: JOB_TIMER, delay: context.timeouts.jobMs });
+      if (hasJobTimer(context)) enqueue.raise({ type: "JOB.TIMEOUT" }, { id: JOB_TIMER, delay: context.timeouts.jobMs });
     }),
     cancelJobTimer: enqueueActions(({ context, enqueue }) => {
-      if (context.timeouts.jobMs !== undefined) enqueue.cancel(JOB_TIMER);
+      if (hasJobTimer(context)) enqueue.cancel(JOB_TIMER);
     }),
     spawnWorkers: enqueueActions(({ context, enqueue, self }) => {
       for (const workerName of context.workers) {
@@ -174,10 +177,10 @@ export const jobMachine = setup({
             jobId: context.jobId,
             workerName,
             supervisor: self,
-            timeouts: context.workerTimeouts[workerName] ?? {
-              initMs: context.timeouts.initMs,
-              stopMs: context.timeouts.stopMs,
-            },
+            // Own keys only: worker names are user strings (`toString` is a fine name).
+            timeouts: Object.hasOwn(context.workerTimeouts, workerName)
+              ? context.workerTimeouts[workerName]
+              : { initMs: context.timeouts.initMs, stopMs: context.timeouts.stopMs },
             hasInit: !context.withoutInit.includes(workerName),
           },
         });

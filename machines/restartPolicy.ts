@@ -5,34 +5,45 @@ import {
   ValidationError,
   type RestartRecord,
 } from "../src/errors.js";
+import { assertKnownKeys, checkCount, checkDuration, checkRange, MAX_TIMER_MS, withDefaults } from "../src/options.js";
 
 /** Exponential backoff between restarts (Akka's BackoffSupervisor). */
 export interface BackoffOptions {
-  /** Delay before the first restart. Default 100 ms. */
+  /** Delay before the first restart: whole ms, 0 … 2³¹−1. Default 100 ms. */
   initialMs?: number;
-  /** Growth per consecutive restart. Default 2. */
+  /** Growth per consecutive restart: a finite number >= 1. Default 2. */
   factor?: number;
-  /** Upper bound of the delay before jitter (jitter spreads capped delays too). Default 30 000 ms. */
+  /**
+   * Upper bound of the delay before jitter (jitter spreads capped delays too):
+   * whole ms, 0 … 2³¹−1, or `Infinity` for no cap (a delay still stops at
+   * 2³¹−1 ms, the longest a timer takes). Default 30 000 ms.
+   */
   maxMs?: number;
-  /** Random spread, 0..1: the delay is multiplied by 1 ± jitter. Default 0.2. */
+  /** Random spread, 0 … 1: the delay is multiplied by 1 ± jitter. Default 0.2. */
   jitter?: number;
 }
 
 /**
  * Restart policy of a worker (Erlang/OTP restart intensity plus backoff).
  * A worker may restart at most `maxRestarts` times within any sliding window
- * of `withinMs`; one more failure fails the job.
+ * of `withinMs`; one more failure fails the job. A field left out or
+ * `undefined` takes its default (`DEFAULT_RETRY`); unknown keys are a
+ * `ConfigurationError`, values out of range a `ValidationError`.
  */
 export interface RetryOptions {
-  /** Restarts allowed within the window. Default 3. 0 fails on the first error. */
+  /** Restarts allowed within the window: a whole number >= 0, or `Infinity`. Default 3. 0 fails on the first error. */
   maxRestarts?: number;
-  /** The sliding window of the restart intensity. Default 60 000 ms. */
+  /**
+   * The sliding window of the restart intensity: whole ms, 1 … 2³¹−1, or
+   * `Infinity` (a window that never slides: `maxRestarts` for the job's whole life). Default 60 000 ms.
+   */
   withinMs?: number;
   /** Backoff between restarts. */
   backoff?: BackoffOptions;
   /**
    * After a restart that was followed by this long without failure, the backoff
-   * starts again from `initialMs`. Default 60 000 ms.
+   * starts again from `initialMs`: whole ms, 0 … 2³¹−1, or `Infinity` (never
+   * reset). Default 60 000 ms.
    */
   resetAfterMs?: number;
   /**
@@ -60,33 +71,45 @@ export const DEFAULT_RETRY: RetryPolicy = {
   resetAfterMs: 60_000,
 };
 
-/** Applies defaults; throws `ValidationError` on out-of-range values. */
-export function resolveRetryPolicy(options: RetryOptions | undefined): RetryPolicy {
-  const backoff = { ...DEFAULT_RETRY.backoff, ...options?.backoff };
-  const policy: RetryPolicy = {
-    maxRestarts: options?.maxRestarts ?? DEFAULT_RETRY.maxRestarts,
-    withinMs: options?.withinMs ?? DEFAULT_RETRY.withinMs,
-    resetAfterMs: options?.resetAfterMs ?? DEFAULT_RETRY.resetAfterMs,
-    backoff,
-    ...(options?.retryable ? { retryable: options.retryable } : {}),
+/** The keys of `RetryOptions`. */
+export const RETRY_KEYS = ["maxRestarts", "withinMs", "backoff", "resetAfterMs", "retryable"] as const;
+const BACKOFF_KEYS = ["initialMs", "factor", "maxMs", "jitter"] as const;
+
+/**
+ * Applies defaults (an explicit `undefined` means the default) and checks
+ * every field. Throws `ConfigurationError` for an unknown key or a
+ * `retryable` that is not a function, `ValidationError` naming the field for
+ * a value out of range: `maxRestarts` a whole number >= 0 or `Infinity`;
+ * `withinMs` whole ms 1 … 2³¹−1 or `Infinity` (a window that never slides);
+ * `resetAfterMs` 0 … 2³¹−1 or `Infinity` (never reset); `backoff.initialMs`
+ * 0 … 2³¹−1; `backoff.maxMs` 0 … 2³¹−1 or `Infinity` (no cap);
+ * `backoff.factor` finite >= 1; `backoff.jitter` 0 … 1.
+ *
+ * @param path how the caller names these options (`retry`, `supervision`).
+ * @param owner whose options they are, for messages (`defineWorker options of spec "chop"`).
+ */
+export function resolveRetryPolicy(options: RetryOptions | undefined, path = "retry", owner?: string): RetryPolicy {
+  const name = (field: string) => `${path}.${field}${owner ? ` of ${owner}` : ""}`;
+  const where = owner ? `${path} of ${owner}` : path;
+  assertKnownKeys(where, options, RETRY_KEYS);
+  assertKnownKeys(`${path}.backoff${owner ? ` of ${owner}` : ""}`, options?.backoff, BACKOFF_KEYS);
+  const merged = withDefaults(DEFAULT_RETRY, { ...options, backoff: undefined });
+  const backoff = withDefaults(DEFAULT_RETRY.backoff, options?.backoff);
+  if (merged.retryable !== undefined && typeof merged.retryable !== "function") {
+    throw new ConfigurationError(`${name("retryable")} must be a function (error) => boolean; got ${typeof merged.retryable}`);
+  }
+  return {
+    maxRestarts: checkCount(name("maxRestarts"), merged.maxRestarts, { min: 0, allowInfinity: true }),
+    withinMs: checkDuration(name("withinMs"), merged.withinMs, { min: 1, allowInfinity: true }),
+    resetAfterMs: checkDuration(name("resetAfterMs"), merged.resetAfterMs, { allowInfinity: true }),
+    backoff: {
+      initialMs: checkDuration(name("backoff.initialMs"), backoff.initialMs),
+      factor: checkRange(name("backoff.factor"), backoff.factor, { min: 1 }),
+      maxMs: checkDuration(name("backoff.maxMs"), backoff.maxMs, { allowInfinity: true }),
+      jitter: checkRange(name("backoff.jitter"), backoff.jitter, { min: 0, max: 1 }),
+    },
+    ...(merged.retryable !== undefined ? { retryable: merged.retryable } : {}),
   };
-  const checks: Array<[string, number, number]> = [
-    ["retry.maxRestarts", policy.maxRestarts, 0],
-    ["retry.withinMs", policy.withinMs, 1],
-    ["retry.resetAfterMs", policy.resetAfterMs, 0],
-    ["retry.backoff.initialMs", backoff.initialMs, 0],
-    ["retry.backoff.factor", backoff.factor, 1],
-    ["retry.backoff.maxMs", backoff.maxMs, 0],
-  ];
-  for (const [name, value, min] of checks) {
-    if (typeof value !== "number" || Number.isNaN(value) || value < min) {
-      throw new ValidationError(`${name} must be a number >= ${min}; got ${String(value)}`);
-    }
-  }
-  if (!(backoff.jitter >= 0 && backoff.jitter <= 1)) {
-    throw new ValidationError(`retry.backoff.jitter must be between 0 and 1; got ${String(backoff.jitter)}`);
-  }
-  return policy;
 }
 
 /** What the supervisor decided about one failure. */
@@ -137,9 +160,12 @@ export function decideRestart(
     streak++;
   }
   const { initialMs, factor, maxMs, jitter } = policy.backoff;
-  const base = Math.min(maxMs, initialMs * factor ** streak);
+  // 0 × factor^streak stays 0 even when factor^streak overflows to Infinity.
+  const grown = initialMs === 0 ? 0 : initialMs * factor ** streak;
+  const base = Math.min(maxMs, grown);
   const spread = 1 + jitter * (2 * unitHash(seed) - 1);
-  return { restart: true, delayMs: Math.max(0, Math.round(base * spread)) };
+  // A timer fires at once beyond MAX_TIMER_MS: an uncapped (maxMs Infinity) or jittered delay stops there.
+  return { restart: true, delayMs: Math.min(MAX_TIMER_MS, Math.max(0, Math.round(base * spread))) };
 }
 
 /** Deterministic hash of a string into [0, 1) (FNV-1a). */

@@ -1,16 +1,25 @@
 import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from "xstate";
 import { TimeoutError } from "../src/errors.js";
 
-/** Never-firing delay for a disabled timeout (the largest a timer accepts). */
-export const NEVER_MS = 2 ** 31 - 1;
-
-/** Timeouts the worker machine enforces itself (as XState delays). */
+/** Timeouts the worker machine enforces itself (as XState delays). Left out, or `Infinity`: none, and no timer is armed. */
 export interface WorkerMachineTimeouts {
-  /** Longest `init` may take. */
+  /** Longest `init` may take (ms). */
   initMs?: number;
-  /** Grace for an abandoned attempt to settle when stopping. */
+  /** Grace for an abandoned attempt to settle when stopping (ms). */
   stopMs?: number;
 }
+
+/** True for a timeout that arms a timer: a finite number of ms. */
+const isArmed = (ms: number | undefined): ms is number => typeof ms === "number" && Number.isFinite(ms);
+
+/**
+ * The delay of a timeout, or none. XState arms a timer only for a number: for
+ * anything else it raises the `after` event at once, and the timeout's guard
+ * (`hasInitTimeout`, `hasStopTimeout`) then drops it. So a disabled timeout
+ * holds no timer (a long-lived one would keep the process alive, and one past
+ * 2³¹−1 ms would fire after 1 ms).
+ */
+const delayOf = (ms: number | undefined): number => (isArmed(ms) ? ms : (undefined as unknown as number));
 
 /** Input of the worker machine. */
 export interface WorkerMachineInput {
@@ -107,12 +116,13 @@ export const workerMachine = setup({
     abandon: fromPromise<void, AttemptInput>(async () => {}),
   },
   delays: {
-    initTimeout: ({ context }) => context.timeouts.initMs ?? NEVER_MS,
-    stopTimeout: ({ context }) => context.timeouts.stopMs ?? NEVER_MS,
+    initTimeout: ({ context }) => delayOf(context.timeouts.initMs),
+    stopTimeout: ({ context }) => delayOf(context.timeouts.stopMs),
     backoff: ({ context }) => context.backoffMs,
   },
   guards: {
-    hasInitTimeout: ({ context }) => context.timeouts.initMs !== undefined,
+    hasInitTimeout: ({ context }) => isArmed(context.timeouts.initMs),
+    hasStopTimeout: ({ context }) => isArmed(context.timeouts.stopMs),
     hasInit: ({ context }) => context.hasInit,
   },
   actions: {
@@ -219,10 +229,11 @@ export const workerMachine = setup({
       after: {
         // The attempt ignored its signal past the grace: it is abandoned (and stays fenced).
         stopTimeout: {
+          guard: "hasStopTimeout",
           target: "stopped",
           actions: {
             type: "recordError",
-            params: ({ context }) => ({ error: new TimeoutError("stop", context.timeouts.stopMs ?? NEVER_MS) }),
+            params: ({ context }) => ({ error: new TimeoutError("stop", context.timeouts.stopMs!) }),
           },
         },
       },

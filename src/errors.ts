@@ -159,8 +159,10 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     const out: SerializedError = { name: String(error.name), message: String(error.message) };
     for (const [key, value] of Object.entries(error)) {
       if (key === "cause" || key === "name" || key === "message") continue;
-      if (value instanceof Error) out[key] = serializeError(value, depth + 1);
-      else if (isJsonSafe(value)) out[key] = value;
+      const field = value instanceof Error ? serializeError(value, depth + 1) : isJsonSafe(value) ? value : undefined;
+      if (field === undefined) continue;
+      // Defined, not assigned: an own `__proto__` field stays data instead of becoming the prototype.
+      Object.defineProperty(out, key, { value: field, enumerable: true, writable: true, configurable: true });
     }
     if (error.cause !== undefined && depth < 5) out.cause = serializeError(error.cause, depth + 1);
     return out;

@@ -1,6 +1,7 @@
 import { ValidationError } from "./errors.js";
 
 const MAX_ID_LENGTH = 200;
+// No "/": the scheduler joins kinds and names with it (`queueKeyOf`).
 const ALLOWED = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 
 /**

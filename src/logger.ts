@@ -1,4 +1,4 @@
-import { ConfigurationError, describeError } from "./errors.js";
+import { ConfigurationError, ValidationError, describeError } from "./errors.js";
 
 /**
  * A console-like logger: all four methods are required (`LiveEnv.create`
@@ -22,6 +22,9 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
  * const env = LiveEnv.create({ logger: consoleLogger("debug") });
  */
 export function consoleLogger(level: LogLevel = "warn", prefix = "[liveworker]"): Logger {
+  if (typeof level !== "string" || !Object.hasOwn(ORDER, level)) {
+    throw new ValidationError(`Unknown log level ${JSON.stringify(level) ?? String(level)} for consoleLogger; known: ${Object.keys(ORDER).join(", ")}`);
+  }
   const at = ORDER[level];
   const write =
     (l: Exclude<LogLevel, "silent">) =>

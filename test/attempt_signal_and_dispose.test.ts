@@ -92,6 +92,7 @@ describe("dispose", () => {
   async function run(env: LiveEnv, clock: SimulatedClock, options: { processor: (attempt: number) => Promise<void>; maxRestarts?: number }) {
     const spec = numbers();
     const log: string[] = [];
+    const expected = { jobId: "" };
     spec.defineWorker({
       liveEnv: env,
       retry: { maxRestarts: options.maxRestarts ?? 2, backoff: NO_BACKOFF },
@@ -101,11 +102,11 @@ describe("dispose", () => {
       },
       processor: ({ attempt }) => options.processor(attempt),
       dispose: ({ resources, attempt, outcome, jobId }) => {
-        log.push(`dispose ${attempt} ${outcome} ${resources.handle} ${jobId === job?.jobId}`);
+        log.push(`dispose ${attempt} ${outcome} ${resources.handle} ${jobId === expected.jobId}`);
       },
     });
-    let job: Awaited<ReturnType<typeof spec.enqueueJob>> | undefined;
-    job = await spec.enqueueJob({ liveEnv: env });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    expected.jobId = job.jobId;
     await driveUntilSettled(clock, job.waitUntilFinish());
     return { log, job };
   }

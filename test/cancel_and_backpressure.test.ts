@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobCancelledError, JobSpec, Liveflow, conn, expose } from "../src/index.js";
+import { queueKeyOf } from "../src/job/JobPlan.js";
 import { collect, settle, track } from "./helpers/collect.js";
 import { closeAll, createTestEnv, deferred } from "./helpers/env.js";
 
@@ -110,7 +111,7 @@ describe("the scheduler and cancelled queued jobs", () => {
     expect(env.liveJobCount).toBe(2);
     // Cancelled jobs (their streams, buffered input, stopped actors) leave the FIFO without
     // waiting to reach its head: it holds at most twice the jobs still queued.
-    const fifo = (env as any).scheduler.queues.get(spec.name);
+    const fifo = (env as any).scheduler.queues.get(queueKeyOf("spec", spec.name));
     try {
       expect(fifo.size).toBeLessThanOrEqual(2);
     } finally {

@@ -53,9 +53,10 @@ describe("LiveEnv", () => {
         for await (const s of input) await output.emit(`right:${s}`);
       },
     });
+    // Each env runs the spec object it knows under that name.
     const results = await Promise.all(
-      [left, right].map(async (env) => {
-        const job = await spec.enqueueJob({ liveEnv: env, jobId: "same-id" });
+      ([[left, spec], [right, twin]] as const).map(async ([env, owner]) => {
+        const job = await owner.enqueueJob({ liveEnv: env, jobId: "same-id" });
         await job.input.feed("x");
         await job.input.terminate();
         return collect(job.output);
@@ -69,7 +70,7 @@ describe("LiveEnv", () => {
     expect(stranded.status).toBe("queued");
     // Closing one env leaves the other working.
     await left.close();
-    const job = await spec.enqueueJob({ liveEnv: right });
+    const job = await twin.enqueueJob({ liveEnv: right });
     await job.input.feed("y");
     await job.input.terminate();
     expect(await collect(job.output)).toEqual(["right:y"]);

@@ -1,8 +1,8 @@
 import { toObserver, type AnyActorLogic, type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
-import { systemClock, type Clock } from "../clock.js";
+import { checkClock, systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
-import { assertKnownKeys } from "../options.js";
+import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger.js";
 import type { Schema } from "../schema.js";
 import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamNamer } from "../stream/DataStream.js";
@@ -17,8 +17,13 @@ import { createRuntimeJobMachine } from "./runtimeMachine.js";
 import { JobScheduler } from "./JobScheduler.js";
 import { CallbackGuard } from "./CallbackGuard.js";
 import { closeOnSignals } from "./signals.js";
+import { NameRegistry } from "./NameRegistry.js";
 
-/** Options of `LiveEnv.create`. Every field has a default. */
+/**
+ * Options of `LiveEnv.create`. Every field has a default, which a field left
+ * out or set to `undefined` takes. Unknown keys (here and in `streams`) are a
+ * `ConfigurationError`; values out of range a `ValidationError`.
+ */
 export interface LiveEnvOptions {
   /** Names the env in logs. Default `"default"`. */
   projectId?: string;
@@ -37,20 +42,30 @@ export interface LiveEnvOptions {
    * objects (`{ name, message, code, cause }`).
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Stream limits. Defaults: `DEFAULT_STREAM_LIMITS`. */
+  /** Stream limits: `highWaterMark` a whole number >= 1, `historyLimit` >= 0. Defaults: `DEFAULT_STREAM_LIMITS`. */
   streams?: Partial<StreamLimits>;
   /**
    * Close the env on SIGINT / SIGTERM (with `graceMs` from `shutdownGraceMs`),
    * then re-raise the signal's default exit. Default false.
    */
   handleSignals?: boolean;
-  /** Grace given to running jobs when a signal closes the env. Default 5 000 ms. */
+  /**
+   * Grace given to running jobs when a signal closes the env: whole ms,
+   * 0 … 2³¹−1, or `Infinity` to wait for them without limit. Default 5 000 ms.
+   */
   shutdownGraceMs?: number;
 }
 
-/** Options of `env.close`. */
+/** Default of `shutdownGraceMs`. */
+const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+
+/** Options of `env.close`. Unknown keys are a `ConfigurationError`. */
 export interface CloseOptions {
-  /** Time running jobs get to finish before they are cancelled. Default 0: cancel at once. */
+  /**
+   * Time running jobs get to finish before they are cancelled: whole ms,
+   * 0 … 2³¹−1, or `Infinity` to wait for them without limit. Default 0
+   * (`undefined` too): cancel at once. Anything else is a `ValidationError`.
+   */
   graceMs?: number;
 }
 
@@ -77,6 +92,9 @@ export class LiveEnv {
   private readonly workers = new Map<string, AnyLiveWorkerDef>();
   private readonly jobs = new Map<string, JobRuntime>();
   private readonly scheduler: JobScheduler;
+  /** One spec object per spec name, one flow object per flow name. */
+  private readonly specNames: NameRegistry;
+  private readonly flowNames: NameRegistry;
   private readonly listeners = new Set<LifecycleListener>();
   /** Inspection observers attached after creation (the viewer); empty means no inspection work. */
   private readonly lateInspectors = new Set<(event: InspectionEvent) => void>();
@@ -93,16 +111,21 @@ export class LiveEnv {
   private constructor(options: LiveEnvOptions) {
     assertKnownKeys("LiveEnv.create options", options, ["projectId", "clock", "logger", "inspect", "streams", "handleSignals", "shutdownGraceMs"]);
     assertKnownKeys("LiveEnv.create streams", options.streams, ["highWaterMark", "historyLimit"]);
-    const projectId = options.projectId ?? "default";
+    const projectId = options.projectId === undefined ? "default" : options.projectId;
     assertValidId("projectId", projectId);
-    const limits = { ...DEFAULT_STREAM_LIMITS, ...options.streams };
-    for (const [name, value] of Object.entries(limits)) {
-      if (!Number.isInteger(value) || value < (name === "highWaterMark" ? 1 : 0)) {
-        throw new ValidationError(`streams.${name} must be a whole number >= ${name === "highWaterMark" ? 1 : 0}; got ${String(value)}`);
-      }
+    const limits = withDefaults(DEFAULT_STREAM_LIMITS, options.streams);
+    checkCount("streams.highWaterMark of LiveEnv.create", limits.highWaterMark, { min: 1 });
+    checkCount("streams.historyLimit of LiveEnv.create", limits.historyLimit, { min: 0 });
+    const shutdownGraceMs = checkDuration(
+      "shutdownGraceMs of LiveEnv.create",
+      options.shutdownGraceMs === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : options.shutdownGraceMs,
+      { allowInfinity: true },
+    );
+    if (options.handleSignals !== undefined && typeof options.handleSignals !== "boolean") {
+      throw new ValidationError(`handleSignals of LiveEnv.create must be true or false; got ${typeof options.handleSignals}`);
     }
     this.projectId = projectId;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock === undefined ? systemClock : checkClock(options.clock, "clock of LiveEnv.create");
     if (options.logger !== undefined) assertLogger(options.logger, "logger of LiveEnv.create");
     this.logger = guardLogger(options.logger ?? consoleLogger("warn", `[liveworker:${projectId}]`));
     this.guard = new CallbackGuard(this.logger);
@@ -110,8 +133,10 @@ export class LiveEnv {
     this.inspect = userInspector(options.inspect, this.guard);
     this.jobMachine = createRuntimeJobMachine((jobId) => this.jobs.get(jobId));
     this.scheduler = new JobScheduler((specName) => this.workers.get(specName));
+    this.specNames = new NameRegistry("JobSpec", projectId);
+    this.flowNames = new NameRegistry("Liveflow", projectId);
     this.internals = this.createInternals();
-    if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, options.shutdownGraceMs ?? 5_000);
+    if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
   }
 
   /** Creates an env. Synchronous; nothing to connect in memory. */
@@ -225,7 +250,15 @@ export class LiveEnv {
    * actor, timer, stream and viewer is stopped.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.graceMs ?? 0);
+    let graceMs: number;
+    try {
+      assertKnownKeys("close options", options, ["graceMs"]);
+      graceMs = checkDuration("graceMs of close", options.graceMs === undefined ? 0 : options.graceMs, { allowInfinity: true });
+    } catch (error) {
+      // Bad options close nothing.
+      return Promise.reject(error);
+    }
+    this.closing ??= this.shutdown(graceMs);
     return this.closing;
   }
 
@@ -233,7 +266,8 @@ export class LiveEnv {
     if (globalEnv === this) globalEnv = undefined;
     const jobs = [...this.jobs.values()];
     const all = Promise.allSettled(jobs.map((job) => job.waitUntilFinish()));
-    if (graceMs > 0 && jobs.length > 0) {
+    if (graceMs === Infinity) await all; // no limit: no timer either
+    else if (graceMs > 0 && jobs.length > 0) {
       let timer: unknown;
       await Promise.race([all, new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, graceMs)))]);
       this.clock.clearTimeout(timer);
@@ -250,11 +284,13 @@ export class LiveEnv {
   /** @internal Registers a worker def; one per spec name. */
   registerWorker(def: AnyLiveWorkerDef): void {
     if (this.closing) throw new EnvClosedError(`Cannot define a worker for "${def.spec.name}": env "${this.projectId}" is closed`);
+    this.specNames.check(def.spec);
     if (this.workers.has(def.spec.name)) {
       throw new ConfigurationError(
         `A worker for spec "${def.spec.name}" is already defined in env "${this.projectId}"; define one worker per spec per env (raise its concurrency instead)`,
       );
     }
+    this.specNames.claim(def.spec);
     this.workers.set(def.spec.name, def);
     this.scheduler.drainAll();
   }
@@ -277,6 +313,7 @@ export class LiveEnv {
     if (this.jobs.has(jobId) || this.reservedIds.has(jobId)) {
       throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.projectId}"; pass a unique jobId or omit it`);
     }
+    this.checkNames(plan);
     this.reservedIds.add(jobId);
     const entry = this.scheduler.reserve(plan.queueKey);
     let open = true;
@@ -291,6 +328,10 @@ export class LiveEnv {
         if (!end()) throw new Error(`internal: the reservation of job "${jobId}" was used twice`);
         try {
           this.assertAccepting(plan);
+          // Checked again: another object of one of these names may have come while options validated.
+          this.checkNames(plan);
+          for (const { spec } of plan.nodes) this.specNames.claim(spec);
+          if (plan.flow) this.flowNames.claim(plan.flow);
           const job = new JobRuntime(this.internals, plan, jobId, jobOptions);
           this.jobs.set(jobId, job);
           this.scheduler.fill(entry, job);
@@ -305,6 +346,12 @@ export class LiveEnv {
         if (end()) this.scheduler.drop(entry);
       },
     };
+  }
+
+  /** Throws `ConfigurationError` when a spec or flow of the plan is another object than the one of its name already used in this env. */
+  private checkNames(plan: JobPlan): void {
+    for (const { spec } of plan.nodes) this.specNames.check(spec);
+    if (plan.flow) this.flowNames.check(plan.flow);
   }
 
   private assertAccepting(plan: JobPlan): void {

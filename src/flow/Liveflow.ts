@@ -1,13 +1,14 @@
 import { customAlphabet } from "nanoid";
 import type { SupervisionStrategy } from "../../machines/job.js";
-import { resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
+import { RETRY_KEYS, resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
+import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
-import { assertKnownKeys } from "../options.js";
+import { assertKnownKeys, checkDuration } from "../options.js";
 import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
-import type { JobPlan } from "../job/JobPlan.js";
+import { queueKeyOf, type JobPlan } from "../job/JobPlan.js";
 import { checkFlow } from "./checkFlow.js";
 import type { Connection, Direction, Exposure } from "./wiring.js";
 import type { Schema } from "../schema.js";
@@ -28,9 +29,13 @@ export interface LiveflowDefinition<X extends readonly Exposure[] = readonly Exp
   name: string;
   connections: readonly Connection[];
   exposures: X;
-  /** Default: one_for_one with the defaults of `DEFAULT_RETRY`. */
+  /**
+   * Default: one_for_one with the defaults of `DEFAULT_RETRY` (the same
+   * fields, ranges and defaults as a worker's `retry`). Unknown keys are a
+   * `ConfigurationError`.
+   */
   supervision?: SupervisionOptions;
-  /** Whole-job timeout of a flow job. Default: none. */
+  /** Whole-job timeout of a flow job: 1 … 2³¹−1 ms, or `Infinity` (or left out) for none. Default: none. */
   timeouts?: { jobMs?: number };
 }
 
@@ -78,30 +83,36 @@ const STRATEGIES: readonly SupervisionStrategy[] = ["one_for_one", "one_for_all"
  */
 export class Liveflow<I = AnyTags, O = AnyTags> {
   readonly name: string;
+  /** @internal Where `Liveflow.define` was called: errors about two flows of one name show both places. */
+  readonly definedAt: DefinitionSite;
   private readonly plan: JobPlan;
 
   private constructor(definition: LiveflowDefinition) {
+    this.definedAt = new DefinitionSite(Liveflow.define);
     assertKnownKeys("Liveflow.define", definition, ["name", "connections", "exposures", "supervision", "timeouts"]);
-    assertValidId("flow name", definition.name);
-    const { strategy = "one_for_one", ...retry } = definition.supervision ?? {};
+    assertValidId("flow name", definition?.name);
+    const owner = `Liveflow "${definition.name}"`;
+    assertKnownKeys(`supervision of ${owner}`, definition.supervision, ["strategy", ...RETRY_KEYS]);
+    const { strategy = "one_for_one", ...retryOptions } = definition.supervision ?? {};
     if (!STRATEGIES.includes(strategy)) {
-      throw new ConfigurationError(`Unknown supervision strategy "${String(strategy)}" in Liveflow "${definition.name}"; known: ${STRATEGIES.join(", ")}`);
+      throw new ConfigurationError(`Unknown supervision strategy "${String(strategy)}" in ${owner}; known: ${STRATEGIES.join(", ")}`);
     }
-    resolveRetryPolicy(retry); // reject bad values now, not at run time
-    assertKnownKeys(`timeouts of Liveflow "${definition.name}"`, definition.timeouts, ["jobMs"]);
-    const jobMs = definition.timeouts?.jobMs;
-    if (jobMs !== undefined && !(typeof jobMs === "number" && jobMs > 0)) {
-      throw new ValidationError(`timeouts.jobMs of Liveflow "${definition.name}" must be a positive number; got ${String(jobMs)}`);
-    }
+    // Checked now, not at run time; the plan keeps the resolved policy.
+    const retry = resolveRetryPolicy(retryOptions, "supervision", owner);
+    assertKnownKeys(`timeouts of ${owner}`, definition.timeouts, ["jobMs"]);
+    const given = definition.timeouts?.jobMs;
+    const jobMs = given === undefined ? undefined : checkDuration(`timeouts.jobMs of ${owner}`, given, { min: 1, allowInfinity: true });
     this.name = definition.name;
     const checked = checkFlow(definition.name, definition.connections, definition.exposures);
     this.plan = {
       name: definition.name,
-      queueKey: `flow:${definition.name}`,
+      queueKey: queueKeyOf("flow", definition.name),
       ...checked,
       strategy,
       retry,
-      ...(jobMs !== undefined ? { jobMs } : {}),
+      // Infinity is no job timeout: no timer is armed.
+      ...(jobMs !== undefined && jobMs !== Infinity ? { jobMs } : {}),
+      flow: this,
     };
   }
 
@@ -126,7 +137,11 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     const env = resolveEnv(options.liveEnv, `enqueueJob of Liveflow "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
-    const given = options.jobOptions ?? {};
+    const given = options.jobOptions === undefined ? {} : options.jobOptions;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+      const got = given === null ? "null" : Array.isArray(given) ? "an array" : typeof given;
+      throw new ValidationError(`jobOptions of Liveflow "${this.name}" must be an object of node key → options; got ${got}`);
+    }
     for (const key of Object.keys(given)) {
       if (!this.plan.nodes.some((n) => n.key === key)) {
         throw new ValidationError(`jobOptions of Liveflow "${this.name}" name an unknown node "${key}"; nodes: ${this.nodes.join(", ")}`);
@@ -136,7 +151,10 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     const reservation = env.reserveJob(this.plan, jobId);
     const jobOptions = new Map<string, unknown>();
     try {
-      for (const { key, spec } of this.plan.nodes) jobOptions.set(key, await spec.validateJobOptions(given[key]));
+      for (const { key, spec } of this.plan.nodes) {
+        // Own keys only: a node labelled `constructor` has no options unless they are given.
+        jobOptions.set(key, await spec.validateJobOptions(Object.hasOwn(given, key) ? given[key] : undefined));
+      }
     } catch (error) {
       reservation.cancel();
       throw error;

@@ -1,4 +1,6 @@
+import { sameNameError } from "../definitionSite.js";
 import { ConfigurationError, UnknownTagError } from "../errors.js";
+import { assertValidId } from "../ids.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 import type { PlanConnection, PlanNode, PlanPort } from "../job/JobPlan.js";
 import { resolveEndpoint, type Connection, type Exposure, type ResolvedEndpoint } from "./wiring.js";
@@ -14,7 +16,8 @@ export interface CheckedFlow {
 /**
  * Checks a flow at define time and orders its nodes topologically. Throws
  * `ConfigurationError` / `UnknownTagError` naming the flow and the fix for:
- * unknown tags, wrong directions, a label used for two specs, exposing a node
+ * unknown tags, wrong directions, a label used for two specs, two specs of one
+ * name, exposing a node
  * that no connection uses, duplicate aliases, known-incompatible schemas, an
  * input fed by nothing and not exposed, an input both wired and exposed, and
  * cycles (not allowed: a flow is a DAG, so end-of-stream always cascades).
@@ -52,7 +55,8 @@ export function checkFlow(flowName: string, connections: readonly Connection[], 
   const exposedOutputs = new Map<string, PlanPort>();
   for (const [i, x] of exposures.entries()) {
     if (x?.kind !== "exposure") throw fail(`exposures[${i}] is not an expose(...)`);
-    if (typeof x.alias !== "string" || x.alias.length === 0) throw fail(`exposures[${i}] needs a non-empty alias`);
+    // An alias is a tag of the flow job (`job.input(alias)`): it follows the id rules.
+    assertValidId(`alias of exposures[${i}] in Liveflow "${flowName}"`, x.alias);
     const direction = (x.endpoint as { direction?: string })?.direction;
     if (direction !== "input" && direction !== "output") {
       throw fail(`exposures[${i}] must name a tag: spec.input.<tag>, spec.output.<tag>, or { spec, label, tag, direction }`);
@@ -66,6 +70,14 @@ export function checkFlow(flowName: string, connections: readonly Connection[], 
     const target = direction === "input" ? exposedInputs : exposedOutputs;
     if (target.has(x.alias)) throw fail(`the ${direction} alias "${x.alias}" is exposed twice; aliases must be unique per direction`);
     target.set(x.alias, { node: at.node, tag: at.tag });
+  }
+
+  const byName = new Map<string, AnyJobSpec>();
+  for (const spec of specs.values()) {
+    const known = byName.get(spec.name);
+    // An env runs a spec name with one worker def: two specs of one name cannot both run.
+    if (known && known !== spec) throw sameNameError("JobSpec", known, spec, `Liveflow "${flowName}"`);
+    byName.set(spec.name, spec);
   }
 
   for (const [node, spec] of specs) {

@@ -1,6 +1,8 @@
 import type { AnyJobSpec, TagHandle } from "../spec/JobSpec.js";
 import { JobSpec } from "../spec/JobSpec.js";
 import { ConfigurationError } from "../errors.js";
+import { assertValidId } from "../ids.js";
+import { assertKnownKeys } from "../options.js";
 import type { InferIn, InferOut, Schema } from "../schema.js";
 
 /** Which side of a spec a tag is on. */
@@ -83,6 +85,7 @@ type TransformCheck<R, In> = unknown extends R ? unknown : [R] extends [In] ? un
 export function conn<const F extends Endpoint, const T extends Endpoint, R = unknown>(
   options: { from: F; to: T; transform?: (data: EndpointOutput<F>) => R } & NoInfer<TransformCheck<R, EndpointInput<T>>>,
 ): Connection {
+  assertKnownKeys("conn options", options, ["from", "to", "transform"]);
   if (options.transform !== undefined && typeof options.transform !== "function") {
     throw new ConfigurationError(`conn transform must be a function; got ${typeof options.transform}`);
   }
@@ -118,6 +121,10 @@ export function resolveEndpoint(endpoint: Endpoint | Exposure["endpoint"], role:
   if (endpoint instanceof JobSpec) return { node: endpoint.name, spec: endpoint, tag: "default", explicitTag: false };
   const value = endpoint as Partial<LabelledSpec & TagHandle & { tag: string }>;
   if (value && value.spec instanceof JobSpec) {
+    // A typo (`lable`) would silently name the spec's default node.
+    assertKnownKeys(role, value, ["spec", "label", "tag", "direction"]);
+    // The label keys per-node options, streams and workers: it follows the id rules.
+    if (value.label !== undefined) assertValidId(`node label in ${role}`, value.label);
     const node = value.label ?? value.spec.name;
     if (typeof value.tag === "string") return { node, spec: value.spec, tag: value.tag, explicitTag: true };
     return { node, spec: value.spec, tag: "default", explicitTag: false };

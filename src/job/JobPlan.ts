@@ -1,5 +1,6 @@
 import type { RetryOptions } from "../../machines/restartPolicy.js";
 import type { SupervisionStrategy } from "../../machines/job.js";
+import type { Defined } from "../definitionSite.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 
 /** One worker of a job: a spec under a unique key (its label, or the spec name). */
@@ -31,7 +32,7 @@ export interface PlanConnection {
 export interface JobPlan {
   /** The spec name, or the flow name. */
   name: string;
-  /** Key the scheduler queues under (concurrency slots). */
+  /** Key the scheduler queues under (concurrency slots): see `queueKeyOf`. */
   queueKey: string;
   nodes: readonly PlanNode[];
   connections: readonly PlanConnection[];
@@ -42,6 +43,17 @@ export interface JobPlan {
   retry?: RetryOptions;
   /** Whole-job timeout of a flow. */
   jobMs?: number;
+  /** The flow this plan runs; absent for a plain job of one spec. Its name is one flow's per env. */
+  flow?: Defined;
+}
+
+/**
+ * The scheduler's queue key of a spec's or a flow's jobs. The kind and the
+ * name are joined by `/`, which no id may contain (`assertValidId`), so a
+ * spec named `flow:pipe` and a flow named `pipe` never share a queue.
+ */
+export function queueKeyOf(kind: "spec" | "flow", name: string): string {
+  return `${kind}/${name}`;
 }
 
 /** Plans are immutable: one per spec serves all its plain jobs (no per-job maps). */
@@ -55,7 +67,7 @@ export function singleSpecPlan(spec: AnyJobSpec): JobPlan {
     new Map(Object.keys(tags).map((tag) => [tag, { node: spec.name, tag }]));
   plan = {
     name: spec.name,
-    queueKey: spec.name,
+    queueKey: queueKeyOf("spec", spec.name),
     nodes: [{ key: spec.name, spec }],
     connections: [],
     exposedInputs: identity(spec.inputSchemas),
@@ -103,7 +115,7 @@ export function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Reco
     if (!direct.has(c.from.node)) direct.set(c.from.node, new Set());
     direct.get(c.from.node)!.add(c.to.node);
   }
-  const result: Record<string, string[]> = {};
+  const result = new Map<string, string[]>();
   for (const { key } of plan.nodes) {
     const seen = new Set<string>();
     const stack = [...(direct.get(key) ?? [])];
@@ -113,7 +125,8 @@ export function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Reco
       seen.add(next);
       stack.push(...(direct.get(next) ?? []));
     }
-    result[key] = [...seen];
+    result.set(key, [...seen]);
   }
-  return result;
+  // fromEntries defines own keys, whatever the node keys are.
+  return Object.fromEntries(result);
 }

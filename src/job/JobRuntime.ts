@@ -161,8 +161,8 @@ export class JobRuntime implements ProgressSink {
     const shared = single && only && this.plan.retry === undefined && this.plan.jobMs === undefined;
     const cached = shared ? startEvents.get(only) : undefined;
     if (cached) return cached;
-    const workerTimeouts: Record<string, { initMs?: number; stopMs?: number }> = {};
-    for (const node of this.nodes) workerTimeouts[node.key] = { initMs: node.def?.timeouts.initMs, stopMs: node.def?.timeouts.stopMs };
+    // fromEntries defines own keys (an assignment to a `__proto__` key would set the prototype).
+    const workerTimeouts = Object.fromEntries(this.nodes.map((node) => [node.key, { initMs: node.def?.timeouts.initMs, stopMs: node.def?.timeouts.stopMs }]));
     const withoutInit = this.nodes.filter((node) => node.def && !node.def.init).map((node) => node.key);
     const start: JobStartEvent = {
       type: "START",

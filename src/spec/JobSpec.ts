@@ -1,4 +1,5 @@
 import { customAlphabet } from "nanoid";
+import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, NoOutputError, UnknownTagError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
@@ -99,8 +100,11 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   readonly input: { readonly [K in TagOf<I>]: TagHandle<"input", SchemaAt<I, K>> };
   /** Output tag handles, e.g. `spec.output.waste`. */
   readonly output: { readonly [K in TagOf<O>]: TagHandle<"output", SchemaAt<O, K>> };
+  /** @internal Where `JobSpec.define` was called: errors about two specs of one name show both places. */
+  readonly definedAt: DefinitionSite;
 
   private constructor(definition: JobSpecDefinition<unknown, unknown, unknown>) {
+    this.definedAt = new DefinitionSite(JobSpec.define);
     assertKnownKeys("JobSpec.define", definition, ["name", "input", "output", "jobOptions"]);
     assertValidId("spec name", definition?.name);
     this.name = definition.name;
@@ -147,7 +151,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     let jobOptions: unknown;
     try {
       if (input) {
-        const schema = this.inputSchemas.default;
+        const schema = Object.hasOwn(this.inputSchemas, "default") ? this.inputSchemas.default : undefined;
         if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
         // Checked before the job exists: bad input must leave no job behind.
         await validate(schema, input.value, `input "default" of spec "${this.name}"`);
@@ -243,7 +247,8 @@ function normalizeTags(specName: string, direction: "input" | "output", value: u
 }
 
 function handles(spec: AnyJobSpec, direction: "input" | "output", schemas: Record<string, Schema>) {
-  const result: Record<string, TagHandle> = {};
+  // No prototype: `spec.input.toString` is a tag or nothing, never an inherited function.
+  const result: Record<string, TagHandle> = Object.create(null);
   for (const tag of Object.keys(schemas)) result[tag] = Object.freeze({ spec, tag, direction });
   return Object.freeze(result);
 }

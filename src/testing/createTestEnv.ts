@@ -2,6 +2,7 @@ import { SimulatedClock } from "xstate";
 import { LiveEnv, type LiveEnvOptions } from "../env/LiveEnv.js";
 import type { JobStatus, LifecycleEvent, WorkerState } from "../job/events.js";
 import type { Logger } from "../logger.js";
+import { assertKnownKeys, checkDuration, withDefaults } from "../options.js";
 
 /** Anything with a job id: a `LiveJob` or its id. */
 export type JobRef = { readonly jobId: string; readonly status?: JobStatus } | string;
@@ -11,7 +12,7 @@ export interface TestEnv {
   /** The env to pass as `liveEnv` (`liveEnv: t.env`; passing the TestEnv itself is a `ConfigurationError`). */
   readonly env: LiveEnv;
   readonly clock: SimulatedClock;
-  /** Moves the simulated clock by `ms` (due timers fire), then lets promise callbacks run. */
+  /** Moves the simulated clock by `ms` (whole ms, 0 … 2³¹−1; due timers fire), then lets promise callbacks run. */
   advance(ms: number): Promise<void>;
   /** Resolves when the job has `status` (at once if it has it now); rejects if it ends otherwise. */
   waitForJobStatus(job: JobRef, status: JobStatus): Promise<void>;
@@ -23,8 +24,22 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-/** Options of `createTestEnv`: those of `LiveEnv.create`, without `clock`. Default logger: silent. */
+/**
+ * Options of `createTestEnv`: those of `LiveEnv.create`, without `clock`
+ * (a `ConfigurationError`, like any unknown key). Default logger: silent
+ * (also when `logger` is `undefined`).
+ */
 export type TestEnvOptions = Omit<LiveEnvOptions, "clock">;
+
+// A record, so that a new `LiveEnvOptions` field fails to compile here until it is listed.
+const TEST_ENV_KEYS = Object.keys({
+  projectId: true,
+  logger: true,
+  inspect: true,
+  streams: true,
+  handleSignals: true,
+  shutdownGraceMs: true,
+} satisfies Record<keyof TestEnvOptions, true>);
 
 const FINAL: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -49,8 +64,10 @@ export async function flush(turns = 3): Promise<void> {
  * await t.close();
  */
 export function createTestEnv(options: TestEnvOptions = {}): TestEnv {
+  // `clock` is not an option here: the test env brings its own simulated one.
+  assertKnownKeys("createTestEnv options", options, TEST_ENV_KEYS);
   const clock = new SimulatedClock();
-  const env = LiveEnv.create({ logger: silentLogger, ...options, clock });
+  const env = LiveEnv.create({ ...withDefaults({ logger: silentLogger }, options), clock });
   const events: LifecycleEvent[] = [];
   const jobStatus = new Map<string, JobStatus>();
   const workerState = new Map<string, WorkerState>();
@@ -80,7 +97,7 @@ export function createTestEnv(options: TestEnvOptions = {}): TestEnv {
     clock,
     events,
     async advance(ms) {
-      clock.increment(ms);
+      clock.increment(checkDuration("ms of advance", ms));
       await flush();
     },
     waitForJobStatus(job, status) {

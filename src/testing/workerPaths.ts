@@ -1,6 +1,7 @@
 import type { AnyStateNode } from "xstate";
 import { getAdjacencyMap, getShortestPaths } from "xstate/graph";
 import { workerMachine, type WorkerEvent } from "../../machines/worker.js";
+import { assertKnownKeys } from "../options.js";
 import type { WorkerState } from "../job/events.js";
 
 /** What happened in one step of a worker path, in the words of a fault script. */
@@ -156,6 +157,7 @@ export function transitionKey(step: Pick<WorkerPathStep, "from" | "kind" | "stat
  * workerModel(new Set(), { hasInit: false }).paths[0].description; // "executing"
  */
 export function workerModel(excluded: ReadonlySet<WorkerTransitionKey> = new Set(), options: WorkerModelOptions = {}): WorkerModel {
+  assertKnownKeys("workerModel options", options, ["hasInit"]);
   const input = traversalInput(options.hasInit ?? true);
   const kinds = eventKinds();
   const events = [...kinds.keys()].map((type) => (type === "RESTART" ? { type, delayMs: 100 } : { type })) as WorkerEvent[];

@@ -1,7 +1,7 @@
 import { resolveRetryPolicy, type RetryPolicy } from "../../machines/restartPolicy.js";
 import type { JobMachineTimeouts } from "../../machines/job.js";
-import { ConfigurationError, ValidationError } from "../errors.js";
-import { assertKnownKeys } from "../options.js";
+import { ConfigurationError } from "../errors.js";
+import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
@@ -15,7 +15,7 @@ import {
   type TimeoutOptions,
 } from "./options.js";
 
-/** Timeouts with defaults applied (`heartbeatMs` stays with the runtime). */
+/** Timeouts with defaults applied; a missing one is none (`heartbeatMs` stays with the runtime). */
 export type ResolvedTimeouts = JobMachineTimeouts & Pick<TimeoutOptions, "heartbeatMs">;
 
 /**
@@ -37,9 +37,6 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
   ) {
     const where = `defineWorker options of spec "${spec.name}"`;
     assertKnownKeys(where, options, ["liveEnv", "concurrency", "init", "processor", "dispose", "retry", "timeouts"]);
-    assertKnownKeys(`retry of ${where}`, options?.retry, ["maxRestarts", "withinMs", "backoff", "resetAfterMs", "retryable"]);
-    assertKnownKeys(`retry.backoff of ${where}`, options?.retry?.backoff, ["initialMs", "factor", "maxMs", "jitter"]);
-    assertKnownKeys(`timeouts of ${where}`, options?.timeouts, ["initMs", "jobMs", "heartbeatMs", "stopMs"]);
     if (typeof options?.processor !== "function") {
       throw new ConfigurationError(`defineWorker for spec "${spec.name}" needs a processor function; got ${typeof options?.processor}`);
     }
@@ -48,13 +45,10 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
         throw new ConfigurationError(`${hook} of the worker for "${spec.name}" must be a function; got ${typeof options[hook]}`);
       }
     }
-    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-    if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
-      throw new ValidationError(`concurrency must be a whole number >= 1 (or Infinity); got ${String(concurrency)}`);
-    }
-    this.concurrency = concurrency;
-    this.retry = resolveRetryPolicy(options.retry);
-    this.timeouts = resolveTimeouts(options.timeouts);
+    // Every option is checked before the def touches the env: a bad one registers nothing.
+    this.retry = resolveRetryPolicy(options.retry, "retry", where);
+    this.timeouts = resolveTimeouts(options.timeouts, where);
+    this.concurrency = checkCount(`concurrency of ${where}`, options.concurrency === undefined ? DEFAULT_CONCURRENCY : options.concurrency, { min: 1, allowInfinity: true });
     this.init = options.init;
     this.processor = options.processor;
     this.dispose = options.dispose;
@@ -66,13 +60,23 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
 /** A worker def of any spec. */
 export type AnyLiveWorkerDef = LiveWorkerDef<any, any, any, any>;
 
-function resolveTimeouts(options: TimeoutOptions | undefined): ResolvedTimeouts {
-  const merged: TimeoutOptions = { ...DEFAULT_TIMEOUTS, ...options };
-  for (const [name, value] of Object.entries(merged)) {
+/** The least each timeout may be: a 0 ms init, heartbeat or job timeout could never be met; a 0 ms stop grace abandons at once. */
+const TIMEOUT_MIN: Readonly<Record<keyof TimeoutOptions, number>> = { initMs: 1, jobMs: 1, heartbeatMs: 1, stopMs: 0 };
+
+/**
+ * Applies defaults (an explicit `undefined` is the default) and checks each
+ * timeout. `Infinity` means none: the resolved value is then `undefined`, so
+ * no timer is ever armed for it.
+ */
+function resolveTimeouts(options: TimeoutOptions | undefined, where: string): ResolvedTimeouts {
+  assertKnownKeys(`timeouts of ${where}`, options, Object.keys(TIMEOUT_MIN));
+  const merged: TimeoutOptions = withDefaults<TimeoutOptions>(DEFAULT_TIMEOUTS, options);
+  const resolved: ResolvedTimeouts = {};
+  for (const name of Object.keys(TIMEOUT_MIN) as Array<keyof TimeoutOptions>) {
+    const value = merged[name];
     if (value === undefined) continue;
-    if (typeof value !== "number" || !(value > 0) || value > 2 ** 31 - 1) {
-      throw new ValidationError(`timeouts.${name} must be a number of ms between 1 and 2147483647, or undefined for none; got ${String(value)}`);
-    }
+    const ms = checkDuration(`timeouts.${name} of ${where}`, value, { min: TIMEOUT_MIN[name], allowInfinity: true });
+    if (ms !== Infinity) resolved[name] = ms;
   }
-  return merged;
+  return resolved;
 }

@@ -8,20 +8,27 @@ import type { JobSpec } from "../spec/JobSpec.js";
  * Timeouts of a worker. A timeout that fires raises `TimeoutError` naming it;
  * `initMs` and `heartbeatMs` count as a failed attempt (restart policy
  * applies), `jobMs` fails the job, `stopMs` abandons a stopping attempt.
+ * Each is whole ms up to 2³¹−1 (about 24.8 days), or `Infinity` for none (no
+ * timer is armed). Left out or `undefined`: the default. Anything else is a
+ * `ValidationError` naming the option.
  */
 export interface TimeoutOptions {
-  /** Longest `init` may take per attempt. Default 60 000 ms. */
+  /** Longest `init` may take per attempt: 1 … 2³¹−1 ms, or `Infinity`. Default 60 000 ms. */
   initMs?: number;
-  /** Longest the whole job may run, restarts included. Default: none. */
+  /** Longest the whole job may run, restarts included: 1 … 2³¹−1 ms, or `Infinity`. Default: none. */
   jobMs?: number;
   /**
    * The processor must pull input, emit or call `heartbeat()` at least this
    * often, or the attempt counts as stalled. Time spent waiting inside the
    * library (for input not yet fed, for a slow reader) does not count.
-   * Default: none.
+   * 1 … 2³¹−1 ms, or `Infinity`. Default: none.
    */
   heartbeatMs?: number;
-  /** Grace for a processor to return after its signal aborts (cancel, close). Default 5 000 ms. */
+  /**
+   * Grace for a processor to return after its signal aborts (cancel, close):
+   * 0 … 2³¹−1 ms (0 abandons it at once), or `Infinity` to wait for it
+   * however long it takes. Default 5 000 ms.
+   */
   stopMs?: number;
 }
 
@@ -75,11 +82,15 @@ export interface DisposeContext<R> {
   logger: Logger;
 }
 
-/** Options of `spec.defineWorker`. Every field but `processor` has a default. */
+/**
+ * Options of `spec.defineWorker`. Every field but `processor` has a default,
+ * which a field left out or set to `undefined` takes. Unknown keys (here, in
+ * `retry`, `retry.backoff` and `timeouts`) are a `ConfigurationError`.
+ */
 export interface LiveWorkerOptions<I, O, Opt, R> {
   /** The env this worker serves. Default `LiveEnv.global()`. */
   liveEnv?: LiveEnv;
-  /** Jobs of this spec running at once in the env; the rest wait `queued`, FIFO. Default 10. */
+  /** Jobs of this spec running at once in the env (a whole number >= 1, or `Infinity`); the rest wait `queued`, FIFO. Default 10. */
   concurrency?: number;
   /** Runs before each attempt's processor; its result is `resources`. Default: none. */
   init?: (context: InitContext<Opt>) => R | Promise<R>;

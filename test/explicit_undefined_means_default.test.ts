@@ -1,0 +1,161 @@
+/**
+ * An option set to `undefined` takes its default, exactly as if it were left
+ * out (`{ ...DEFAULTS, ...options }` would copy the `undefined` over the default).
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { DEFAULT_RETRY, DEFAULT_STREAM_LIMITS, DEFAULT_TIMEOUTS, JobSpec, LiveEnv, Liveflow, TimeoutError, expose } from "../src/index.js";
+import { withDefaults } from "../src/options.js";
+import { createTestEnv as createKitEnv } from "../src/testing/index.js";
+import { settle } from "./helpers/collect.js";
+import { closeAll, createTestEnv } from "./helpers/env.js";
+
+afterEach(closeAll);
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+let counter = 0;
+
+/** How many feeds to a job that never starts resolve before backpressure holds the rest. */
+async function acceptedWhileQueued(env: LiveEnv): Promise<number> {
+  const spec = JobSpec.define({ name: `limits-${++counter}`, input: z.number() });
+  const job = await spec.enqueueJob({ liveEnv: env });
+  let accepted = 0;
+  for (let i = 0; i < DEFAULT_STREAM_LIMITS.highWaterMark + 5; i++) {
+    job.input.feed(i).then(
+      () => accepted++,
+      () => {},
+    );
+  }
+  await settle();
+  return accepted;
+}
+
+describe("an explicit undefined means the default", () => {
+  it("timeouts: { stopMs: undefined } keeps the 5 s stop grace: a processor that ignores its signal is abandoned, and close() settles", async () => {
+    const { env, clock } = createTestEnv();
+    const spec = JobSpec.define({ name: `stubborn-${++counter}`, input: z.number() });
+    const def = spec.defineWorker({
+      liveEnv: env,
+      timeouts: { stopMs: undefined },
+      processor: () => new Promise<void>(() => {}), // never returns, ignores its signal
+    });
+    expect(def.timeouts.stopMs).toBe(DEFAULT_TIMEOUTS.stopMs);
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await settle();
+    let closed = false;
+    const closing = env.close().then(() => (closed = true));
+    await settle();
+    clock.increment(DEFAULT_TIMEOUTS.stopMs - 1);
+    await settle();
+    expect(closed).toBe(false);
+    clock.increment(1);
+    await closing;
+    expect(job.status).toBe("cancelled");
+  });
+
+  it("timeouts: { initMs: undefined } keeps the 60 s init timeout", async () => {
+    const { env, clock } = createTestEnv();
+    const spec = JobSpec.define({ name: `slow-init-${++counter}`, input: z.number() });
+    const errors: unknown[] = [];
+    env.subscribe((event) => event.type === "worker.state" && event.state === "error" && errors.push(event.error));
+    spec.defineWorker({
+      liveEnv: env,
+      timeouts: { initMs: undefined },
+      retry: { maxRestarts: 0 },
+      init: () => new Promise(() => {}),
+      processor: async () => {},
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await settle();
+    clock.increment(DEFAULT_TIMEOUTS.initMs);
+    await expect(job.waitUntilFinish()).rejects.toMatchObject({ cause: expect.any(TimeoutError) });
+    expect(errors).toEqual([expect.objectContaining({ kind: "init", ms: DEFAULT_TIMEOUTS.initMs })]);
+  });
+
+  it("defineWorker: undefined concurrency, init, retry fields and backoff fields are the defaults", () => {
+    const { env } = createTestEnv();
+    const spec = JobSpec.define({ name: `undefined-fields-${++counter}` });
+    const def = spec.defineWorker({
+      liveEnv: env,
+      concurrency: undefined,
+      init: undefined,
+      processor: async () => {},
+      retry: {
+        maxRestarts: undefined,
+        withinMs: undefined,
+        resetAfterMs: undefined,
+        retryable: undefined,
+        backoff: { initialMs: undefined, factor: undefined, maxMs: undefined, jitter: undefined },
+      },
+      timeouts: { initMs: undefined, jobMs: undefined, heartbeatMs: undefined, stopMs: undefined },
+    });
+    expect(def.concurrency).toBe(10);
+    expect(def.retry).toEqual(DEFAULT_RETRY);
+    expect(def.timeouts).toEqual(DEFAULT_TIMEOUTS);
+  });
+
+  it("LiveEnv.create: undefined fields and stream limits are the defaults", async () => {
+    const env = LiveEnv.create({
+      projectId: undefined,
+      clock: undefined,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      inspect: undefined,
+      streams: { highWaterMark: undefined, historyLimit: undefined },
+      handleSignals: undefined,
+      shutdownGraceMs: undefined,
+    });
+    expect(env.projectId).toBe("default");
+    // The default limits are in force: feeding a queued job stops where it stops with the limits spelled out.
+    const withDefaultsSpelledOut = LiveEnv.create({ logger: { debug() {}, info() {}, warn() {}, error() {} }, streams: { ...DEFAULT_STREAM_LIMITS } });
+    expect(await acceptedWhileQueued(env)).toBe(await acceptedWhileQueued(withDefaultsSpelledOut));
+    expect(await acceptedWhileQueued(env)).toBeGreaterThan(DEFAULT_STREAM_LIMITS.highWaterMark / 2);
+    await withDefaultsSpelledOut.close();
+    await env.close({ graceMs: undefined });
+  });
+
+  it("the test kit's createTestEnv({ logger: undefined }) keeps its silent logger", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const t = createKitEnv({ logger: undefined });
+    const spec = JobSpec.define({ name: `quiet-${++counter}` });
+    spec.defineWorker({
+      liveEnv: t.env,
+      retry: { maxRestarts: 0 },
+      processor: async () => {
+        throw new Error("expected failure");
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: t.env });
+    await expect(job.waitUntilFinish()).rejects.toThrow(/expected failure/);
+    await t.close();
+    expect(warn).not.toHaveBeenCalled();
+    expect(error).not.toHaveBeenCalled();
+  });
+
+  it("Liveflow.define: undefined supervision fields and jobMs are the defaults", async () => {
+    const { env } = createTestEnv();
+    const spec = JobSpec.define({ name: `flow-defaults-${++counter}`, input: z.number(), output: z.number() });
+    spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n); } });
+    const flow = Liveflow.define({
+      name: `flow-defaults-${counter}`,
+      connections: [],
+      exposures: [expose(spec.input.default, "in"), expose(spec.output.default, "out")],
+      supervision: { strategy: undefined, maxRestarts: undefined, backoff: { jitter: undefined } },
+      timeouts: { jobMs: undefined },
+    });
+    const job = await flow.enqueueJob({ liveEnv: env, jobId: undefined, jobOptions: undefined });
+    await job.input("in").feed(1);
+    await job.input("in").terminate();
+    await job.waitUntilFinish();
+    expect(job.status).toBe("completed");
+  });
+
+  it("withDefaults skips undefined, keeps other falsy values, and defines own keys only", () => {
+    expect(withDefaults({ a: 1, b: 2, c: 3 }, { a: undefined, b: 0 })).toEqual({ a: 1, b: 0, c: 3 });
+    const merged = withDefaults({ a: 1 } as Record<string, unknown>, JSON.parse('{"__proto__": {"polluted": true}}'));
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

@@ -2,6 +2,7 @@ import { and, assign, enqueueActions, setup, type ActorSystem, type AnyActorRef 
 import {
   JobFailedError,
   TimeoutError,
+  describeError,
   serializeError,
   type RestartRecord,
 } from "../src/errors.js";
@@ -215,7 +216,9 @@ export const jobMachine = setup({
       const reason =
         decision.reason === "intensity"
           ? `exhausted its restart budget (${context.retry.maxRestarts} restarts within ${context.retry.withinMs} ms)`
-          : "failed with a non-retryable error";
+          : decision.reason === "predicate threw"
+            ? `failed, and its retry.retryable predicate threw (${describeError(decision.predicateError)}), so it was not retried`
+            : "failed with a non-retryable error";
       enqueue.assign({
         error: new JobFailedError(context.jobId, event.error, context.restarts, reason, context.specName),
       });

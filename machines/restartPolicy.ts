@@ -3,6 +3,7 @@ import {
   UnknownTagError,
   UnrecoverableError,
   ValidationError,
+  isInstance,
   type RestartRecord,
 } from "../src/errors.js";
 import { assertKnownKeys, checkCount, checkDuration, checkRange, MAX_TIMER_MS, withDefaults } from "../src/options.js";
@@ -49,7 +50,8 @@ export interface RetryOptions {
   /**
    * Decides whether a failure may be retried. Default `isRetryableByDefault`:
    * everything except `UnrecoverableError`, `ValidationError`,
-   * `UnknownTagError` and `ConfigurationError`.
+   * `UnknownTagError` and `ConfigurationError`. A predicate that throws
+   * counts as "not retryable": the job fails, and its error says so.
    */
   retryable?: (error: unknown) => boolean;
 }
@@ -115,7 +117,9 @@ export function resolveRetryPolicy(options: RetryOptions | undefined, path = "re
 /** What the supervisor decided about one failure. */
 export type RestartDecision =
   | { restart: true; delayMs: number }
-  | { restart: false; reason: "unrecoverable" | "intensity" };
+  | { restart: false; reason: "unrecoverable" | "intensity" }
+  /** The `retryable` predicate threw: the failure is treated as not retryable. */
+  | { restart: false; reason: "predicate threw"; predicateError: unknown };
 
 /**
  * Default `retryable`: everything but `UnrecoverableError`, `ValidationError`
@@ -127,10 +131,10 @@ export type RestartDecision =
  */
 export function isRetryableByDefault(error: unknown): boolean {
   return !(
-    error instanceof UnrecoverableError ||
-    error instanceof ValidationError ||
-    error instanceof UnknownTagError ||
-    error instanceof ConfigurationError
+    isInstance(error, UnrecoverableError) ||
+    isInstance(error, ValidationError) ||
+    isInstance(error, UnknownTagError) ||
+    isInstance(error, ConfigurationError)
   );
 }
 
@@ -150,7 +154,14 @@ export function decideRestart(
   seed: string,
 ): RestartDecision {
   const retryable = policy.retryable ?? isRetryableByDefault;
-  if (!retryable(error)) return { restart: false, reason: "unrecoverable" };
+  let retry: boolean;
+  try {
+    retry = Boolean(retryable(error));
+  } catch (predicateError) {
+    // A user predicate that throws must not take the supervisor down with it.
+    return { restart: false, reason: "predicate threw", predicateError };
+  }
+  if (!retry) return { restart: false, reason: "unrecoverable" };
   const inWindow = history.filter((r) => at - r.at < policy.withinMs).length;
   if (inWindow >= policy.maxRestarts) return { restart: false, reason: "intensity" };
   let streak = 0;

@@ -184,6 +184,18 @@ function isJsonSafe(value: unknown): boolean {
   }
 }
 
+/**
+ * `value instanceof type`, or false where asking throws (a revoked proxy):
+ * for values user code threw.
+ */
+export function isInstance<T>(value: unknown, type: abstract new (...args: any[]) => T): value is T {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
 /** A one-line description of any thrown value. Total: never throws. */
 export function describeError(error: unknown): string {
   try {

@@ -2,7 +2,7 @@ import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from "x
 import type { JobContext, JobStartEvent } from "../../machines/job.js";
 import { resolveRetryPolicy } from "../../machines/restartPolicy.js";
 import type { AttemptInput, ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
-import { JobCancelledError, JobFailedError, TimeoutError, describeError, serializeError } from "../errors.js";
+import { JobCancelledError, JobFailedError, TimeoutError, describeError, isInstance, serializeError } from "../errors.js";
 import { BoundLogger, type Logger } from "../logger.js";
 import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
@@ -328,7 +328,7 @@ export class JobRuntime implements ProgressSink {
   onWorkerState(state: ReportedWorkerState, context: WorkerContext): void {
     const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
     const error = context.error;
-    if (error instanceof TimeoutError && ((state === "error" && error.kind !== "stop") || (state === "stopped" && error.kind === "stop"))) {
+    if (isInstance(error, TimeoutError) && ((state === "error" && error.kind !== "stop") || (state === "stopped" && error.kind === "stop"))) {
       this.events.record({ type: "timeout", ...base, kind: error.kind, ms: error.ms });
     }
     if (state === "recovering") {

@@ -16,28 +16,22 @@ import { serializeError } from "../errors.js";
  *   worker failed. The runtime keeps the real error objects.
  */
 export function toInspectable(event: InspectionEvent): InspectionEvent {
-  const named = withReadableName(event);
-  switch (named.type) {
-    case "@xstate.event": {
-      const inner = named.event as { error?: unknown };
-      if (!needsSerializing(inner.error)) return named;
-      return { ...named, event: { ...named.event, error: serializeError(inner.error) } };
-    }
-    case "@xstate.snapshot": {
-      const snapshot = named.snapshot as { context?: { error?: unknown }; error?: unknown; output?: { error?: unknown } };
-      const contextError = snapshot.context?.error;
-      const ownError = snapshot.error;
-      const outputError = snapshot.output?.error;
-      if (!needsSerializing(contextError) && !needsSerializing(ownError) && !needsSerializing(outputError)) return named;
-      const copy: Record<string, unknown> = { ...snapshot };
-      if (needsSerializing(contextError)) copy.context = { ...snapshot.context, error: serializeError(contextError) };
-      if (needsSerializing(ownError)) copy.error = serializeError(ownError);
-      if (needsSerializing(outputError)) copy.output = { ...snapshot.output, error: serializeError(outputError) };
-      return { ...named, snapshot: copy as never };
-    }
-    default:
-      return named;
-  }
+  let out = withReadableName(event);
+  // Snapshot, microstep and event reports all carry the event that was processed.
+  const inner = (out as { event?: { error?: unknown } }).event;
+  if (inner && needsSerializing(inner.error)) out = { ...out, event: { ...inner, error: serializeError(inner.error) } } as unknown as InspectionEvent;
+  // Snapshot and microstep reports carry the actor's snapshot.
+  const snapshot = (out as { snapshot?: { context?: { error?: unknown }; error?: unknown; output?: { error?: unknown } } }).snapshot;
+  if (!snapshot) return out;
+  const contextError = snapshot.context?.error;
+  const ownError = snapshot.error;
+  const outputError = snapshot.output?.error;
+  if (!needsSerializing(contextError) && !needsSerializing(ownError) && !needsSerializing(outputError)) return out;
+  const copy: Record<string, unknown> = { ...snapshot };
+  if (needsSerializing(contextError)) copy.context = { ...snapshot.context, error: serializeError(contextError) };
+  if (needsSerializing(ownError)) copy.error = serializeError(ownError);
+  if (needsSerializing(outputError)) copy.output = { ...snapshot.output, error: serializeError(outputError) };
+  return { ...out, snapshot: copy } as unknown as InspectionEvent;
 }
 
 /** Errors and values JSON cannot carry become serialised errors; plain data passes as it is. */

@@ -59,6 +59,7 @@ export async function runFaultFree(
       concurrency: 1,
       ...(worker.init ? { init: worker.init } : {}),
       processor: worker.processor,
+      ...(worker.dispose ? { dispose: worker.dispose } : {}),
       retry: { maxRestarts: 0 },
       timeouts,
     });

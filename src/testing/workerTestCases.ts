@@ -194,6 +194,7 @@ async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean)
     concurrency: 1,
     ...(initial === "initializing" ? { init: init as never } : {}),
     processor: processor as never,
+    ...(worker.dispose ? { dispose: worker.dispose as never } : {}),
     retry: { maxRestarts, withinMs: 2 ** 31 - 1, backoff: BACKOFF },
     timeouts: { initMs: INIT_MS, stopMs: STOP_MS, ...(stall ? { heartbeatMs: settings.heartbeatMs } : {}) },
   });

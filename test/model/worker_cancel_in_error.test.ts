@@ -3,10 +3,11 @@
  * question from the worker model suite: can the runtime take the worker's
  * `error --cancel--> stopped`?).
  *
- * It cannot, and this test pins down why: the worker's `error` entry sends
- * WORKER.FAILED, and XState delivers it to the supervisor before the worker's
- * `@xstate.snapshot` inspection event (which is what emits `worker.state`).
- * The supervisor answers at once: RESTART (budget left) or GIVE_UP (budget
+ * It cannot, and this test pins down why: the worker's `error` entry records
+ * the `worker.state` event and sends WORKER.FAILED; XState delivers that
+ * send to the supervisor at the end of the worker's step, and listeners get
+ * the recorded event only after that step (the runtime delivers events
+ * between XState steps, never inside one). The supervisor answers at once: RESTART (budget left) or GIVE_UP (budget
  * spent) is queued in the worker's mailbox. The listener's cancel then puts
  * the job in `stopping`, whose STOP queues behind that answer. So the worker
  * goes `error → recovering → stopped` (cancelled), or `error → crashed` and

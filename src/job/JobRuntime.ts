@@ -260,6 +260,12 @@ export class JobRuntime implements ProgressSink {
 
   private setStatus(status: JobStatus): void {
     this.status = status;
+    this.emitStatus();
+  }
+
+  /** Records and delivers the current status (with the job's error, once it has one). */
+  private emitStatus(): void {
+    const { status } = this;
     this.emit({
       type: "job.status",
       jobId: this.jobId,
@@ -295,14 +301,7 @@ export class JobRuntime implements ProgressSink {
     this.env.jobFinished(this);
     // Then user code.
     if (status === "failed") this.logger.error(`${why}: ${describeError(error)}`, { error: serializeError(error) });
-    this.emit({
-      type: "job.status",
-      jobId: this.jobId,
-      specName: this.plan.name,
-      at: this.env.clock.now(),
-      status,
-      ...(error !== undefined ? { error: serializeError(error) } : {}),
-    });
+    this.emitStatus();
     this.events.close();
     // Waiting jobs start after this job's final event: listeners never see more running than the limit allows.
     this.env.startWaitingJobs(this);

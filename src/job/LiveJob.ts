@@ -1,4 +1,5 @@
 import { ConfigurationError, UnknownTagError } from "../errors.js";
+import { CallOrder } from "../stream/CallOrder.js";
 import type { DataStream, StreamMessage } from "../stream/DataStream.js";
 import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
 import type { JobStatus, LifecycleListener } from "./events.js";
@@ -155,8 +156,7 @@ function outputReader(tag: string, stream: DataStream): OutputReader<unknown> {
 class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
   private readonly cursor;
   private closed = false;
-  /** The `next` still waiting for a message, if any: later calls queue behind it. */
-  private waiting: Promise<IteratorResult<OutputMessage<unknown>>> | undefined;
+  private readonly order = new CallOrder<IteratorResult<OutputMessage<unknown>>>();
 
   constructor(private readonly stream: DataStream) {
     this.cursor = stream.openCursor();
@@ -164,14 +164,7 @@ class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
 
   /** Not async: a message already there (a reader that keeps up) costs one settled promise. */
   next(): Promise<IteratorResult<OutputMessage<unknown>>> {
-    if (this.waiting) {
-      const turn = this.waiting.then(
-        () => this.nextNow(false),
-        () => this.nextNow(false),
-      );
-      return this.await(turn);
-    }
-    return this.nextNow(true);
+    return this.order.busy ? this.order.after(() => this.nextNow(false)) : this.nextNow(true);
   }
 
   /** Serves one call now. `track`: a wait becomes the call later ones queue behind (a queued turn already is). */
@@ -187,21 +180,11 @@ class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
           throw error;
         }),
       );
-      return track ? this.await(read) : read;
+      return track ? this.order.hold(read) : read;
     } catch (error) {
       this.close();
       return Promise.reject(error);
     }
-  }
-
-  /** Remembers `result` as the call later ones queue behind, until it settles. */
-  private await(result: Promise<IteratorResult<OutputMessage<unknown>>>): Promise<IteratorResult<OutputMessage<unknown>>> {
-    this.waiting = result;
-    const clear = () => {
-      if (this.waiting === result) this.waiting = undefined;
-    };
-    result.then(clear, clear);
-    return result;
   }
 
   // Continuations of a `next` that waited: one pair per iterator, not per wait.

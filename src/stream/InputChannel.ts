@@ -1,4 +1,5 @@
 import type { Cursor, DataStream, StreamMessage, WaitCanceller } from "./DataStream.js";
+import { CallOrder } from "./CallOrder.js";
 
 /**
  * One input tag of a job: its stream and the acknowledged offset, which
@@ -84,14 +85,7 @@ export class AttemptInputReader {
    * made without awaiting the previous one.
    */
   next(): Promise<IteratorResult<unknown>> {
-    if (this.waiting) {
-      const turn = this.waiting.then(
-        () => this.nextNow(false),
-        () => this.nextNow(false),
-      );
-      return this.await(turn);
-    }
-    return this.nextNow(true);
+    return this.order.busy ? this.order.after(() => this.nextNow(false)) : this.nextNow(true);
   }
 
   /** Not async: a message already there costs one settled promise, a wait one `then`. */
@@ -113,23 +107,13 @@ export class AttemptInputReader {
           throw error;
         }),
       );
-      return track ? this.await(result) : result;
+      return track ? this.order.hold(result) : result;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** The `next` still waiting, if any: later calls queue behind it. */
-  private waiting: Promise<IteratorResult<unknown>> | undefined;
-
-  private await(result: Promise<IteratorResult<unknown>>): Promise<IteratorResult<unknown>> {
-    this.waiting = result;
-    const clear = () => {
-      if (this.waiting === result) this.waiting = undefined;
-    };
-    result.then(clear, clear);
-    return result;
-  }
+  private readonly order = new CallOrder<IteratorResult<unknown>>();
 
   /** Continues a `next` that waited (one function per reader, not per wait). */
   private resume: ((message: StreamMessage<unknown> | undefined) => IteratorResult<unknown>) | undefined;

@@ -91,9 +91,11 @@ let restarts = 0;
 /** `jobId:status` in the order the statuses were announced. */
 const statusLog: string[] = [];
 const enqueuedAt = new Map<string, number>();
+/** The backoff of each job's last granted restart. */
+const backoffs = new Map<string, number>();
 
 function step(jobId: string, text: string): void {
-  // Every job starts queued; the first event we see of it is when it starts running.
+  // The timeline starts when the job starts running (with the time it waited queued).
   const steps = timelines.get(jobId) ?? ["queued"];
   steps.push(text);
   timelines.set(jobId, steps);
@@ -129,11 +131,13 @@ env.subscribe((event) => {
     if (event.specName === "chop" && event.status === "running") mostRunningChops = Math.max(mostRunningChops, ++runningChops);
     if (event.specName === "chop" && ["completed", "failed", "cancelled"].includes(event.status)) runningChops--;
   } else if (event.type === "worker.state") {
-    step(event.jobId, event.state === "error" ? `error(${event.error?.message ?? "?"})` : event.state);
+    if (event.state === "error") step(event.jobId, `error(${event.error?.message ?? "?"})`);
+    else if (event.state === "recovering") step(event.jobId, `recovering(${backoffs.get(event.jobId) ?? "?"}ms)`);
+    else step(event.jobId, event.state);
   } else if (event.type === "worker.restart") {
+    // A granted restart is announced before the worker enters `recovering` (causes first).
     restarts++;
-    const steps = timelines.get(event.jobId)!;
-    steps[steps.length - 1] = `recovering(${event.delayMs}ms)`;
+    backoffs.set(event.jobId, event.delayMs);
   }
 });
 

@@ -76,7 +76,7 @@ export interface JobContext {
   cancelReason: string | undefined;
 }
 
-/** Child id and system id of a worker actor, `worker:<workerName>:<jobId>`: readable in inspectors. */
+/** Child id of a worker actor within its job, `worker:<workerName>` (its system id adds the job id: `workerSystemId`). */
 export const workerActorId = (workerName: string): string => `worker:${workerName}`;
 
 /**
@@ -85,7 +85,7 @@ export const workerActorId = (workerName: string): string => `worker:${workerNam
  * event type on the (shared) machine, and `xstate.done.actor.<child id>` with a
  * job id inside would add an entry for every job ever run.
  */
-export const workerSystemId = (workerName: string, jobId: string): string => `worker:${workerName}:${jobId}`;
+export const workerSystemId = (workerName: string, jobId: string): string => `worker:${workerName}/${jobId}`;
 
 /** Id of the delayed JOB.TIMEOUT event (cancelled when the job stops running). */
 const JOB_TIMER = "jobTimeout";

@@ -6,6 +6,7 @@ import {
   isInstance,
   type RestartRecord,
 } from "../src/errors.js";
+import { isThenable } from "../src/thenable.js";
 import { assertKnownKeys, checkCount, checkDuration, checkRange, MAX_TIMER_MS, withDefaults } from "../src/options.js";
 
 /** Exponential backoff between restarts (Akka's BackoffSupervisor). */
@@ -156,7 +157,13 @@ export function decideRestart(
   const retryable = policy.retryable ?? isRetryableByDefault;
   let retry: boolean;
   try {
-    retry = Boolean(retryable(error));
+    const answer: unknown = retryable(error);
+    if (isThenable(answer)) {
+      // The supervisor decides at once: a promise is no answer (and its rejection must not go unhandled).
+      answer.then(undefined, () => {});
+      throw new ConfigurationError("retry.retryable returned a promise; it must answer true or false at once");
+    }
+    retry = Boolean(answer);
   } catch (predicateError) {
     // A user predicate that throws must not take the supervisor down with it.
     return { restart: false, reason: "predicate threw", predicateError };

@@ -132,7 +132,7 @@ export class JobCancelledError extends LiveworkerError {
     readonly jobId: string,
     readonly reason: string = "cancelled",
   ) {
-    super(`Job "${jobId}" was cancelled: ${reason}`);
+    super(`Job "${jobId}" was cancelled: ${describeError(reason)}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { ConfigurationError, ValidationError, describeError } from "./errors.js";
+import { isThenable } from "./thenable.js";
 
 /**
  * A console-like logger: all four methods are required (`LiveEnv.create`
@@ -23,7 +24,7 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
  */
 export function consoleLogger(level: LogLevel = "warn", prefix = "[liveworker]"): Logger {
   if (typeof level !== "string" || !Object.hasOwn(ORDER, level)) {
-    throw new ValidationError(`Unknown log level ${JSON.stringify(level) ?? String(level)} for consoleLogger; known: ${Object.keys(ORDER).join(", ")}`);
+    throw new ValidationError(`Unknown log level ${typeof level === "string" ? JSON.stringify(level) : describeError(level)} for consoleLogger; known: ${Object.keys(ORDER).join(", ")}`);
   }
   const at = ORDER[level];
   const write =
@@ -97,7 +98,14 @@ const LEVELS = ["debug", "info", "warn", "error"] as const;
  * @throws ConfigurationError naming the missing methods.
  */
 export function assertLogger(value: unknown, where: string): asserts value is Logger {
-  const missing = LEVELS.filter((level) => typeof (value as Partial<Logger> | null)?.[level] !== "function");
+  const isMethod = (level: (typeof LEVELS)[number]) => {
+    try {
+      return typeof (value as Partial<Logger> | null)?.[level] === "function";
+    } catch {
+      return false; // a getter that throws is no method
+    }
+  };
+  const missing = LEVELS.filter((level) => !isMethod(level));
   if (value === null || typeof value !== "object" || missing.length > 0) {
     throw new ConfigurationError(
       `${where} must have the methods debug, info, warn and error${missing.length < 4 ? `; missing: ${missing.join(", ")}` : `; got ${value === null ? "null" : typeof value}`} (use consoleLogger("warn") or wrap your logger)`,
@@ -123,7 +131,9 @@ export function guardLogger(logger: Logger): Logger {
   };
   const guarded = (level: (typeof LEVELS)[number]) => (message: string, fields?: Record<string, unknown>) => {
     try {
-      logger[level](message, fields);
+      const result: unknown = logger[level](message, fields);
+      // An async method rejects instead of throwing: the same rule, or the rejection would go unhandled.
+      if (isThenable(result)) result.then(undefined, (error: unknown) => report(level, error));
     } catch (error) {
       report(level, error);
     }

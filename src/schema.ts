@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ValidationError, describeError, type ValidationIssue } from "./errors.js";
+import { isThenable } from "./thenable.js";
 
 /** Any Standard Schema (zod, valibot, arktype, …). */
 export type Schema<Input = unknown, Output = Input> = StandardSchemaV1<Input, Output>;
@@ -60,8 +61,9 @@ export function validate<S extends StandardSchemaV1>(
   } catch (error) {
     throw schemaFailed(where, "threw", error);
   }
-  if (result instanceof Promise) {
-    return result.then(
+  if (isThenable(result)) {
+    // Any thenable, not only a native Promise: settled through a real promise.
+    return Promise.resolve(result).then(
       (r) => outcome<S>(r, where),
       (error: unknown) => {
         throw schemaFailed(where, "rejected", error);
@@ -72,15 +74,26 @@ export function validate<S extends StandardSchemaV1>(
 }
 
 function outcome<S extends StandardSchemaV1>(result: unknown, where: ValidationSite): InferOut<S> {
-  if (typeof result !== "object" || result === null) {
+  if (typeof result !== "object" || result === null || Array.isArray(result)) {
     throw schemaFailed(where, "answered with something that is not a Standard Schema result", result);
   }
-  const { issues } = result as { issues?: unknown };
+  let issues: unknown;
+  let value: unknown;
+  let hasValue: boolean;
+  try {
+    ({ issues } = result as { issues?: unknown });
+    hasValue = "value" in result;
+    value = (result as { value?: unknown }).value;
+  } catch (error) {
+    throw schemaFailed(where, "answered with a result that cannot be read", error);
+  }
   if (issues !== undefined) {
     if (!Array.isArray(issues)) throw schemaFailed(where, "answered with issues that are not an array", issues);
     throw toError(siteName(where), issues as ValidationIssue[]);
   }
-  return (result as { value: unknown }).value as InferOut<S>;
+  // A result is `{ value }` or `{ issues }`: anything else (`{}`) is not one.
+  if (!hasValue) throw schemaFailed(where, "answered with something that is not a Standard Schema result", result);
+  return value as InferOut<S>;
 }
 
 function schemaFailed(where: ValidationSite, how: string, detail: unknown): ValidationError {

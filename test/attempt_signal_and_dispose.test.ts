@@ -259,6 +259,50 @@ describe("dispose", () => {
     expect(outcomes).toContainEqual([2, "done", "r2"]);
   });
 
+  it("a late init's resources are disposed at once, not after the next attempt; env.close() waits for that dispose", async () => {
+    const { env, clock } = createTestEnv();
+    const spec = numbers();
+    const log: string[] = [];
+    spec.defineWorker({
+      liveEnv: env,
+      retry: { maxRestarts: 1, backoff: NO_BACKOFF },
+      timeouts: { initMs: 50, stopMs: 500 },
+      init: async ({ attempt }) => {
+        if (attempt === 1) await new Promise((resolve) => clock.setTimeout(resolve, 100));
+        return `r${attempt}`;
+      },
+      processor: async ({ attempt }) => {
+        log.push(`processor ${attempt} starts`);
+        await new Promise((resolve) => clock.setTimeout(resolve, 1_000));
+        log.push(`processor ${attempt} ends`);
+      },
+      dispose: ({ attempt, outcome }) => void log.push(`dispose ${attempt} ${outcome}`),
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 10, maxSteps: 500 });
+    expect(log).toEqual(["processor 2 starts", "dispose 1 abandoned", "processor 2 ends", "dispose 2 done"]);
+
+    // With no next attempt: close() waits for the timed-out init to return and be disposed.
+    const alone = numbers();
+    const disposed: string[] = [];
+    alone.defineWorker({
+      liveEnv: env,
+      retry: { maxRestarts: 0 },
+      timeouts: { initMs: 50, stopMs: 500 },
+      init: async () => {
+        await new Promise((resolve) => clock.setTimeout(resolve, 300));
+        return "late";
+      },
+      processor: async () => {},
+      dispose: ({ resources, outcome }) => void disposed.push(`${String(resources)} ${outcome}`),
+    });
+    const failing = await alone.enqueueJob({ liveEnv: env });
+    await driveUntilSettled(clock, failing.waitUntilFinish(), { stepMs: 10, maxSteps: 100 });
+    expect(disposed).toEqual([]);
+    await driveUntilSettled(clock, env.close(), { stepMs: 10, maxSteps: 100 });
+    expect(disposed).toEqual(["late abandoned"]);
+  });
+
   it("dispose must be a function; a wrong type is a ConfigurationError", () => {
     const { env } = createTestEnv();
     expect(() => numbers().defineWorker({ liveEnv: env, processor: async () => {}, dispose: "close" as never })).toThrow(

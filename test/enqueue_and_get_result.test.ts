@@ -85,4 +85,23 @@ describe("spec.enqueueAndGetResult", () => {
     await expect(spec.enqueueAndGetResult({ liveEnv: env, outputTag: "nope" as never })).rejects.toBeInstanceOf(UnknownTagError);
     expect(env.liveJobCount).toBe(0);
   });
+
+  it("validates its input once: the processor gets that validation's output", async () => {
+    const { env } = createTestEnv();
+    let validations = 0;
+    const counted = z.number().transform((n) => {
+      validations++;
+      return n * 2;
+    });
+    const spec = JobSpec.define({ name: `once-${++counter}`, input: counted, output: z.number() });
+    spec.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        for await (const n of input) await output.emit(n);
+      },
+    });
+    const { data } = await spec.enqueueAndGetResult({ liveEnv: env, input: 21 });
+    expect(data).toBe(42);
+    expect(validations).toBe(1);
+  });
 });

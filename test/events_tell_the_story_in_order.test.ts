@@ -140,6 +140,42 @@ describe("a subscriber that comes late gets the story from the start", () => {
   });
 });
 
+describe("nothing after the end", () => {
+  it("progress reported after the processor returned, or after the job is final, is dropped", async () => {
+    const { env, clock } = createTestEnv();
+    const spec = numbers();
+    spec.defineWorker({
+      liveEnv: env,
+      processor: async ({ progress }) => {
+        clock.setTimeout(() => progress("late"), 20);
+      },
+    });
+    const events: LifecycleEvent[] = [];
+    env.subscribe((event) => events.push(event));
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await job.waitUntilFinish();
+    await driveUntilSettled(clock, new Promise((resolve) => clock.setTimeout(resolve, 50)));
+    expect(story(events)).toEqual(["job:queued", "job:running", "worker:executing@1", "worker:done@1", "job:completed"]);
+  });
+});
+
+describe("inspectors tell jobs apart", () => {
+  it("spec `a` with job `b:x` and spec `a:b` with job `x` are two actors with two names", async () => {
+    const names = new Set<string>();
+    const { env } = createTestEnv({ inspect: (event) => event.type === "@xstate.actor" && names.add((event.actorRef as unknown as { id: string }).id) });
+    const a = JobSpec.define({ name: `a${specCount}`, input: z.number() });
+    const ab = JobSpec.define({ name: `a${specCount}:b`, input: z.number() });
+    a.defineWorker({ liveEnv: env, processor: async () => {} });
+    ab.defineWorker({ liveEnv: env, processor: async () => {} });
+    await (await a.enqueueJob({ liveEnv: env, jobId: "b:x" })).waitUntilFinish();
+    await (await ab.enqueueJob({ liveEnv: env, jobId: "x" })).waitUntilFinish();
+    const jobs = [...names].filter((n) => n.startsWith("job:"));
+    const workers = [...names].filter((n) => n.startsWith("worker:") && n.includes("/"));
+    expect(jobs).toHaveLength(2);
+    expect(workers).toHaveLength(2);
+  });
+});
+
 describe("inspectors see why a worker failed", () => {
   it("a worker's context.error and the error events arrive as plain data with name and message", async () => {
     const seen: InspectionEvent[] = [];
@@ -162,5 +198,21 @@ describe("inspectors see why a worker failed", () => {
     expect(failedEvent.event.error).toMatchObject({ name: "TypeError", message: "the oven is cold" });
     const actorError = wire.find((e: { event?: { type?: string } }) => e.event?.type?.startsWith("xstate.error.actor"));
     expect(actorError.event.error).toMatchObject({ name: "TypeError", message: "the oven is cold" });
+  });
+
+  it("a crashed worker's done event (its output) and the action sending WORKER.FAILED carry the error as plain data too", async () => {
+    const seen: InspectionEvent[] = [];
+    const { env } = createTestEnv({ inspect: (event) => seen.push(event) });
+    const spec = numbers();
+    spec.defineWorker({ liveEnv: env, retry: { maxRestarts: 0 }, processor: async () => Promise.reject(new RangeError("out of flour")) });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await job.waitUntilFinish().catch(() => {});
+    const wire = JSON.parse(JSON.stringify(seen.map((event) => ({ type: event.type, event: (event as { event?: unknown }).event, action: (event as { action?: unknown }).action }))));
+    const done = wire.find((e: { event?: { type?: string } }) => e.event?.type?.startsWith("xstate.done.actor.worker"));
+    expect(done.event.output.error).toMatchObject({ name: "RangeError", message: "out of flour" });
+    const sent = wire.find(
+      (e: { type: string; action?: { params?: { event?: { type?: string } } } }) => e.type === "@xstate.action" && e.action?.params?.event?.type === "WORKER.FAILED",
+    );
+    expect(sent.action.params.event.error).toMatchObject({ name: "RangeError", message: "out of flour" });
   });
 });

@@ -48,7 +48,7 @@ describe("Stately inspector protocol", () => {
           const session = sessionOf(name);
           return frames.some((f) => f.type === "@xstate.snapshot" && f.sessionId === session && f.snapshot?.status === "done");
         };
-        return done("job:flaky:j1") && done("worker:flaky:j1");
+        return done("job:flaky/j1") && done("worker:flaky/j1");
       };
       server.on("connection", (socket) => {
         socket.on("message", (data) => {
@@ -73,10 +73,10 @@ describe("Stately inspector protocol", () => {
       expect(exit.code).toBe(0);
       expect(JSON.parse(stdout.trim())).toEqual({ data: 40 });
 
-      const jobActor = frames.find((f) => f.type === "@xstate.actor" && f.name === "job:flaky:j1");
-      const workerActor = frames.find((f) => f.type === "@xstate.actor" && f.name === "worker:flaky:j1");
-      expect(jobActor, "an @xstate.actor frame named job:flaky:j1").toBeDefined();
-      expect(workerActor, "an @xstate.actor frame named worker:flaky:j1").toBeDefined();
+      const jobActor = frames.find((f) => f.type === "@xstate.actor" && f.name === "job:flaky/j1");
+      const workerActor = frames.find((f) => f.type === "@xstate.actor" && f.name === "worker:flaky/j1");
+      expect(jobActor, "an @xstate.actor frame named job:flaky/j1").toBeDefined();
+      expect(workerActor, "an @xstate.actor frame named worker:flaky/j1").toBeDefined();
       expect(workerActor!.parentId).toBe(jobActor!.sessionId);
       // Whole: nothing replaced by "[Object]"/"[Array]" by serializationDepthLimit (default 10).
       expect(JSON.parse(jobActor!.definition!)).toEqual(wholeDefinition(jobMachine.config));

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import type { InspectionEvent } from "xstate";
-import { ConfigurationError, JobFailedError, JobSpec, LiveEnv, type LifecycleEvent, type Logger } from "../src/index.js";
+import { ConfigurationError, JobFailedError, JobSpec, LiveEnv, ValidationError, consoleLogger, type LifecycleEvent, type Logger } from "../src/index.js";
 import { collect } from "./helpers/collect.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 
@@ -165,6 +165,70 @@ describe("lifecycle listeners that throw", () => {
     const spec = numbers();
     const job = await spec.enqueueJob({ liveEnv: env });
     expect(() => job.subscribe(null as never)).toThrow(ConfigurationError);
+  });
+});
+
+describe("async callbacks that reject", () => {
+  it("an async listener, logger method or inspect observer that rejects is reported once, like one that throws", async () => {
+    const consoleError = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const errors: string[] = [];
+      const reject = async () => {
+        throw new Error("async callback failed");
+      };
+      const { env } = createTestEnv({
+        logger: { debug() {}, info() {}, warn: reject, error: (m) => void errors.push(m) },
+        inspect: reject,
+      });
+      env.subscribe(reject);
+      const { failing, passing } = await runTwo(env);
+      expect([failing.status, passing.status]).toEqual(["failed", "completed"]);
+      await env.close();
+      await nothingStray();
+      expect(errors.filter((line) => /the inspect observer threw/.test(line))).toHaveLength(1);
+      expect(errors.filter((line) => /an env lifecycle listener threw/.test(line))).toHaveLength(1);
+      expect(consoleError.mock.calls.filter(([line]) => /the logger's warn\(\) threw/.test(String(line)))).toHaveLength(1);
+    } finally {
+      consoleError.mockRestore();
+    }
+  });
+
+  it("a retry predicate that answers with a promise is misuse: the job fails and says so, nothing goes unhandled", async () => {
+    const { env } = createTestEnv();
+    const spec = numbers();
+    spec.defineWorker({
+      liveEnv: env,
+      retry: { retryable: (async () => Promise.reject(new Error("async predicate"))) as never },
+      processor: async () => {
+        throw new Error("work failed");
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    const error = (await job.waitUntilFinish().then(() => undefined, (e: unknown) => e)) as JobFailedError;
+    expect(error.message).toMatch(/retryable returned a promise/);
+    await nothingStray();
+  });
+});
+
+describe("bad values where the API takes user data", () => {
+  it("job.cancel with a reason that is not a string is a ValidationError; the job goes on, and cancels with a string", async () => {
+    const { env } = createTestEnv();
+    const spec = numbers();
+    spec.defineWorker({ liveEnv: env, processor: async ({ input }) => { for await (const _ of input); } });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    for (const reason of [Symbol("x"), Object.create(null), { toString() { throw new Error("no"); } }, 42]) {
+      await expect(job.cancel(reason as never)).rejects.toBeInstanceOf(ValidationError);
+    }
+    expect(job.status).toBe("running");
+    await job.cancel("enough");
+    expect(job.status).toBe("cancelled");
+    await nothingStray();
+  });
+
+  it("a logger whose method getter throws is a ConfigurationError; consoleLogger with a non-level is a ValidationError", () => {
+    const hostile = { debug() {}, info() {}, warn() {}, get error(): never { throw new Error("getter"); } };
+    expect(() => LiveEnv.create({ logger: hostile as never })).toThrow(ConfigurationError);
+    expect(() => consoleLogger(5n as never)).toThrow(ValidationError);
   });
 });
 

@@ -52,7 +52,7 @@ describe("offline viewer in a browser", () => {
         const { data } = await flaky.enqueueAndGetResult({ liveEnv: env, jobId: "j1", input: 1 });
         expect(data).toBe(2);
 
-        const row = '#timeline .row[data-actor="worker:flaky:j1"]';
+        const row = '#timeline .row[data-actor="worker:flaky/j1"]';
         await page.waitForSelector(`${row} .band[data-state="done"]`, { timeout: PAGE_WAIT_MS });
         const states = await page.$$eval(`${row} .band`, (bands) => bands.map((band) => band.getAttribute("data-state")));
         expect(states).toEqual(["initializing", "executing", "error", "recovering", "initializing", "executing", "done"]);
@@ -61,8 +61,8 @@ describe("offline viewer in a browser", () => {
         expect(errorMark).toContain("the oven is cold");
         expect(await page.locator(`${row} .mark.restart`).count()).toBe(1);
 
-        await page.waitForSelector('#actors .actor[data-actor="job:flaky:j1"] .status:text("completed")', { timeout: PAGE_WAIT_MS });
-        await page.click('#actors .actor[data-actor="worker:flaky:j1"]');
+        await page.waitForSelector('#actors .actor[data-actor="job:flaky/j1"] .status:text("completed")', { timeout: PAGE_WAIT_MS });
+        await page.click('#actors .actor[data-actor="worker:flaky/j1"]');
         expect(await page.getAttribute('svg[data-machine="worker"] .node.current', "data-state")).toBe("done");
         expect(await page.getAttribute('svg[data-machine="job"] .node.current', "data-state")).toBe("completed");
 

@@ -78,6 +78,22 @@ describe("workerTestCases compares outputs with a fault-free run", () => {
     }
   });
 
+  it("the fault-free reference runs before any case: process-wide state a buggy worker keeps cannot empty it", async () => {
+    // Bug: a "handled" mark shared by every job of the process (not per job), set before the output is written.
+    const handled = new Set<string>();
+    const sharedSkips: ProcessorOf<typeof shout> = async ({ input, output }) => {
+      for await (const { text } of input) {
+        if (handled.has(text)) continue;
+        handled.add(text);
+        await output.emit({ text: text.toUpperCase() });
+      }
+    };
+    const failed = await failures(workerTestCases(shout, { processor: sharedSkips }, { sampleInput }));
+    // The reference saw every output; every later case lost them all, so every completing case fails.
+    expect(failed.size).toBeGreaterThan(0);
+    for (const message of failed.values()) expect(message).toMatch(/lost output on "default"/);
+  });
+
   it("can be turned off with checkNothingLost: false", async () => {
     const failed = await failures(workerTestCases(shout, { processor: readAheadProcessor }, { sampleInput, checkNothingLost: false }));
     expect([...failed.keys()]).toEqual([]);

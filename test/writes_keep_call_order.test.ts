@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec, StreamClosedError, ValidationError, type Schema } from "../src/index.js";
+import { EnvClosedError, JobSpec, StreamClosedError, ValidationError, type Schema } from "../src/index.js";
 import { collect } from "./helpers/collect.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 
@@ -112,11 +112,42 @@ describe("writes keep call order", () => {
     await job.input.terminate();
     expect(await collect(job.output)).toEqual([1, 3]);
 
-    const garbage: Schema = { "~standard": { version: 1, vendor: "test", validate: () => undefined as never } };
-    const odd = JobSpec.define({ name: name("order-garbage"), input: garbage });
-    odd.defineWorker({ liveEnv: env, processor: async () => {} });
-    const oddJob = await odd.enqueueJob({ liveEnv: env });
-    await expect(oddJob.input.feed(1)).rejects.toThrow(/not a Standard Schema result/);
+    const answering = (answer: () => unknown): Schema => ({ "~standard": { version: 1, vendor: "test", validate: answer as never } });
+    const seen: unknown[] = [];
+    for (const [what, answer] of [
+      ["undefined", () => undefined],
+      ["{}", () => ({})],
+      ["[]", () => []],
+      ["a thenable with issues", () => ({ then: (resolve: (r: unknown) => void) => resolve({ issues: [{ message: "no" }] }) })],
+      ["a thenable with garbage", () => ({ then: (resolve: (r: unknown) => void) => resolve(42) })],
+    ] as const) {
+      const odd = JobSpec.define({ name: name("order-garbage"), input: answering(answer) });
+      odd.defineWorker({ liveEnv: env, processor: async ({ input }) => { for await (const value of input) seen.push(value); } });
+      const oddJob = await odd.enqueueJob({ liveEnv: env });
+      await expect(oddJob.input.feed(1), what).rejects.toBeInstanceOf(ValidationError);
+      await oddJob.input.terminate();
+      await oddJob.waitUntilFinish();
+    }
+    // Nothing invalid reached a processor.
+    expect(seen).toEqual([]);
+  });
+
+  it("an emit the processor did not await that fails an async schema fails the attempt, though the processor returned", async () => {
+    const { env } = createTestEnv();
+    const spec = JobSpec.define({ name: name("order-unawaited-invalid"), input: z.number(), output: slowerForSmall() });
+    spec.defineWorker({
+      liveEnv: env,
+      retry: { maxRestarts: 0 },
+      processor: async ({ output }) => {
+        void output.emit(1);
+        output.emit("not a number" as never).catch(() => {});
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await job.input.terminate();
+    const error = await job.waitUntilFinish().then(() => undefined, (e: unknown) => e);
+    expect(job.status).toBe("failed");
+    expect((error as { cause?: unknown }).cause).toBeInstanceOf(ValidationError);
   });
 
   it("jobs start in enqueueJob call order even when job options validate asynchronously at different speeds", async () => {
@@ -150,6 +181,16 @@ describe("writes keep call order", () => {
     await Promise.all(results.flatMap((r) => (r.status === "fulfilled" ? [r.value.waitUntilFinish()] : [])));
     expect(started).toEqual([0, 2]);
     expect(env.liveJobCount).toBe(0);
+  });
+
+  it("env.close() rejects an enqueueJob whose options are still validating (a validation that never ends hangs nothing)", async () => {
+    const { env } = createTestEnv();
+    const never: Schema<{ n: number }> = { "~standard": { version: 1, vendor: "test", validate: () => new Promise(() => {}) } };
+    const spec = JobSpec.define({ name: name("order-never"), jobOptions: never });
+    spec.defineWorker({ liveEnv: env, processor: async () => {} });
+    const enqueued = spec.enqueueJob({ liveEnv: env, jobOptions: { n: 1 } });
+    await env.close();
+    await expect(enqueued).rejects.toBeInstanceOf(EnvClosedError);
   });
 
   it("concurrent next() calls on one output reader each get the next message", async () => {

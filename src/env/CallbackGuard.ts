@@ -1,5 +1,6 @@
 import { describeError, serializeError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { isThenable } from "../thenable.js";
 
 /**
  * Calls user callbacks (lifecycle listeners, inspect observers) so that what
@@ -15,7 +16,9 @@ export class CallbackGuard {
   /** Calls `callback(argument)`; a throw is reported once per callback. */
   call<A>(callback: (argument: A) => unknown, argument: A, what: string): void {
     try {
-      callback(argument);
+      const result = callback(argument);
+      // An async callback rejects instead of throwing: the same rule, or the rejection would go unhandled.
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.report(callback, what, error));
     } catch (error) {
       this.report(callback, what, error);
     }

@@ -57,6 +57,9 @@ export class JobScheduler {
   private readonly queues = new Map<string, Fifo>();
   private readonly runningCount = new Map<string, number>();
   private readonly started = new WeakSet<JobRuntime>();
+  /** Queues to drain; a set, iterated while it grows, so a drain asked for during one is not lost. */
+  private readonly pendingDrains = new Set<string>();
+  private draining = false;
 
   constructor(private readonly findWorker: (specName: string) => AnyLiveWorkerDef | undefined) {}
 
@@ -67,12 +70,6 @@ export class JobScheduler {
     const entry: QueueEntry = { queueKey, job: undefined, dropped: false };
     fifo.push(entry);
     return entry;
-  }
-
-  /** Puts the created job in its place; it starts when it reaches the head and a slot is free. */
-  fill(entry: QueueEntry, job: JobRuntime): void {
-    entry.job = job;
-    this.drain(entry.queueKey);
   }
 
   /** Gives a place back (its job was never created). */
@@ -97,8 +94,26 @@ export class JobScheduler {
     if (fifo && ++fifo.stale * 2 >= fifo.size) fifo.retain(waiting);
   }
 
-  /** Starts as many waiting jobs of one queue as slots allow, oldest first. */
+  /**
+   * Starts as many waiting jobs of one queue as slots allow, oldest first.
+   * Starting a job runs listeners, which may enqueue, define workers or
+   * cancel: a drain asked for meanwhile runs once the current one is over.
+   */
   drain(queueKey: string): void {
+    this.pendingDrains.add(queueKey);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (const key of this.pendingDrains) {
+        this.pendingDrains.delete(key);
+        this.drainNow(key);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private drainNow(queueKey: string): void {
     const fifo = this.queues.get(queueKey);
     if (!fifo) return;
     while (fifo.size > 0) {
@@ -116,7 +131,7 @@ export class JobScheduler {
       this.started.add(job);
       job.start(this.findWorker);
     }
-    if (fifo.size === 0) this.queues.delete(queueKey);
+    if (fifo.size === 0 && this.queues.get(queueKey) === fifo) this.queues.delete(queueKey);
   }
 
   /** Drains every queue (a new worker def may unblock several). */

@@ -38,7 +38,7 @@ export interface LiveEnvOptions {
   /**
    * An XState inspector (observer or function) applied to every job and
    * worker actor. Default: none. What it throws is logged once and ignored.
-   * It sees worker actors as `worker:<name>:<jobId>` and errors as plain
+   * It sees worker actors as `worker:<name>/<jobId>` and errors as plain
    * objects (`{ name, message, code, cause }`).
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -105,6 +105,8 @@ export class LiveEnv {
   private removeSignalHandlers: (() => void) | undefined;
   /** Job ids of `enqueueJob` calls still validating: taken, so two calls cannot both get one. */
   private readonly reservedIds = new Set<string>();
+  /** Refusers of the `enqueueJob` calls still validating: `close()` rejects them (a validation may never end). */
+  private readonly pendingEnqueues = new Set<(error: unknown) => void>();
   /** Internal hooks for job runtimes. */
   readonly internals: EnvInternals;
 
@@ -264,6 +266,7 @@ export class LiveEnv {
 
   private async shutdown(graceMs: number): Promise<void> {
     if (globalEnv === this) globalEnv = undefined;
+    for (const refuse of [...this.pendingEnqueues]) refuse(new EnvClosedError(`env "${this.projectId}" closed while the job's options were validated`));
     const jobs = [...this.jobs.values()];
     const all = Promise.allSettled(jobs.map((job) => job.waitUntilFinish()));
     if (graceMs === Infinity) await all; // no limit: no timer either
@@ -317,30 +320,42 @@ export class LiveEnv {
     this.reservedIds.add(jobId);
     const entry = this.scheduler.reserve(plan.queueKey);
     let open = true;
+    let refuse!: (error: unknown) => void;
+    const closed = new Promise<never>((_, reject) => (refuse = reject));
+    closed.catch(() => {});
+    this.pendingEnqueues.add(refuse);
     const end = () => {
       if (!open) return false;
       open = false;
       this.reservedIds.delete(jobId);
+      this.pendingEnqueues.delete(refuse);
       return true;
     };
     return {
+      untilClosed: (work) => Promise.race([work, closed]),
       create: (jobOptions) => {
-        if (!end()) throw new Error(`internal: the reservation of job "${jobId}" was used twice`);
+        if (!open) throw new Error(`internal: the reservation of job "${jobId}" was used twice`);
+        let job: JobRuntime;
         try {
           this.assertAccepting(plan);
           // Checked again: another object of one of these names may have come while options validated.
           this.checkNames(plan);
           for (const { spec } of plan.nodes) this.specNames.claim(spec);
           if (plan.flow) this.flowNames.claim(plan.flow);
-          const job = new JobRuntime(this.internals, plan, jobId, jobOptions);
-          this.jobs.set(jobId, job);
-          this.scheduler.fill(entry, job);
-          return job;
+          job = new JobRuntime(this.internals, plan, jobId, jobOptions);
         } catch (error) {
-          this.jobs.delete(jobId);
+          end();
           this.scheduler.drop(entry);
           throw error;
         }
+        // Registered before any user code runs: the id stays taken, and close() sees the job.
+        this.jobs.set(jobId, job);
+        end();
+        entry.job = job;
+        job.announce();
+        // A listener of `queued` may have closed the env (the job is then cancelled) or cancelled it.
+        this.scheduler.drain(entry.queueKey);
+        return job;
       },
       cancel: () => {
         if (end()) this.scheduler.drop(entry);
@@ -383,7 +398,9 @@ export class LiveEnv {
       },
       startWaitingJobs: (job: JobRuntime) => env.scheduler.drain(job.plan.queueKey),
       broadcast: (event: LifecycleEvent) => {
-        for (const listener of env.listeners) env.guard.call(listener, event, "an env lifecycle listener");
+        if (env.listeners.size === 0) return;
+        // A listener subscribed while this event is delivered gets the events after it, not this one.
+        for (const listener of [...env.listeners]) env.guard.call(listener, event, "an env lifecycle listener");
       },
       callListener: (listener: LifecycleListener, event: LifecycleEvent) => env.guard.call(listener, event, "a job lifecycle listener"),
       track: (work: Promise<unknown>) => {
@@ -399,6 +416,8 @@ export class LiveEnv {
 
 /** A job's place in its queue while its options validate: see `LiveEnv.reserveJob`. */
 export interface JobReservation {
+  /** `work`, or a rejection with `EnvClosedError` as soon as the env closes (a validation that never ends must not hang the caller). */
+  untilClosed<T>(work: Promise<T>): Promise<T>;
   /** Creates the job in its place. `jobOptions`: node key → validated options. */
   create(jobOptions: ReadonlyMap<string, unknown>): JobRuntime;
   /** Gives the place and the id back. */

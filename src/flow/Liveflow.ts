@@ -153,7 +153,7 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     try {
       for (const { key, spec } of this.plan.nodes) {
         // Own keys only: a node labelled `constructor` has no options unless they are given.
-        jobOptions.set(key, await spec.validateJobOptions(Object.hasOwn(given, key) ? given[key] : undefined));
+        jobOptions.set(key, await reservation.untilClosed(spec.validateJobOptions(Object.hasOwn(given, key) ? given[key] : undefined)));
       }
     } catch (error) {
       reservation.cancel();

@@ -3,7 +3,7 @@ import type { AnyActorRef, InspectionEvent } from "xstate";
 
 /** A job or worker actor as the viewer lists it. */
 export interface ActorRecord {
-  /** The actor id: `job:<spec>:<jobId>` or `worker:<name>:<jobId>`. */
+  /** The actor id: `job:<spec>/<jobId>` or `worker:<name>/<jobId>`. */
   id: string;
   kind: "job" | "worker";
   /** For a worker, the id of its job actor. */
@@ -57,7 +57,7 @@ export interface CollectorDelta {
  * const collector = new EventCollector({ maxEvents: 1_000 });
  * const env = LiveEnv.create({ inspect: (event) => collector.observe(event) });
  * // … run jobs …
- * collector.transitions(); // [{ actorId: "worker:chop:j1", state: "initializing", … }, …]
+ * collector.transitions(); // [{ actorId: "worker:chop/j1", state: "initializing", … }, …]
  */
 export class EventCollector {
   private readonly maxEvents: number;

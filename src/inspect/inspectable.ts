@@ -6,7 +6,7 @@ import { serializeError } from "../errors.js";
  * named by their system id, and every error turned into plain data.
  *
  * - Worker actors are presented under their system id
- *   (`worker:<worker>:<jobId>`) instead of their child id (`worker:<worker>`),
+ *   (`worker:<worker>/<jobId>`) instead of their child id (`worker:<worker>`),
  *   so each worker of each job has its own readable name. The actor itself is
  *   untouched: the view only overrides `id`, everything else reads through.
  * - Errors (a worker's `context.error`, a job's, the `error` of
@@ -16,22 +16,44 @@ import { serializeError } from "../errors.js";
  *   worker failed. The runtime keeps the real error objects.
  */
 export function toInspectable(event: InspectionEvent): InspectionEvent {
-  let out = withReadableName(event);
-  // Snapshot, microstep and event reports all carry the event that was processed.
-  const inner = (out as { event?: { error?: unknown } }).event;
-  if (inner && needsSerializing(inner.error)) out = { ...out, event: { ...inner, error: serializeError(inner.error) } } as unknown as InspectionEvent;
-  // Snapshot and microstep reports carry the actor's snapshot.
-  const snapshot = (out as { snapshot?: { context?: { error?: unknown }; error?: unknown; output?: { error?: unknown } } }).snapshot;
-  if (!snapshot) return out;
-  const contextError = snapshot.context?.error;
-  const ownError = snapshot.error;
-  const outputError = snapshot.output?.error;
-  if (!needsSerializing(contextError) && !needsSerializing(ownError) && !needsSerializing(outputError)) return out;
-  const copy: Record<string, unknown> = { ...snapshot };
-  if (needsSerializing(contextError)) copy.context = { ...snapshot.context, error: serializeError(contextError) };
-  if (needsSerializing(ownError)) copy.error = serializeError(ownError);
-  if (needsSerializing(outputError)) copy.output = { ...snapshot.output, error: serializeError(outputError) };
-  return { ...out, snapshot: copy } as unknown as InspectionEvent;
+  const out = withReadableName(event) as unknown as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  // Snapshot, microstep and event reports carry the event processed (`error`, a done event's
+  // `output.error`); snapshot and microstep reports the actor's snapshot (`context.error`,
+  // `error`, `output.error`); action reports their params (a `sendTo`'s event with its `error`).
+  for (const key of ["event", "snapshot", "action"] as const) {
+    const value = out[key];
+    const plain = withPlainErrors(value, 0);
+    if (plain !== value) (copy ??= { ...out })[key] = plain;
+  }
+  return (copy ?? out) as unknown as InspectionEvent;
+}
+
+/** How deep errors are looked for: `snapshot.context.error`, `action.params.error`, `event.output.error`. */
+const ERROR_DEPTH = 2;
+
+/**
+ * `value` with every `error` field (down to `ERROR_DEPTH` levels) that JSON
+ * cannot carry replaced by its serialised form. Objects on the way are
+ * copied, not changed (a snapshot keeps its own `toJSON`); `value` itself is
+ * returned when there is nothing to replace.
+ */
+function withPlainErrors(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || depth > ERROR_DEPTH) return value;
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of ["error", "context", "output", "params", "event"]) {
+    let field: unknown;
+    try {
+      if (!Object.hasOwn(record, key)) continue;
+      field = record[key];
+    } catch {
+      continue;
+    }
+    const plain = key === "error" ? (needsSerializing(field) ? serializeError(field) : field) : withPlainErrors(field, depth + 1);
+    if (plain !== field) (copy ??= { ...record })[key] = plain;
+  }
+  return copy ?? value;
 }
 
 /** Errors and values JSON cannot carry become serialised errors; plain data passes as it is. */

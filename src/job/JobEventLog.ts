@@ -39,8 +39,9 @@ export class JobEventLog {
     private readonly broadcast: (event: LifecycleEvent) => void,
   ) {}
 
-  /** Records `event`; listeners get it at the next `flush`. */
+  /** Records `event`; listeners get it at the next `flush`. Nothing is recorded once the log is closed (the job is final). */
   record(event: LifecycleEvent): void {
+    if (this.closed) return;
     const last = this.events.at(-1);
     if (
       event.type === "job.progress" &&
@@ -66,7 +67,8 @@ export class JobEventLog {
       while (this.delivered < this.recorded) {
         const event = this.at(this.delivered++);
         if (!event) continue;
-        if (this.listeners) for (const listener of this.listeners) this.call(listener, event);
+        // A listener subscribed while this event is delivered got it in its replay: iterate a copy.
+        if (this.listeners) for (const listener of [...this.listeners]) this.call(listener, event);
         this.broadcast(event);
       }
     } finally {

@@ -74,8 +74,8 @@ export class JobRuntime implements ProgressSink {
       this.inputs = inputs;
       this.outputs = outputs;
     }
-    // Readable in inspectors: `job:<spec>:<jobId>` (workers: `worker:<name>:<jobId>`).
-    const actorId = `job:${plan.name}:${jobId}`;
+    // Readable in inspectors: `job:<spec>/<jobId>` (workers: `worker:<name>/<jobId>`); ids may hold ":" but never "/", so names cannot collide.
+    const actorId = `job:${plan.name}/${jobId}`;
     this.actor = createActor(env.jobMachine, {
       input: {
         jobId,
@@ -91,13 +91,24 @@ export class JobRuntime implements ProgressSink {
     });
     this.events = new JobEventLog(env.callListener, env.broadcast);
     this.actor.subscribe(new SupervisorObserver(this));
-    this.emit({ type: "job.status", jobId, specName: plan.name, at: env.clock.now(), status: "queued" });
     this.actor.start();
+    // Recorded after start (whose first snapshot flushes events): delivered at `announce`.
+    this.events.record({ type: "job.status", jobId, specName: plan.name, at: env.clock.now(), status: "queued" });
     if (plan.connections.length > 0) this.wire();
+  }
+
+  /**
+   * @internal Delivers the job's first event (`queued`) to listeners. Called
+   * by the env once the job is registered and holds its queue place, so a
+   * listener that closes the env or enqueues a job of the same id sees it.
+   */
+  announce(): void {
+    this.flushEvents();
   }
 
   /** @internal A processor reported progress. */
   progress(workerName: string, value: unknown): void {
+    if (isFinal(this.status)) return;
     this.emit({ type: "job.progress", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName, value });
   }
 

@@ -1,4 +1,4 @@
-import { ConfigurationError, UnknownTagError } from "../errors.js";
+import { ConfigurationError, UnknownTagError, ValidationError, describeError } from "../errors.js";
 import { CallOrder } from "../stream/CallOrder.js";
 import type { DataStream, StreamMessage } from "../stream/DataStream.js";
 import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
@@ -49,10 +49,20 @@ export class LiveJob<I = any, O = any> {
 
   /**
    * Cancels the job in any state. The processor's `signal` aborts; readers
-   * throw `JobCancelledError`. Resolves once the job is final (a job that
-   * already finished stays as it was).
+   * throw `JobCancelledError` with `reason`. Resolves once the job is final
+   * (a job that already finished stays as it was).
+   *
+   * @param reason a string, at most 1,000 characters. Default `"cancelled by the user"`.
+   * @throws ValidationError (a rejection) for a reason that is not such a string; nothing is cancelled.
    */
-  async cancel(reason = "cancelled by the user"): Promise<void> {
+  async cancel(reason: string = "cancelled by the user"): Promise<void> {
+    if (typeof reason !== "string" || reason.length > 1_000) {
+      throw new ValidationError(
+        `The reason of job.cancel must be a string of at most 1000 characters; got ${typeof reason === "string" ? `${reason.length} characters` : describeError(reason)}`,
+        [],
+        "reason",
+      );
+    }
     this.runtime.cancel(reason);
     await this.runtime.waitUntilFinish().catch(() => {});
   }

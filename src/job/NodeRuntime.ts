@@ -3,7 +3,7 @@ import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { Clock } from "../clock.js";
 import type { DisposeOutcome } from "../worker/options.js";
-import { WRITTEN, type DataStream, type StreamNamer } from "../stream/DataStream.js";
+import type { DataStream, StreamNamer } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
 import type { AttemptRun } from "../env/attemptActor.js";
@@ -120,7 +120,7 @@ export class NodeRuntime implements StreamNamer {
           attempt: input.attempt,
         }),
       );
-      this.running = pending;
+      this.running = attempt.running = attempt.pendingInit = pending;
       let resources: unknown;
       try {
         resources = await pending;
@@ -132,7 +132,7 @@ export class NodeRuntime implements StreamNamer {
       }
       if (attempt.fenced) {
         // Abandoned while init ran (init timeout, stop): what it returned late is disposed of at once.
-        this.env.track(this.runDispose(attempt, resources, "abandoned"));
+        this.env.track(this.runDispose(attempt, resources, "abandoned", false));
         attempt.assertLive();
       }
       attempt.resources = resources;
@@ -175,7 +175,8 @@ export class NodeRuntime implements StreamNamer {
         resources: attempt.resources,
         heartbeat: () => current.beat(),
         progress: (value: unknown) => {
-          if (current.fenced) return;
+          // A stale attempt, or one whose processor returned, reports nothing more.
+          if (current.fenced || current.returned) return;
           current.beat();
           this.job.progress(input.workerName, value);
         },
@@ -184,24 +185,13 @@ export class NodeRuntime implements StreamNamer {
       const previous = started === attempt ? undefined : this.disposing;
       const ready = previous ? previous.then(() => current.assertLive()) : Promise.resolve();
       run = ready.then(() => def.processor(context));
-      this.running = run;
+      this.running = attempt.running = run;
     } catch (error) {
       return { done: Promise.reject(error), abandon: ignore };
     }
     const done = attempt.settle(run).then(
-      () => this.completeAttempt(attempt, inputs),
-      (error: unknown) => {
-        const abandonedFirst = attempt.fenced;
-        attempt.abandon();
-        attempt.stopWatchdog();
-        // An attempt abandoned from outside (stop, a sibling's restart) did not fail on its own.
-        if (!abandonedFirst) this.logFailure(input, "processor", error);
-        const disposal = this.endAttempt(attempt, abandonedFirst ? "abandoned" : "failed");
-        if (!disposal) throw error;
-        return disposal.then(() => {
-          throw error;
-        });
-      },
+      () => this.completeAttempt(attempt, inputs, input),
+      (error: unknown) => this.failAttempt(attempt, input, error),
     );
     return { done, abandon: () => this.abandonAttempt(attempt) };
   }
@@ -213,31 +203,47 @@ export class NodeRuntime implements StreamNamer {
    * blocking upstream; then `dispose`. Synchronous unless something is left
    * to wait for (a queued emit, a dispose).
    */
-  private completeAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }): void | Promise<void> {
-    let ends: Promise<void>[] | undefined;
-    try {
-      attempt.assertLive();
-      inputs.acknowledgeAll();
-      const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
-      for (const stream of this.outputs.values()) {
-        const ended = stream.end(finished);
-        if (ended !== WRITTEN) (ends ??= []).push(ended);
-      }
-    } catch (error) {
-      attempt.abandon();
-      attempt.stopWatchdog();
-      throw error;
+  private completeAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }, input: AttemptInput): void | Promise<void> {
+    attempt.returned = true;
+    // Emits the processor called without awaiting are appended (or refused) first: an
+    // invalid one fails the attempt even though the processor returned.
+    let writes: Promise<void>[] | undefined;
+    for (const stream of this.outputs.values()) {
+      const settled = stream.settled();
+      if (settled) (writes ??= []).push(settled);
     }
-    const closeInputs = (): void | Promise<void> => {
-      attempt.stopWatchdog();
-      const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
-      for (const { stream, acknowledged } of this.inputs.values()) {
-        stream.closeCursor(acknowledged);
-        stream.close(finished);
+    const finish = (): void | Promise<void> => {
+      try {
+        if (attempt.failure) throw attempt.failure.error;
+        attempt.assertLive();
+        inputs.acknowledgeAll();
+        const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
+        for (const stream of this.outputs.values()) void stream.end(finished);
+        for (const { stream, acknowledged } of this.inputs.values()) {
+          stream.closeCursor(acknowledged);
+          stream.close(finished);
+        }
+      } catch (error) {
+        return this.failAttempt(attempt, input, error);
       }
+      attempt.stopWatchdog();
       return this.endAttempt(attempt, "done");
     };
-    return ends ? Promise.all(ends).then(closeInputs) : closeInputs();
+    return writes ? Promise.all(writes).then(finish) : finish();
+  }
+
+  /** The attempt failed (or was abandoned from outside): fence it, log it, dispose, and reject with `error`. */
+  private failAttempt(attempt: Attempt, input: AttemptInput, error: unknown): Promise<never> | never {
+    const abandonedFirst = attempt.fenced;
+    attempt.abandon();
+    attempt.stopWatchdog();
+    // An attempt abandoned from outside (stop, a sibling's restart) did not fail on its own.
+    if (!abandonedFirst) this.logFailure(input, "processor", error);
+    const disposal = this.endAttempt(attempt, abandonedFirst ? "abandoned" : "failed");
+    if (!disposal) throw error;
+    return disposal.then(() => {
+      throw error;
+    });
   }
 
   private beginAttempt(input: AttemptInput, def: AnyLiveWorkerDef): Attempt {
@@ -249,6 +255,11 @@ export class NodeRuntime implements StreamNamer {
   /** The worker left the attempt's state while it ran (stop, restart, timeout): fence it, then dispose. */
   private abandonAttempt(attempt: Attempt): void {
     attempt.abandon();
+    const init = attempt.pendingInit;
+    if (!attempt.initialized && init && this.def?.dispose) {
+      // Abandoned while init runs: `env.close()` waits (up to stopMs) for what it may still return, to dispose of it.
+      this.env.track(within(init, this.def.timeouts.stopMs, this.env.clock));
+    }
     void this.endAttempt(attempt, "abandoned");
   }
 
@@ -260,7 +271,7 @@ export class NodeRuntime implements StreamNamer {
   private endAttempt(attempt: Attempt, outcome: DisposeOutcome): Promise<void> | undefined {
     if (attempt.disposal) return attempt.disposal;
     if (!attempt.initialized || !this.def?.dispose) return undefined;
-    const disposal = this.runDispose(attempt, attempt.resources, outcome);
+    const disposal = this.runDispose(attempt, attempt.resources, outcome, outcome === "abandoned");
     attempt.disposal = disposal;
     this.disposing = disposal;
     this.env.track(disposal);
@@ -271,16 +282,17 @@ export class NodeRuntime implements StreamNamer {
   }
 
   /**
-   * Calls `dispose`, bounded by `timeouts.stopMs`. An abandoned attempt's
-   * user code first gets up to `stopMs` to settle (its signal has aborted).
-   * A throw or an overrun is logged, never retried. Never rejects.
+   * Calls `dispose`, bounded by `timeouts.stopMs`. With `waitForProcessor`
+   * (an abandoned attempt), its user code first gets up to `stopMs` to settle
+   * (its signal has aborted). A throw or an overrun is logged, never retried.
+   * Never rejects.
    */
-  private async runDispose(attempt: Attempt, resources: unknown, outcome: DisposeOutcome): Promise<void> {
+  private async runDispose(attempt: Attempt, resources: unknown, outcome: DisposeOutcome, waitForProcessor: boolean): Promise<void> {
     const def = this.def;
     if (!def?.dispose) return;
     const stopMs = def.timeouts.stopMs;
     const logger = this.attemptLogger({ jobId: this.jobId, workerName: this.key, attempt: attempt.number });
-    if (outcome === "abandoned" && this.running) await within(this.running, stopMs, this.env.clock);
+    if (waitForProcessor && attempt.running) await within(attempt.running, stopMs, this.env.clock);
     const call = Promise.resolve().then(() =>
       def.dispose!({ resources: resources as never, jobId: this.jobId, attempt: attempt.number, outcome, logger }),
     );

@@ -141,7 +141,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     return this.enqueue(args[0] === undefined ? {} : args[0]);
   }
 
-  private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }, input?: { value: unknown }): Promise<LiveJob<I, O>> {
+  private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }, input?: { value: unknown; valid?: unknown }): Promise<LiveJob<I, O>> {
     assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const env = resolveEnv(options.liveEnv, `enqueueJob of spec "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
@@ -154,9 +154,9 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
         const schema = Object.hasOwn(this.inputSchemas, "default") ? this.inputSchemas.default : undefined;
         if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
         // Checked before the job exists: bad input must leave no job behind.
-        await validate(schema, input.value, `input "default" of spec "${this.name}"`);
+        input.valid = await reservation.untilClosed(Promise.resolve(validate(schema, input.value, `input "default" of spec "${this.name}"`)));
       }
-      jobOptions = await this.validateJobOptions(options.jobOptions);
+      jobOptions = await reservation.untilClosed(this.validateJobOptions(options.jobOptions));
     } catch (error) {
       reservation.cancel();
       throw error;
@@ -178,16 +178,11 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     if (!Object.hasOwn(this.outputSchemas, outputTag)) {
       throw new UnknownTagError(this.name, "output", outputTag, Object.keys(this.outputSchemas));
     }
-    const job = await this.enqueue(enqueueOptions, input !== undefined ? { value: input } : undefined);
+    const given = input !== undefined ? { value: input as unknown, valid: undefined as unknown } : undefined;
+    const job = await this.enqueue(enqueueOptions, given);
     const runtime = job.runtime;
-    if (input !== undefined) {
-      try {
-        await runtime.inputs.get("default")!.stream.write(input);
-      } catch (error) {
-        await job.cancel(`its input was rejected: ${String(error)}`);
-        throw error;
-      }
-    }
+    // Validated once, before the job existed: the processor gets that result (a schema with effects runs once).
+    if (given) runtime.inputs.get("default")!.stream.append(given.valid);
     await Promise.all([...runtime.inputs.values()].map(({ stream }) => stream.end(`input of job "${job.jobId}" was terminated`)));
     await job.waitUntilFinish();
     const stream = runtime.outputs.get(outputTag)!;

@@ -113,6 +113,8 @@ export class DataStream<T = unknown> {
    * async validation, the others behind it. Undefined when none (the fast path).
    */
   private queued: QueuedWrite<T>[] | undefined;
+  /** Waiting for the queued writes to be appended or refused (`settled`). */
+  private settledWaiters: Array<() => void> | undefined;
   /** A graceful `end` asked for while writes were queued: it takes effect once they are appended. */
   private ending: { reason: string; done: Promise<void>; resolve: () => void } | undefined;
 
@@ -222,6 +224,7 @@ export class DataStream<T = unknown> {
     }
     if (queued.length > 0) return;
     this.queued = undefined;
+    this.wakeSettled();
     const ending = this.ending;
     if (ending) {
       this.ending = undefined;
@@ -230,11 +233,27 @@ export class DataStream<T = unknown> {
     }
   }
 
+  /**
+   * Resolves once every write already called was appended or refused;
+   * undefined when none waits (the common case: no promise).
+   */
+  settled(): Promise<void> | undefined {
+    if (this.queued === undefined) return undefined;
+    return new Promise<void>((resolve) => (this.settledWaiters ??= []).push(resolve));
+  }
+
+  private wakeSettled(): void {
+    const waiters = this.settledWaiters;
+    this.settledWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
+  }
+
   /** Refuses every queued write (the stream closed before their turn). */
   private refuseQueued(): void {
     const queued = this.queued;
     this.queued = undefined;
     if (queued) for (const entry of queued) entry.reject(new StreamClosedError(`Cannot write to ${this.label}: ${this.closed!.reason}`));
+    this.wakeSettled();
     const ending = this.ending;
     this.ending = undefined;
     ending?.resolve();

@@ -35,10 +35,10 @@ interface Subject {
 
 function subjectOf(spec: AnyJobSpec, worker: WorkerUnderTest<any, any, any, any>, options: unknown, where: string): Subject {
   const settings = caseSettings(spec, worker, options, where);
-  // Once per call, on first need: the comparison already assumes the worker's outputs follow
-  // from its input alone, so one run is the reference; and lazily, so workerTestCases stays
-  // synchronous and cheap while the runner collects tests, and cases that never complete
-  // (failed, cancelled) do not pay for it.
+  // Once per call: the comparison already assumes the worker's outputs follow from its input
+  // alone, so one run is the reference. Lazily, so workerTestCases stays synchronous and cheap
+  // while the runner collects tests; but before the first case runs (see replaySubject), so no
+  // case can have left process-wide state behind that the reference would then see.
   let outputs: Promise<OutputsByTag> | undefined;
   return {
     spec,
@@ -152,6 +152,8 @@ export function replay<I, O, Opt, R>(
 
 async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean): Promise<void> {
   const { spec, worker, settings } = subject;
+  // The reference run comes first (its failure is reported where outputs are compared).
+  if (settings.checkNothingLost) await subject.faultFree().catch(() => {});
   const { attempts, maxRestarts } = planOf(path);
   const t: TestEnv = createTestEnv();
   const releases = new Set<() => void>();

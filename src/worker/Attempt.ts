@@ -13,6 +13,8 @@ export class Attempt implements WaitCanceller {
   private lastBeat: number;
   private watchdog: unknown;
   private failWith: ((error: unknown) => void) | undefined;
+  /** The first failure from outside the processor (stall, invalid emit), whenever it came. */
+  failure: { error: unknown } | undefined;
   /** A failure that came before `settle` was called. */
   private earlyFailure: { error: unknown } | undefined;
   /** Made when `signal` is first read: most processors never read it. */
@@ -27,6 +29,12 @@ export class Attempt implements WaitCanceller {
   resources: unknown;
   /** True once `init` returned (or, without `init`, the processor started): `dispose` is then due. */
   initialized = false;
+  /** True once the processor returned: its late `progress` calls are dropped. */
+  returned = false;
+  /** This attempt's `init`, once started. */
+  pendingInit: Promise<unknown> | undefined;
+  /** The user code of this attempt now running (its `init`, then its processor). */
+  running: Promise<unknown> | undefined;
   /** This attempt's `dispose`, once started (it runs at most once). */
   disposal: Promise<void> | undefined;
 
@@ -121,8 +129,13 @@ export class Attempt implements WaitCanceller {
     if (wakers) for (const wake of wakers) wake();
   }
 
-  /** Fails the attempt now (the processor's own promise is abandoned). */
+  /**
+   * Fails the attempt now (the processor's own promise is abandoned). Kept
+   * even after the processor returned: an emit it did not await may still
+   * fail validation, and the attempt must then fail, not complete.
+   */
   fail(error: unknown): void {
+    this.failure ??= { error };
     if (this.failWith) this.failWith(error);
     else this.earlyFailure ??= { error };
   }

@@ -114,7 +114,7 @@ async function replay(path: JobPath, strategy: SupervisionStrategy): Promise<voi
     return controllers.get(key)!;
   };
   const jobId = `path-${n}`;
-  const rootId = flow ? `job:flow-${n}:${jobId}` : `job:solo-${n}:${jobId}`;
+  const rootId = flow ? `job:flow-${n}/${jobId}` : `job:solo-${n}/${jobId}`;
   const observed: Array<{ kind: string; state: JobState }> = [];
   const problems: string[] = [];
   let previous: JobContext | undefined;

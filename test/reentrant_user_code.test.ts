@@ -1,0 +1,104 @@
+/**
+ * Listeners run while the library is between steps, and may call back into
+ * it at once: subscribe, enqueue, define workers, close the env. Whatever
+ * they do, the library's own state stays whole (issue 11 §1 and §8; found
+ * by an adversarial review).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ConfigurationError, JobSpec, type LifecycleEvent } from "../src/index.js";
+import { closeAll, createTestEnv } from "./helpers/env.js";
+
+afterEach(closeAll);
+
+let specCount = 0;
+const numbers = () => JobSpec.define({ name: `reentrant-${++specCount}`, input: z.number(), output: z.number() });
+const label = (e: LifecycleEvent) => (e.type === "job.status" ? `job:${e.status}` : e.type === "worker.state" ? `worker:${e.state}` : e.type);
+
+describe("listeners that call back into the library", () => {
+  it("job.subscribe inside a job listener gets the event being delivered once, then the later ones", async () => {
+    const { env } = createTestEnv();
+    const spec = numbers();
+    spec.defineWorker({ liveEnv: env, processor: async ({ input }) => { for await (const _ of input); } });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    const late: string[] = [];
+    let subscribed = false;
+    // Subscribed while `done` is being delivered live (not replayed).
+    job.subscribe((event) => {
+      if (!subscribed && event.type === "worker.state" && event.state === "done") {
+        subscribed = true;
+        job.subscribe((e) => late.push(label(e)));
+      }
+    });
+    await job.input.terminate();
+    await job.waitUntilFinish();
+    expect(late).toEqual(["job:queued", "job:running", "worker:executing", "worker:done", "job:completed"]);
+  });
+
+  it("env.subscribe inside an env listener starts with the next event, not the one being delivered", async () => {
+    const { env } = createTestEnv();
+    const spec = numbers();
+    spec.defineWorker({ liveEnv: env, processor: async () => {} });
+    const late: string[] = [];
+    let subscribed = false;
+    env.subscribe((event) => {
+      if (!subscribed && event.type === "job.status" && event.status === "running") {
+        subscribed = true;
+        env.subscribe((e) => late.push(label(e)));
+      }
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await job.waitUntilFinish();
+    expect(late).toEqual(["worker:executing", "worker:done", "job:completed"]);
+  });
+
+  it("a listener that defines a worker and enqueues while a queue drains loses no job", async () => {
+    const { env } = createTestEnv();
+    const s = numbers();
+    const t = numbers();
+    const a = await s.enqueueJob({ liveEnv: env, jobId: "A" });
+    const b = await s.enqueueJob({ liveEnv: env, jobId: "B" });
+    let c: Awaited<ReturnType<typeof s.enqueueJob>> | undefined;
+    let enqueuing: Promise<void> | undefined;
+    env.subscribe((event) => {
+      if (event.jobId === "A" && event.type === "job.status" && event.status === "running" && !enqueuing) {
+        t.defineWorker({ liveEnv: env, processor: async () => {} });
+        enqueuing = s.enqueueJob({ liveEnv: env, jobId: "C" }).then((job) => void (c = job));
+      }
+    });
+    s.defineWorker({ liveEnv: env, concurrency: 3, processor: async () => {} });
+    await enqueuing;
+    await Promise.all([a.waitUntilFinish(), b.waitUntilFinish(), c!.waitUntilFinish()]);
+    expect([a.status, b.status, c!.status]).toEqual(["completed", "completed", "completed"]);
+  });
+
+  it("env.close() from a listener of a new job's `queued` event cancels that job: close settles with nothing left", async () => {
+    const { env } = createTestEnv();
+    const spec = numbers();
+    let started = false;
+    spec.defineWorker({ liveEnv: env, processor: async ({ input }) => { started = true; for await (const _ of input); } });
+    let closing: Promise<void> | undefined;
+    env.subscribe((event) => {
+      if (event.type === "job.status" && event.status === "queued") closing ??= env.close();
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await closing;
+    expect(job.status).toBe("cancelled");
+    expect(started).toBe(false);
+    expect(env.liveJobCount).toBe(0);
+  });
+
+  it("an enqueue of the same job id from a listener of that job's `queued` event is refused", async () => {
+    const { env } = createTestEnv();
+    const spec = numbers();
+    spec.defineWorker({ liveEnv: env, concurrency: 1, processor: async () => {} });
+    let second: Promise<unknown> | undefined;
+    env.subscribe((event) => {
+      if (event.type === "job.status" && event.status === "queued" && event.jobId === "dup") second ??= spec.enqueueJob({ liveEnv: env, jobId: "dup" }).catch((e: unknown) => e);
+    });
+    const first = await spec.enqueueJob({ liveEnv: env, jobId: "dup" });
+    expect(await second).toBeInstanceOf(ConfigurationError);
+    await first.waitUntilFinish();
+    expect(first.status).toBe("completed");
+  });
+});

@@ -59,7 +59,7 @@ export type WorkerEvent =
   | { type: "STOP" };
 
 /** The worker states that are reported (every state but the eventless `starting`). */
-export type ReportedWorkerState = "initializing" | "executing" | "error" | "recovering" | "stopping" | "done" | "crashed" | "stopped";
+export type ReportedWorkerState = "initializing" | "executing" | "error" | "restarting" | "recovering" | "stopping" | "done" | "crashed" | "stopped";
 
 const report = (state: ReportedWorkerState) => ({ type: "reportState" as const, params: { state } });
 
@@ -96,7 +96,8 @@ const attemptInput = ({ context }: { context: WorkerContext }): AttemptInput => 
  * `hasInit: false`, starts each attempt in `executing`). On failure:
  * `error` (tells the supervisor, waits for its decision) `→ recovering`
  * (backoff delay) `→ initializing` (or `executing`), or `→ crashed` when the supervisor gives up.
- * `STOP` leads to `stopping → stopped`.
+ * A healthy worker restarted with a failing sibling goes `restarting` (its
+ * attempt stops first) `→ recovering`. `STOP` leads to `stopping → stopped`.
  *
  * @example
  * import { createActor } from "xstate";
@@ -189,7 +190,7 @@ export const workerMachine = setup({
           },
         },
       },
-      on: { STOP: "stopping", RESTART: { target: "recovering", actions: "scheduleRestart" } },
+      on: { STOP: "stopping", RESTART: { target: "restarting", actions: "scheduleRestart" } },
     },
     executing: {
       entry: report("executing"),
@@ -203,7 +204,7 @@ export const workerMachine = setup({
         },
       },
       // A supervisor restarting siblings (one_for_all, rest_for_one) restarts a healthy worker too.
-      on: { STOP: "stopping", RESTART: { target: "recovering", actions: "scheduleRestart" } },
+      on: { STOP: "stopping", RESTART: { target: "restarting", actions: "scheduleRestart" } },
     },
     error: {
       entry: [report("error"), "notifySupervisor"],
@@ -222,6 +223,25 @@ export const workerMachine = setup({
         },
       },
       on: { STOP: "stopped" },
+    },
+    // A healthy worker restarted with a failing sibling: its attempt is stopped first
+    // (its signal aborts; it gets up to stopMs to return, then its dispose runs), as an
+    // Erlang supervisor terminates a child before it restarts it. Two attempts of one
+    // worker never overlap.
+    restarting: {
+      entry: [assign({ error: undefined }), report("restarting")],
+      invoke: { src: "abandon", input: attemptInput, onDone: "recovering", onError: "recovering" },
+      after: {
+        stopTimeout: {
+          guard: "hasStopTimeout",
+          target: "recovering",
+          actions: {
+            type: "recordError",
+            params: ({ context }) => ({ error: new TimeoutError("stop", context.timeouts.stopMs!) }),
+          },
+        },
+      },
+      on: { STOP: "stopping" },
     },
     stopping: {
       entry: report("stopping"),

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { SimulatedClock } from "xstate";
-import { JobSpec, type DisposeOutcome, type LiveEnv, type Logger } from "../src/index.js";
+import { JobSpec, Liveflow, conn, expose, type DisposeOutcome, type LiveEnv, type Logger } from "../src/index.js";
 import { closeAll, createTestEnv, deferred } from "./helpers/env.js";
 import { driveUntilSettled } from "./helpers/drive.js";
 
@@ -301,6 +301,48 @@ describe("dispose", () => {
     expect(disposed).toEqual([]);
     await driveUntilSettled(clock, env.close(), { stepMs: 10, maxSteps: 100 });
     expect(disposed).toEqual(["late abandoned"]);
+  });
+
+  it("a healthy flow node restarted with its failing sibling stops and disposes its attempt before the new init: no init timeout from that wait", async () => {
+    const { env, clock } = createTestEnv();
+    const healthy = numbers();
+    const failing = numbers();
+    const log: string[] = [];
+    healthy.defineWorker({
+      liveEnv: env,
+      timeouts: { initMs: 100, stopMs: 500 },
+      init: ({ attempt }) => void log.push(`init ${attempt}`),
+      processor: async ({ input, output }) => {
+        for await (const n of input) await output.emit(n);
+      },
+      dispose: async ({ attempt }) => {
+        log.push(`dispose ${attempt} starts`);
+        await new Promise((resolve) => clock.setTimeout(resolve, 150));
+        log.push(`dispose ${attempt} ends`);
+      },
+    });
+    failing.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output, attempt }) => {
+        if (attempt === 1) throw new Error("the sibling fails once");
+        for await (const n of input) await output.emit(n);
+      },
+    });
+    const flow = Liveflow.define({
+      name: `restart-disposes-${specCount}`,
+      connections: [conn({ from: failing, to: healthy })],
+      exposures: [expose(failing.input.default, "in"), expose(healthy.output.default, "out")],
+      supervision: { strategy: "one_for_all", maxRestarts: 1, backoff: NO_BACKOFF },
+    });
+    const states: string[] = [];
+    env.subscribe((e) => e.type === "worker.state" && e.workerName === healthy.name && states.push(e.state));
+    const job = await flow.enqueueJob({ liveEnv: env });
+    await job.input("in").feed(1);
+    await job.input("in").terminate();
+    await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 10, maxSteps: 200 });
+    expect(job.status).toBe("completed");
+    expect(states.slice(0, 4)).toEqual(["initializing", "executing", "restarting", "recovering"]);
+    expect(log.slice(0, 4)).toEqual(["init 1", "dispose 1 starts", "dispose 1 ends", "init 2"]);
   });
 
   it("dispose must be a function; a wrong type is a ConfigurationError", () => {

@@ -44,7 +44,7 @@ export const VIEWER_PAGE = `<!doctype html>
   #detail { font-family: ui-monospace, monospace; white-space: pre-wrap; color: #c62828; min-height: 1.4em; }
   .s-queued { background: #cfd8dc; } .s-running { background: #81c784; } .s-stopping { background: #ffb74d; }
   .s-completed, .s-done { background: #2e7d32; } .s-failed, .s-crashed { background: #c62828; } .s-cancelled, .s-stopped { background: #757575; }
-  .s-initializing { background: #90caf9; } .s-executing { background: #66bb6a; } .s-error { background: #ef5350; } .s-recovering { background: #ffca28; }
+  .s-initializing { background: #90caf9; } .s-executing { background: #66bb6a; } .s-error { background: #ef5350; } .s-recovering { background: #ffca28; } .s-restarting { background: #ffe082; }
   .legend span { display: inline-block; padding: 0 6px; margin-right: 4px; border-radius: 3px; color: #000; }
 </style>
 </head>

@@ -338,7 +338,9 @@ export class JobRuntime implements ProgressSink {
   onWorkerState(state: ReportedWorkerState, context: WorkerContext): void {
     const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
     const error = context.error;
-    if (isInstance(error, TimeoutError) && ((state === "error" && error.kind !== "stop") || (state === "stopped" && error.kind === "stop"))) {
+    // A stop timeout is reported where it ends the stop: `stopped`, or `recovering` after `restarting`.
+    const stopEnded = state === "stopped" || state === "recovering";
+    if (isInstance(error, TimeoutError) && ((state === "error" && error.kind !== "stop") || (stopEnded && error.kind === "stop"))) {
       this.events.record({ type: "timeout", ...base, kind: error.kind, ms: error.ms });
     }
     if (state === "recovering") {

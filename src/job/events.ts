@@ -8,6 +8,7 @@ export type WorkerState =
   | "initializing"
   | "executing"
   | "error"
+  | "restarting"
   | "recovering"
   | "stopping"
   | "done"

@@ -65,23 +65,27 @@ export const UNREACHABLE_FROM_RUNTIME: ReadonlyMap<WorkerTransitionKey, string> 
     "stopping --abandoned attempt rejects--> stopped",
     "the runtime's abandon awaits the attempt's promise with its rejection caught: it never rejects",
   ],
+  [
+    "restarting --abandoned attempt rejects--> recovering",
+    "the runtime's abandon awaits the attempt's promise with its rejection caught: it never rejects",
+  ],
 ]);
 
 /**
  * Transitions only a flow produces: a healthy worker (initializing, or
  * executing while it waits for input) restarted together with a failing
- * sibling under `one_for_all` / `rest_for_one`. A spec job has one worker.
+ * sibling under `one_for_all` / `rest_for_one`, through `restarting` (its
+ * attempt stops first). A spec job has one worker.
  */
-export const ONLY_IN_A_FLOW: ReadonlyMap<WorkerTransitionKey, string> = new Map([
+export const ONLY_IN_A_FLOW: ReadonlyMap<WorkerTransitionKey, string> = new Map(
   [
-    "initializing --restart granted--> recovering",
-    "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker",
-  ],
-  [
-    "executing --restart granted--> recovering",
-    "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker",
-  ],
-]);
+    "initializing --restart granted--> restarting",
+    "executing --restart granted--> restarting",
+    "restarting --abandoned attempt settles--> recovering",
+    "restarting --stop grace elapsed--> recovering",
+    "restarting --cancel--> stopping",
+  ].map((key) => [key, "a healthy worker is restarted only with its siblings (one_for_all / rest_for_one flows); a spec job has one worker"]),
+);
 
 /**
  * Transitions of the worker machine that a single-spec job's runtime cannot

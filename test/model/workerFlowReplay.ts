@@ -19,14 +19,25 @@ import { createTestEnv, flush, InjectedFault, ONLY_IN_A_FLOW, transitionKey, typ
 const INIT_MS = 10_000;
 const BACKOFF = { initialMs: 100, factor: 1, maxMs: 100, jitter: 0 };
 const FINAL_STATUS: Partial<Record<WorkerState, JobStatus>> = { done: "completed", crashed: "failed", stopped: "cancelled" };
-/** How the observed worker runs on to `done` from where a path leaves it. */
+/** Stop grace of the observed worker (simulated ms). */
+const STOP_MS = 1_000;
+/** How the observed worker runs on from where a path leaves it: to `done`, or (from `stopping`) to `stopped`. */
 const ON_TO_DONE: Partial<Record<WorkerState, WorkerState[]>> = {
   initializing: ["executing", "done"],
   executing: ["done"],
+  restarting: ["recovering", "initializing", "executing", "done"],
   recovering: ["initializing", "executing", "done"],
+  stopping: ["stopped"],
 };
 /** The step kinds this replay can script; any other is refused loudly, never skipped. */
-const SCRIPTED = new Set<WorkerPathStep["kind"]>(["init resolves", "restart granted", "backoff elapsed", "cancel", "abandoned attempt settles"]);
+const SCRIPTED = new Set<WorkerPathStep["kind"]>([
+  "init resolves",
+  "restart granted",
+  "backoff elapsed",
+  "cancel",
+  "abandoned attempt settles",
+  "stop grace elapsed",
+]);
 
 let counter = 0;
 
@@ -81,7 +92,7 @@ export async function replayInFlow(
   const t = createTestEnv();
   const siblingSpec = JobSpec.define({ name: `sibling-${n}`, input: z.number(), output: z.number() });
   const observedSpec = JobSpec.define({ name: `observed-${n}`, input: z.number(), output: z.number() });
-  const healthyRestarts = path.steps.filter((step) => ONLY_IN_A_FLOW.has(transitionKey(step))).length;
+  const healthyRestarts = path.steps.filter((step) => step.kind === "restart granted" && ONLY_IN_A_FLOW.has(transitionKey(step))).length;
 
   // The sibling: its first `healthyRestarts` attempts fail on command, without reading input; later ones forward.
   const siblingFailure = new Map<number, Gate>();
@@ -99,6 +110,16 @@ export async function replayInFlow(
   });
 
   // The observed worker: each attempt's init waits for its gate; its processor echoes, noting when it waits for input.
+  // An attempt the path keeps in `restarting` (cancelled there, or past its stop grace) ignores its signal.
+  const ignoresSignal = new Set<number>();
+  {
+    let attempt = 1;
+    for (const step of path.steps) {
+      if (step.from === "restarting" && (step.kind === "cancel" || step.kind === "stop grace elapsed")) ignoresSignal.add(attempt);
+      if (step.kind === "backoff elapsed") attempt++;
+    }
+  }
+  const stuck = gate();
   const initGates = new Map<number, Gate>();
   let releaseEveryInit = false;
   const initGate = (attempt: number): Gate => {
@@ -120,13 +141,19 @@ export async function replayInFlow(
   const processed: number[] = [];
   observedSpec.defineWorker({
     liveEnv: t.env,
-    timeouts: { initMs: INIT_MS },
+    timeouts: { initMs: INIT_MS, stopMs: STOP_MS },
     init: async ({ attempt, signal }) => {
       hold(`${attempt}:init`);
-      await unlessAborted(initGate(attempt).promise, signal);
+      if (ignoresSignal.has(attempt)) await Promise.race([initGate(attempt).promise, stuck.promise]);
+      else await unlessAborted(initGate(attempt).promise, signal);
     },
     processor: async ({ input, output, attempt }) => {
       const iterator = input[Symbol.asyncIterator]();
+      if (ignoresSignal.has(attempt)) {
+        hold(`${attempt}:waiting for input`);
+        await stuck.promise;
+        return;
+      }
       for (;;) {
         hold(`${attempt}:waiting for input`);
         const next = await iterator.next();
@@ -236,6 +263,9 @@ export async function replayInFlow(
         case "backoff elapsed":
           await t.advance(restartDelay);
           break;
+        case "stop grace elapsed":
+          await t.advance(STOP_MS);
+          break;
         case "cancel":
           if (step.from === "initializing" || step.from === "executing") await reached(holding);
           void running.cancel("cancelled by the model path");
@@ -252,12 +282,13 @@ export async function replayInFlow(
     if (!onward) throw new Error(`Path: ${path.description} (${strategy})\n  the flow replay cannot run on from ${last}`);
     releaseEveryInit = true;
     for (const g of initGates.values()) g.open();
+    stuck.open();
     for (const [j, expected] of onward.entries()) {
       if (states.at(-1)!.state === "recovering") await t.advance(restartDelay);
       const actual = await nextState(path.states.length + j, expected);
       if (actual !== expected) throw mismatch(undefined, expected, `${actual} on its way to done`);
     }
-    const expectedStatus = FINAL_STATUS[last] ?? "completed";
+    const expectedStatus = FINAL_STATUS[onward.at(-1) ?? last] ?? FINAL_STATUS[last] ?? "completed";
     const error = await within(finished, waitMs, () => `Path: ${path.description} (${strategy})\n  the job never finished (status ${running.status})`);
     await flush();
     const problems: string[] = [];

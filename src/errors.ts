@@ -225,3 +225,66 @@ export class AttemptAbandonedError extends LiveworkerError {
     super(`Attempt ${attempt} of worker "${workerName}" was abandoned; its later emits are dropped`);
   }
 }
+
+/**
+ * Rebuilds an error serialised by `serializeError` as the class its `code`
+ * names (`JobFailedError` with its `cause` rebuilt and its `restarts`,
+ * `JobCancelledError` with its `reason`, `ValidationError` with its `issues`,
+ * …), with the same message and fields. An error of no liveworker class
+ * becomes an `Error` with the same name, message and fields; a serialised
+ * non-Error stays the plain object. Used by backends whose outcomes cross a
+ * process boundary.
+ *
+ * @example
+ * rebuildError(serializeError(new TimeoutError("init", 100))) instanceof TimeoutError // true
+ */
+export function rebuildError(serialized: SerializedError): unknown {
+  if (serialized.name === "NonError") return serialized;
+  const field = <T>(key: string): T => serialized[key] as T;
+  const cause = serialized.cause ? rebuildError(serialized.cause) : undefined;
+  let error: Error;
+  switch (serialized.code) {
+    case "VALIDATION_FAILED":
+      error = new ValidationError(serialized.message, field("issues") ?? [], field("where"));
+      break;
+    case "UNKNOWN_TAG":
+      error = new UnknownTagError(field("specName"), field("direction"), field("tag"), field("knownTags") ?? []);
+      break;
+    case "STREAM_CLOSED":
+      error = new StreamClosedError(serialized.message);
+      break;
+    case "CONFIGURATION":
+      error = new ConfigurationError(serialized.message);
+      break;
+    case "ENV_CLOSED":
+      error = new EnvClosedError(serialized.message);
+      break;
+    case "NO_OUTPUT":
+      error = new NoOutputError(serialized.message);
+      break;
+    case "UNRECOVERABLE":
+      error = new UnrecoverableError(serialized.message, cause === undefined ? undefined : { cause });
+      break;
+    case "TIMEOUT":
+      error = new TimeoutError(field("kind"), field("ms"));
+      break;
+    case "JOB_FAILED":
+      error = new JobFailedError(field("jobId"), cause, field("restarts") ?? [], "failed", field("specName"));
+      break;
+    case "JOB_CANCELLED":
+      error = new JobCancelledError(field("jobId"), field("reason"));
+      break;
+    case "ATTEMPT_ABANDONED":
+      error = new AttemptAbandonedError(field("workerName"), field("attempt"));
+      break;
+    default:
+      error = new Error(serialized.message, cause === undefined ? undefined : { cause });
+      for (const [key, value] of Object.entries(serialized)) {
+        if (key === "message" || key === "cause") continue;
+        Object.defineProperty(error, key, { value, enumerable: key !== "name", writable: true, configurable: true });
+      }
+  }
+  // The message as it was (a JobFailedError's names its reason, which is not kept as a field).
+  if (error.message !== serialized.message) Object.defineProperty(error, "message", { value: serialized.message, writable: true, configurable: true });
+  return error;
+}

@@ -13,7 +13,7 @@ export type { DisposeContext, DisposeOutcome, InitContext, LiveWorkerOptions, Pr
 export { LiveEnv } from "./env/LiveEnv.js";
 export type { CloseOptions, LiveEnvOptions } from "./env/LiveEnv.js";
 export { LiveJob } from "./job/LiveJob.js";
-export type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./job/events.js";
+export type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./backend/events.js";
 export { DEFAULT_STREAM_LIMITS } from "./stream/DataStream.js";
 export type { StreamLimits, StreamMessage } from "./stream/DataStream.js";
 export { DEFAULT_RETRY, isRetryableByDefault } from "../machines/restartPolicy.js";

@@ -7,7 +7,7 @@ import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger
 import type { Schema } from "../schema.js";
 import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamNamer } from "../stream/DataStream.js";
 import { JobRuntime } from "../job/JobRuntime.js";
-import type { LifecycleEvent, LifecycleListener } from "../job/events.js";
+import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { EnvInternals } from "./internals.js";

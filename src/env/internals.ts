@@ -4,7 +4,7 @@ import type { Logger } from "../logger.js";
 import type { Schema } from "../schema.js";
 import type { DataStream, StreamNamer } from "../stream/DataStream.js";
 import type { JobRuntime } from "../job/JobRuntime.js";
-import type { LifecycleEvent, LifecycleListener } from "../job/events.js";
+import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
 
 /** What a job runtime needs from its env. Not public API. */
 export interface EnvInternals {

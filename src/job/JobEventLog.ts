@@ -1,4 +1,4 @@
-import type { LifecycleEvent, LifecycleListener } from "./events.js";
+import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
 
 /** Events a job keeps for subscribers that come late (`job.subscribe` replays them first). */
 export const JOB_EVENT_HISTORY_LIMIT = 256;

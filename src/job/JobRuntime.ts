@@ -8,7 +8,7 @@ import type { DataStream } from "../stream/DataStream.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { EnvInternals } from "../env/internals.js";
-import type { JobStatus, LifecycleEvent, LifecycleListener } from "./events.js";
+import type { JobStatus, LifecycleEvent, LifecycleListener } from "../backend/events.js";
 import { JobEventLog } from "./JobEventLog.js";
 import { planShape, type JobPlan } from "./JobPlan.js";
 import { NodeRuntime, type ProgressSink } from "./NodeRuntime.js";

@@ -2,7 +2,7 @@ import { ConfigurationError, UnknownTagError, ValidationError, describeError } f
 import { CallOrder } from "../stream/CallOrder.js";
 import type { DataStream, StreamMessage } from "../stream/DataStream.js";
 import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
-import type { JobStatus, LifecycleListener } from "./events.js";
+import type { JobStatus, LifecycleListener } from "../backend/events.js";
 import type { JobRuntime } from "./JobRuntime.js";
 
 /**

@@ -1,6 +1,6 @@
 import { SimulatedClock } from "xstate";
 import { LiveEnv, type LiveEnvOptions } from "../env/LiveEnv.js";
-import type { JobStatus, LifecycleEvent, WorkerState } from "../job/events.js";
+import type { JobStatus, LifecycleEvent, WorkerState } from "../backend/events.js";
 import type { Logger } from "../logger.js";
 import { assertKnownKeys, checkDuration, withDefaults } from "../options.js";
 

@@ -2,7 +2,7 @@ import type { AnyStateNode } from "xstate";
 import { getAdjacencyMap, getShortestPaths } from "xstate/graph";
 import { workerMachine, type WorkerEvent } from "../../machines/worker.js";
 import { assertKnownKeys } from "../options.js";
-import type { WorkerState } from "../job/events.js";
+import type { WorkerState } from "../backend/events.js";
 
 /** What happened in one step of a worker path, in the words of a fault script. */
 export type WorkerStepKind =

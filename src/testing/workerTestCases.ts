@@ -1,5 +1,5 @@
 import type { AnyJobSpec, JobSpec } from "../spec/JobSpec.js";
-import type { JobStatus, LifecycleEvent, WorkerState } from "../job/events.js";
+import type { JobStatus, LifecycleEvent, WorkerState } from "../backend/events.js";
 import type { LiveJob } from "../job/LiveJob.js";
 import { injectFaults, type AttemptPlan, type FaultHarness } from "./attemptFaults.js";
 import { caseDeadline, closeWithin } from "./caseDeadline.js";

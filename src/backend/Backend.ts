@@ -1,0 +1,273 @@
+/**
+ * The seam between liveworker's runtime and where jobs, their data and their
+ * lifecycle events live. Designed from what the runtime needs: a queue that
+ * hands jobs to a consumer one slot at a time, append-only streams with
+ * per-reader cursors and an acknowledging consumer, and an event bus. The
+ * memory backend (`src/backend/memory/`) is the default; a Redis backend
+ * implements the same (BullMQ for the queue, Redis Streams for the data).
+ *
+ * What crosses the seam is plain data that survives a structured copy: job
+ * records, outcomes (their error serialised by a backend that crosses a
+ * process: `serializeError` / `rebuildError`), events, message data and
+ * checkpoints. Validation stays on the writer's side: a backend stores what
+ * it is given.
+ */
+import type { LifecycleEvent, LifecycleListener, JobStatus } from "./events.js";
+
+/** Where jobs wait and are handed out, where their data is, and where their events go. */
+export interface Backend {
+  readonly jobs: JobQueue;
+  readonly streams: StreamStore;
+  readonly events: EventBus;
+  /** Stops every consumer and releases what the backend holds (connections, timers). Idempotent. */
+  close(): Promise<void>;
+}
+
+// ——— jobs ———
+
+/** A job as the queue stores it: enough for any process to rebuild and run it. */
+export interface JobRecord {
+  readonly jobId: string;
+  /** Which registry `name` is found in: a spec's, or a flow's. */
+  readonly kind: "spec" | "flow";
+  /** The spec or flow name. */
+  readonly name: string;
+  /** Node key (a flow's label, or the spec name) → that node's validated job options. Plain data. */
+  readonly jobOptions: Readonly<Record<string, unknown>>;
+  /** When it was added, by the adding env's clock (ms). */
+  readonly enqueuedAt: number;
+}
+
+/** A status no job leaves. */
+export type FinalStatus = "completed" | "failed" | "cancelled";
+
+/** How a job ended. `error` (failed, cancelled) is the error `waitUntilFinish` rejects with. */
+export interface JobOutcome {
+  readonly status: FinalStatus;
+  readonly error?: unknown;
+}
+
+/**
+ * Jobs wait in named queues (one per spec, one per flow), first in, first
+ * out, until a consumer of their queue has a free slot.
+ */
+export interface JobQueue {
+  /**
+   * Adds a job at the end of `queueKey`'s queue and returns its ticket.
+   *
+   * @throws ConfigurationError when a job of this id is queued or running.
+   */
+  add(queueKey: string, record: JobRecord): JobTicket;
+  /** The ticket of a job this queue knows (queued, running, or final and still kept). */
+  ticket(jobId: string): JobTicket | undefined;
+  /**
+   * Hands the jobs of `queueKey` to `run`, oldest first, at most
+   * `concurrency` at once (`Infinity`: no limit). A slot frees when the job's
+   * lease is finished. One consumer per queue and backend instance.
+   */
+  consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer;
+}
+
+/**
+ * Runs one job the queue handed out. It must call `lease.finish(outcome)`
+ * exactly once, when the job is final; it must not throw.
+ */
+export type JobRunner = (record: JobRecord, lease: JobLease) => void;
+
+/** A consumer of one queue. */
+export interface QueueConsumer {
+  /** Takes no more jobs (running ones go on). */
+  close(): void;
+}
+
+/** The client's view of one job: where it is, how it ended, how to cancel it. */
+export interface JobTicket {
+  readonly jobId: string;
+  /** `queued`, `running`, or a final status (as far as this process knows). */
+  readonly status: JobStatus;
+  /** Settles once the job is final (never rejects). */
+  readonly outcome: Promise<JobOutcome>;
+  /**
+   * Asks for the job to be cancelled. Returns where it was: `queued` (it is
+   * out of the queue now, its outcome `cancelled`: the caller finishes it, as
+   * it never ran), `running` (its runner is told: `JobLease.onCancel`), or
+   * `final` (nothing changes).
+   */
+  cancel(reason: string): "queued" | "running" | "final";
+}
+
+/** What a runner holds while it runs a job. */
+export interface JobLease {
+  /** True when this run resumes a job that ran elsewhere before (another process held it). */
+  readonly resumed: boolean;
+  /** Aborts when the lease is lost: another process may run the job now; stop and write nothing. The memory backend never loses one. */
+  readonly lost: AbortSignal;
+  /** Called with the reason when the job is cancelled while it runs (at most once). */
+  onCancel(handler: (reason: string) => void): void;
+  /**
+   * The job is final: records `outcome` (the ticket's status and outcome
+   * follow at once) and frees the slot. Waiting jobs start after the
+   * current step, so the caller's own final event comes first.
+   */
+  finish(outcome: JobOutcome): void;
+}
+
+// ——— data ———
+
+/** Limits of one stream. */
+export interface StreamLimits {
+  /**
+   * Writers wait (`append` returns a pending promise) while the slowest
+   * reader (outputs) or the consumer's acknowledgements (inputs) are this
+   * many messages behind. Default 1024.
+   */
+  highWaterMark: number;
+  /**
+   * Messages an output keeps for readers that come later; older ones are
+   * dropped. Inputs keep only unacknowledged messages. Default 1024.
+   */
+  historyLimit: number;
+}
+
+/** One stored message. `offset` counts from 0 per stream; `order` compares messages of different streams of one job by arrival. */
+export interface StreamMessage<T = unknown> {
+  readonly data: T;
+  /** When it was appended (ms); 0 on inputs, whose timestamps nobody reads. */
+  readonly timestamp: number;
+  readonly offset: number;
+  readonly order: number;
+}
+
+/** Which stream of which job: one per node, tag and direction. */
+export interface StreamKey {
+  readonly jobId: string;
+  /** The node key (the spec name, or a flow's label). */
+  readonly node: string;
+  readonly tag: string;
+  readonly role: "input" | "output";
+  /** The spec of the node, for error messages. */
+  readonly specName: string;
+}
+
+/** How a stream is made: its limits, and the clock that stamps its messages. */
+export interface StreamOptions extends StreamLimits {
+  /** Stamps each message (ms); left out (inputs, whose timestamps nobody reads), messages carry 0. */
+  now?: () => number;
+}
+
+/** Where streams are kept, per job. */
+export interface StreamStore {
+  /**
+   * The stream of `key`, made on first open with `options`; every open
+   * returns the same stream while the job is kept (the first options hold).
+   */
+  open(key: StreamKey, options: StreamOptions): JobStream;
+  /** Forgets a job's streams (they stay usable by whoever holds them). */
+  dispose(jobId: string): void;
+}
+
+/**
+ * Ends a wait inside a stream early: the waiting attempt was abandoned.
+ * Lighter than an `AbortSignal`: a stream registers one wake-up per canceller.
+ */
+export interface WaitCanceller {
+  readonly cancelled: boolean;
+  /** What the wait rejects with once cancelled. */
+  readonly cancelReason: unknown;
+  /** Calls `wake` once when cancelled (at once if it already is). */
+  onCancel(wake: () => void): void;
+}
+
+/** A writer's fence: checked just before its append lands (a stale attempt's writes are dropped). */
+export interface WriteGuard extends WaitCanceller {
+  /** Throws when the writer may no longer write. */
+  assertLive(): void;
+}
+
+/** An append-only stream of one job's tag. */
+export interface JobStream {
+  /** Names the stream in errors, e.g. `input "default" of job "j1" (spec "chop")`. */
+  readonly label: string;
+  /** Set once the stream ended or failed. */
+  readonly closed: { readonly error?: unknown; readonly reason: string } | undefined;
+  /**
+   * Appends one message (already valid) after `guard.assertLive()` passed.
+   * Resolves at once when below the high-water mark (a shared settled
+   * promise: no allocation), else once there is room; rejects with
+   * `StreamClosedError` on a closed stream, or the guard's reason when its
+   * writer is abandoned meanwhile. May throw synchronously: callers turn that
+   * into a rejection.
+   */
+  append(data: unknown, guard?: WriteGuard): Promise<void>;
+  /** Ends the stream: readers finish after the last message; appends throw. Idempotent. */
+  end(reason: string): void;
+  /** Fails the stream: readers throw `error` after the last message; appends throw. Idempotent. */
+  fail(error: unknown, reason: string): void;
+  /** A reader with its own cursor, from the oldest message kept, or from the next one appended (`live`). */
+  reader(from?: "oldest" | "live"): StreamReader;
+  /**
+   * The consumer of an input (one at a time: a new attempt's replaces the
+   * last): it starts at the first unacknowledged message. `guard` fences its
+   * acknowledgements (a stale attempt's acks are refused).
+   */
+  consumer(guard?: WriteGuard): StreamConsumer;
+  /** The newest message appended (kept even when `historyLimit` dropped it). */
+  last(): StreamMessage | undefined;
+}
+
+/** Reads a stream with its own cursor; while open, it pins retention and counts toward backpressure. */
+export interface StreamReader {
+  /** Takes the next message if it is there now; undefined otherwise (nothing yet, or the end). */
+  nextNow(): StreamMessage | undefined;
+  /**
+   * Takes the next message, waiting for one. Resolves `undefined` at a normal
+   * end; rejects with the stream's error, or the canceller's reason once it fires.
+   */
+  next(canceller?: WaitCanceller): Promise<StreamMessage | undefined>;
+  /** Lets go of the cursor (idempotent). */
+  close(): void;
+}
+
+/**
+ * The consumer of an input, as a Redis Streams consumer group: it hands out
+ * messages and acknowledges them; a new consumer starts again at the first
+ * message not acknowledged (at-least-once).
+ */
+export interface StreamConsumer {
+  /** The checkpoint committed with the last acknowledgement (undefined before any). */
+  readonly checkpoint: unknown;
+  /** The next message not yet handed out, if there now (not taken). */
+  peekNow(): StreamMessage | undefined;
+  /** Waits for the next message not yet handed out (or the end), without taking it. */
+  peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined>;
+  /** Hands `message` (the one `peek` gave) out: taken, not yet acknowledged. */
+  take(message: StreamMessage): void;
+  /**
+   * Acknowledges every message taken so far and commits `checkpoint` with
+   * them, atomically: a new consumer starts after them, with that checkpoint.
+   * Called without one, the last checkpoint stays.
+   */
+  ack(checkpoint?: unknown): void;
+  /** Lets go (unacknowledged messages stay for the next consumer). */
+  close(): void;
+}
+
+// ——— events ———
+
+/** Carries lifecycle events from where jobs run to whoever listens. */
+export interface EventBus {
+  /** Delivers `event` to the env's listeners and to its job's journal. */
+  publish(event: LifecycleEvent): void;
+  /** Listens to every job's events from now on. Returns a function that unsubscribes. */
+  subscribe(listener: LifecycleListener): () => void;
+  /** The journal of one job: its events so far, and live ones. */
+  journal(jobId: string): JobJournal;
+  /** Forgets a job's journal (it stays usable by whoever holds it). */
+  dispose(jobId: string): void;
+}
+
+/** One job's events, kept for subscribers that come late. */
+export interface JobJournal {
+  /** Replays the events kept, then delivers live ones until the job's final status. Returns a function that unsubscribes. */
+  subscribe(listener: LifecycleListener): () => void;
+}

@@ -1,0 +1,216 @@
+import { ConfigurationError, JobCancelledError } from "../../errors.js";
+import type { JobLease, JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../Backend.js";
+import type { JobStatus } from "../events.js";
+
+/** The lease of the memory backend: never lost, never resumed. */
+const NEVER_LOST: AbortSignal = new AbortController().signal;
+
+/** A job of the memory queue: its ticket, and while it runs, its lease. */
+class MemoryTicket implements JobTicket, JobLease {
+  status: JobStatus = "queued";
+  readonly outcome: Promise<JobOutcome>;
+  readonly resumed = false;
+  readonly lost = NEVER_LOST;
+  private settle!: (outcome: JobOutcome) => void;
+  private cancelHandler: ((reason: string) => void) | undefined;
+  private cancelRequested: string | undefined;
+
+  constructor(
+    private readonly queue: MemoryJobQueue,
+    readonly queueKey: string,
+    readonly record: JobRecord,
+  ) {
+    this.outcome = new Promise<JobOutcome>((resolve) => (this.settle = resolve));
+  }
+
+  get jobId(): string {
+    return this.record.jobId;
+  }
+
+  cancel(reason: string): "queued" | "running" | "final" {
+    if (this.status === "queued") {
+      this.end({ status: "cancelled", error: new JobCancelledError(this.jobId, reason) });
+      return "queued";
+    }
+    if (this.status !== "running") return "final";
+    if (this.cancelHandler) this.cancelHandler(reason);
+    else this.cancelRequested ??= reason;
+    return "running";
+  }
+
+  onCancel(handler: (reason: string) => void): void {
+    this.cancelHandler = handler;
+    // A cancel that came before the runner listened.
+    if (this.cancelRequested !== undefined) handler(this.cancelRequested);
+  }
+
+  finish(outcome: JobOutcome): void {
+    if (this.status !== "running") return;
+    this.end(outcome);
+  }
+
+  /** @internal The queue hands the job out. */
+  start(): void {
+    this.status = "running";
+  }
+
+  private end(outcome: JobOutcome): void {
+    const ran = this.status === "running";
+    this.status = outcome.status;
+    this.cancelHandler = undefined;
+    this.settle(this.queue.transported(outcome));
+    this.queue.ended(this, ran);
+  }
+}
+
+/** FIFO of tickets, per queue; cancelled ones leave lazily (at the head, or in batches). */
+class Fifo {
+  private items: Array<MemoryTicket | undefined> = [];
+  private head = 0;
+  /** Tickets that left from the middle (cancelled), not yet removed. */
+  stale = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(item: MemoryTicket): void {
+    this.items.push(item);
+  }
+  peek(): MemoryTicket | undefined {
+    return this.items[this.head];
+  }
+  shift(): MemoryTicket | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  /** Keeps only the queued tickets. */
+  dropStale(): void {
+    this.items = this.items.slice(this.head).filter((item) => item !== undefined && item.status === "queued");
+    this.head = 0;
+    this.stale = 0;
+  }
+}
+
+interface Consumer {
+  readonly concurrency: number;
+  readonly run: JobRunner;
+  running: number;
+}
+
+/**
+ * The memory job queue: FIFO per queue key, jobs handed to the queue's
+ * consumer while it has a free slot. A job queued before its queue has a
+ * consumer waits (and keeps its input).
+ */
+export class MemoryJobQueue implements JobQueue {
+  private readonly live = new Map<string, MemoryTicket>();
+  private readonly queues = new Map<string, Fifo>();
+  private readonly consumers = new Map<string, Consumer>();
+  /** Queues to drain; a set iterated while it grows, so a drain asked for during one is not lost. */
+  private readonly pendingDrains = new Set<string>();
+  private draining = false;
+
+  /**
+   * @param transport what an outcome becomes on its way to waiters (copying
+   *   mode: its error serialised and rebuilt).
+   */
+  constructor(
+    private readonly transport: (outcome: JobOutcome) => JobOutcome,
+    /** What a record becomes on its way in (copying mode: a structured copy). */
+    private readonly store: (record: JobRecord) => JobRecord = (record) => record,
+  ) {}
+
+  add(queueKey: string, record: JobRecord): JobTicket {
+    if (this.live.has(record.jobId)) {
+      throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
+    }
+    const ticket = new MemoryTicket(this, queueKey, this.store(record));
+    this.live.set(record.jobId, ticket);
+    let fifo = this.queues.get(queueKey);
+    if (!fifo) this.queues.set(queueKey, (fifo = new Fifo()));
+    fifo.push(ticket);
+    this.drain(queueKey);
+    return ticket;
+  }
+
+  ticket(jobId: string): JobTicket | undefined {
+    return this.live.get(jobId);
+  }
+
+  consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer {
+    if (this.consumers.has(queueKey)) throw new Error(`internal: queue "${queueKey}" already has a consumer`);
+    const consumer: Consumer = { concurrency, run, running: 0 };
+    this.consumers.set(queueKey, consumer);
+    this.drain(queueKey);
+    return {
+      close: () => {
+        if (this.consumers.get(queueKey) === consumer) this.consumers.delete(queueKey);
+      },
+    };
+  }
+
+  /** @internal */
+  transported(outcome: JobOutcome): JobOutcome {
+    return this.transport(outcome);
+  }
+
+  /**
+   * @internal A job is final. A running one frees its slot; waiting jobs start
+   * after the current step, so its own final event comes first. A cancelled
+   * queued one leaves its queue (in batches, so many cancels stay linear).
+   */
+  ended(ticket: MemoryTicket, ran: boolean): void {
+    this.live.delete(ticket.jobId);
+    if (ran) {
+      const consumer = this.consumers.get(ticket.queueKey);
+      if (consumer) consumer.running--;
+      queueMicrotask(() => this.drain(ticket.queueKey));
+      return;
+    }
+    const fifo = this.queues.get(ticket.queueKey);
+    if (fifo && ++fifo.stale * 2 >= fifo.size) fifo.dropStale();
+  }
+
+  /**
+   * Hands out as many queued jobs as the consumer's free slots allow, oldest
+   * first. Runners run user code (listeners) that may add, consume or
+   * cancel: a drain asked for meanwhile runs once the current one is over.
+   */
+  private drain(queueKey: string): void {
+    this.pendingDrains.add(queueKey);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (const key of this.pendingDrains) {
+        this.pendingDrains.delete(key);
+        this.drainNow(key);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private drainNow(queueKey: string): void {
+    const fifo = this.queues.get(queueKey);
+    const consumer = this.consumers.get(queueKey);
+    if (!fifo) return;
+    while (fifo.size > 0) {
+      const ticket = fifo.peek()!;
+      if (ticket.status !== "queued") {
+        fifo.shift(); // cancelled while waiting
+        continue;
+      }
+      if (!consumer || consumer.running >= consumer.concurrency) break;
+      fifo.shift();
+      consumer.running++;
+      ticket.start();
+      consumer.run(ticket.record, ticket);
+    }
+    if (fifo.size === 0 && this.queues.get(queueKey) === fifo) this.queues.delete(queueKey);
+  }
+}

@@ -1,0 +1,347 @@
+import { StreamClosedError } from "../../errors.js";
+import type { JobStream, StreamConsumer, StreamKey, StreamLimits, StreamMessage, StreamReader, WaitCanceller, WriteGuard } from "../Backend.js";
+
+/** Options of one memory stream. */
+export interface MemoryStreamOptions extends StreamLimits {
+  /** Stamps each message; without it (inputs) messages carry 0. */
+  now?: () => number;
+  /** Copies each message's data on append (`structuredClone`), as a process boundary would. */
+  copy?: (data: unknown) => unknown;
+}
+
+/** Process-wide append order: orders messages of different streams appended in one millisecond. */
+let appendOrder = 0;
+
+const NO_CURSORS: readonly Cursor[] = Object.freeze([]);
+
+/** What `next` of an ended stream resolves to: one shared settled promise. */
+const ENDED: Promise<undefined> = Promise.resolve(undefined);
+
+/** What an append that need not wait returns: one shared settled promise, no allocation per message. */
+export const APPENDED: Promise<void> = Promise.resolve();
+
+/** A position that pins retention and counts toward backpressure: a reader, or an input's acknowledged offset. */
+interface Cursor {
+  position: number;
+}
+
+/**
+ * A job stream kept in memory: a buffer with independent cursors, bounded
+ * retention and backpressure. Data never becomes an XState event: writers
+ * append here and readers wait here directly.
+ */
+export class MemoryJobStream implements JobStream {
+  private labelText: string | undefined;
+  private readonly now: (() => number) | undefined;
+  private readonly copy: ((data: unknown) => unknown) | undefined;
+  private readonly highWaterMark: number;
+  private readonly historyLimit: number;
+  private watchedReader: WaitCanceller | undefined;
+  private watchedWriter: WaitCanceller | undefined;
+  private newestMessage: StreamMessage | undefined;
+  private buffer: Array<StreamMessage | undefined> = [];
+  private head = 0;
+  private baseOffset = 0;
+  private nextOffset = 0;
+  // Created on first use, exactly sized: most streams of an idle job have no waiter at all.
+  private readWaiters: PendingRead[] | undefined;
+  private spaceWaiters: Array<() => void> | undefined;
+  /** Copied on change (cursors open and close rarely, and are scanned per message). */
+  private cursors: readonly Cursor[] = NO_CURSORS;
+  /** An input's acknowledged offset, with the checkpoint committed with it. */
+  private acknowledged: Cursor | undefined;
+  private committed: unknown;
+  closed: { error?: unknown; reason: string } | undefined;
+
+  constructor(
+    private readonly key: StreamKey,
+    options: MemoryStreamOptions,
+  ) {
+    this.now = options.now;
+    this.copy = options.copy;
+    this.highWaterMark = options.highWaterMark;
+    // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
+    this.historyLimit = key.role === "output" ? options.historyLimit : 0;
+    if (key.role === "input") this.acknowledged = this.openCursor(0);
+  }
+
+  /** Built when first needed: most streams never need their name. */
+  get label(): string {
+    if (this.labelText === undefined) {
+      const { jobId, node, tag, role, specName } = this.key;
+      const where = node === specName ? "" : `node "${node}" of `;
+      this.labelText = `${role} "${tag}" of ${where}job "${jobId}" (spec "${specName}")`;
+    }
+    return this.labelText;
+  }
+
+  append(data: unknown, guard?: WriteGuard): Promise<void> {
+    if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
+    guard?.assertLive();
+    const message: StreamMessage = {
+      data: this.copy ? this.copy(data) : data,
+      timestamp: this.now ? this.now() : 0,
+      offset: this.nextOffset++,
+      order: appendOrder++,
+    };
+    this.buffer.push(message);
+    this.newestMessage = message;
+    this.trim();
+    if (this.readWaiters !== undefined) this.wakeReaders();
+    return this.lag() >= this.highWaterMark ? this.waitForSpace(guard) : APPENDED;
+  }
+
+  end(reason: string): void {
+    if (this.closed) return;
+    this.closed = { reason };
+    this.wakeReaders();
+    this.wakeWriters();
+  }
+
+  fail(error: unknown, reason: string): void {
+    if (this.closed) return;
+    this.closed = { error, reason };
+    this.wakeReaders();
+    this.wakeWriters();
+  }
+
+  last(): StreamMessage | undefined {
+    return this.newestMessage;
+  }
+
+  reader(from: "oldest" | "live" = "oldest"): StreamReader {
+    return new MemoryReader(this, this.openCursor(from === "live" ? this.nextOffset : this.baseOffset));
+  }
+
+  consumer(guard?: WriteGuard): StreamConsumer {
+    if (!this.acknowledged) throw new Error(`internal: ${this.label} is not an input`);
+    return new MemoryConsumer(this, this.acknowledged, guard);
+  }
+
+  /** @internal The checkpoint committed with the last acknowledgement. */
+  get checkpoint(): unknown {
+    return this.committed;
+  }
+
+  /** @internal Acknowledges up to `position`, and commits `checkpoint` with it when one is given. */
+  acknowledge(position: number, checkpoint?: { value: unknown }): void {
+    if (checkpoint) this.committed = this.copy ? this.copy(checkpoint.value) : checkpoint.value;
+    this.advance(this.acknowledged!, position);
+  }
+
+  /**
+   * Resolves once the slowest cursor is below the high-water mark or the
+   * stream closed: writers are woken exactly then, so one promise per wait
+   * suffices. A writer whose canceller fires rejects at once with its reason.
+   */
+  private waitForSpace(canceller?: WaitCanceller): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = canceller ? () => (canceller.cancelled ? reject(canceller.cancelReason) : resolve()) : resolve;
+      if (this.spaceWaiters) this.spaceWaiters.push(waiter);
+      else this.spaceWaiters = [waiter];
+      if (canceller && this.watchedWriter !== canceller) {
+        // One wake-up per writer and stream; outputs have one live writer (the attempt).
+        this.watchedWriter = canceller;
+        canceller.onCancel(() => this.wakeWriters());
+      }
+    });
+  }
+
+  /** How far the slowest cursor is behind the newest message. */
+  private lag(): number {
+    const cursors = this.cursors;
+    let slowest = this.nextOffset;
+    for (let i = 0; i < cursors.length; i++) if (cursors[i]!.position < slowest) slowest = cursors[i]!.position;
+    return this.nextOffset - slowest;
+  }
+
+  /** @internal Opens a cursor at `position` (at least the oldest kept message). */
+  openCursor(position: number): Cursor {
+    const cursor = { position: Math.max(position, this.baseOffset) };
+    this.cursors = this.cursors.length === 0 ? [cursor] : [...this.cursors, cursor];
+    return cursor;
+  }
+
+  /** @internal */
+  closeCursor(cursor: Cursor): void {
+    if (!this.cursors.includes(cursor)) return;
+    this.cursors = this.cursors.length === 1 ? NO_CURSORS : this.cursors.filter((open) => open !== cursor);
+    this.afterAdvance();
+  }
+
+  /** @internal Moves a cursor forward (never back) and releases writers and memory. */
+  advance(cursor: Cursor, position: number): void {
+    if (position <= cursor.position) return;
+    cursor.position = position;
+    this.afterAdvance();
+  }
+
+  private afterAdvance(): void {
+    this.trim();
+    if (this.spaceWaiters !== undefined && this.lag() < this.highWaterMark) this.wakeWriters();
+  }
+
+  /** @internal The message at `offset`, or the first kept after it; undefined when not written yet. */
+  at(offset: number): StreamMessage | undefined {
+    const from = offset < this.baseOffset ? this.baseOffset : offset;
+    if (from >= this.nextOffset) return undefined;
+    return this.buffer[this.head + from - this.baseOffset];
+  }
+
+  /**
+   * @internal The first kept message at or after `offset`, waiting for one.
+   * Resolves `undefined` at a normal end, rejects with the stream's error or
+   * the canceller's reason once it fires.
+   */
+  read(offset: number, canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+    if (canceller?.cancelled) return Promise.reject(canceller.cancelReason);
+    const message = this.at(offset);
+    if (message) return Promise.resolve(message);
+    if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.closed.error) : ENDED;
+    if (canceller) this.watch(canceller);
+    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, resolve, reject)));
+  }
+
+  /** Wakes this stream's readers when `canceller` fires: one wake-up per canceller, not per read. */
+  private watch(canceller: WaitCanceller): void {
+    // One attempt at a time reads an input: remembering the last canceller suffices.
+    if (this.watchedReader === canceller) return;
+    this.watchedReader = canceller;
+    canceller.onCancel(() => this.wakeReaders());
+  }
+
+  private waitForData(pending: PendingRead): void {
+    if (this.readWaiters) this.readWaiters.push(pending);
+    else this.readWaiters = [pending];
+  }
+
+  private wakeReaders(): void {
+    const waiters = this.readWaiters;
+    if (!waiters) return;
+    this.readWaiters = undefined;
+    for (const pending of waiters) if (!pending.settle()) this.waitForData(pending);
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
+  }
+
+  /** Drops messages no cursor needs and the history limit does not keep. */
+  private trim(): void {
+    let keepFrom = this.nextOffset - this.historyLimit;
+    // Runs per message (append, advance): most calls have nothing to drop.
+    if (keepFrom <= this.baseOffset) return;
+    const cursors = this.cursors;
+    for (let i = 0; i < cursors.length; i++) if (cursors[i]!.position < keepFrom) keepFrom = cursors[i]!.position;
+    if (keepFrom <= this.baseOffset) return;
+    const buffer = this.buffer;
+    let head = this.head;
+    for (let offset = this.baseOffset; offset < keepFrom; offset++) buffer[head++] = undefined;
+    this.baseOffset = keepFrom;
+    if (head > 64 && head * 2 > buffer.length) {
+      this.buffer = buffer.slice(head);
+      head = 0;
+    }
+    this.head = head;
+  }
+}
+
+/** A reader with its own cursor. */
+class MemoryReader implements StreamReader {
+  constructor(
+    private readonly stream: MemoryJobStream,
+    private readonly cursor: Cursor,
+  ) {}
+
+  nextNow(): StreamMessage | undefined {
+    const message = this.stream.at(this.cursor.position);
+    if (message) this.stream.advance(this.cursor, message.offset + 1);
+    return message;
+  }
+
+  next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+    const ready = this.nextNow();
+    if (ready) return Promise.resolve(ready);
+    return this.stream.read(this.cursor.position, canceller).then((this.took ??= (message) => {
+      if (message) this.stream.advance(this.cursor, message.offset + 1);
+      return message;
+    }));
+  }
+
+  // One continuation per reader, not per wait.
+  private took: ((message: StreamMessage | undefined) => StreamMessage | undefined) | undefined;
+
+  close(): void {
+    this.stream.closeCursor(this.cursor);
+  }
+}
+
+/** The consumer of an input: hands out from the first unacknowledged message. */
+class MemoryConsumer implements StreamConsumer {
+  /** The next offset to hand out. */
+  private position: number;
+
+  constructor(
+    private readonly stream: MemoryJobStream,
+    acknowledged: Cursor,
+    private readonly guard: WriteGuard | undefined,
+  ) {
+    this.position = acknowledged.position;
+  }
+
+  get checkpoint(): unknown {
+    return this.stream.checkpoint;
+  }
+
+  peekNow(): StreamMessage | undefined {
+    return this.stream.at(this.position);
+  }
+
+  peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+    return this.stream.read(this.position, canceller);
+  }
+
+  take(message: StreamMessage): void {
+    this.position = message.offset + 1;
+  }
+
+  ack(...checkpoint: [unknown?]): void {
+    this.guard?.assertLive();
+    this.stream.acknowledge(this.position, checkpoint.length > 0 ? { value: checkpoint[0] } : undefined);
+  }
+
+  close(): void {}
+}
+
+/** One read waiting for data (or for its canceller). Settles at most once. */
+class PendingRead {
+  private settled = false;
+
+  constructor(
+    private readonly stream: MemoryJobStream,
+    private readonly offset: number,
+    private readonly canceller: WaitCanceller | undefined,
+    private readonly resolve: (message: StreamMessage | undefined) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Settles if the stream has an answer now (or its canceller fired); false while it must wait on. */
+  settle(): boolean {
+    if (this.settled) return true;
+    if (this.canceller?.cancelled) {
+      this.settled = true;
+      this.reject(this.canceller.cancelReason);
+      return true;
+    }
+    const message = this.stream.at(this.offset);
+    const closed = this.stream.closed;
+    if (!message && !closed) return false;
+    this.settled = true;
+    if (message) this.resolve(message);
+    else if (closed!.error !== undefined) this.reject(closed!.error);
+    else this.resolve(undefined);
+    return true;
+  }
+}

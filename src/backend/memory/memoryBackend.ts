@@ -1,0 +1,58 @@
+import { ValidationError, describeError, rebuildError, serializeError } from "../../errors.js";
+import { assertKnownKeys } from "../../options.js";
+import type { Backend, JobOutcome, JobRecord } from "../Backend.js";
+import type { LifecycleEvent } from "../events.js";
+import { MemoryEventBus } from "./MemoryEventBus.js";
+import { MemoryJobQueue } from "./MemoryJobQueue.js";
+import { MemoryStreamStore } from "./MemoryStreamStore.js";
+
+/** Options of `memoryBackend`. */
+export interface MemoryBackendOptions {
+  /**
+   * Copies everything that crosses the backend as a process boundary would:
+   * each message and checkpoint (`structuredClone`), each event, and each
+   * outcome's error (serialised, then rebuilt as its class from its `code`).
+   * Data that cannot be copied (a function, a class instance's methods) is
+   * refused with a `ValidationError`. Slower; it proves a program would run
+   * unchanged on a backend across processes. Default false.
+   */
+  copy?: boolean;
+}
+
+/**
+ * The default backend: jobs, streams and events kept in this process, no
+ * setup. Each env made without a `backend` gets its own.
+ *
+ * @example
+ * const env = LiveEnv.create({ backend: memoryBackend({ copy: true }) });
+ */
+export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
+  assertKnownKeys("memoryBackend options", options, ["copy"]);
+  if (options.copy !== undefined && typeof options.copy !== "boolean") {
+    throw new ValidationError(`copy of memoryBackend must be true or false; got ${describeError(options.copy)}`);
+  }
+  const copy = options.copy === true;
+  return {
+    jobs: copy ? new MemoryJobQueue(copyOutcome, (record) => copyData(record) as JobRecord) : new MemoryJobQueue((outcome) => outcome),
+    streams: new MemoryStreamStore(copy ? copyData : undefined),
+    events: new MemoryEventBus(copy ? (event) => copyData(event) as LifecycleEvent : undefined),
+    close: async () => {},
+  };
+}
+
+/** A structured copy, or a `ValidationError` saying why the value cannot cross a process boundary. */
+function copyData(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    throw new ValidationError(
+      `The value cannot be copied across a process boundary (structuredClone failed: ${describeError(error)}); send plain data: objects, arrays, strings, numbers, booleans, null, Dates, Maps, Sets, typed arrays`,
+    );
+  }
+}
+
+/** An outcome as another process would get it: its error serialised and rebuilt. */
+function copyOutcome(outcome: JobOutcome): JobOutcome {
+  if (outcome.error === undefined) return outcome;
+  return { status: outcome.status, error: rebuildError(serializeError(outcome.error)) };
+}

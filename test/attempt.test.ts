@@ -3,7 +3,7 @@ import { createActor, createMachine } from "xstate";
 import { AttemptAbandonedError } from "../src/errors.js";
 import { systemClock } from "../src/clock.js";
 import { Attempt } from "../src/worker/Attempt.js";
-import { fromAttempt, type AttemptRun } from "../src/env/attemptActor.js";
+import { fromAttempt, type AttemptRun } from "../src/job/attemptActor.js";
 import type { AttemptInput } from "../machines/worker.js";
 
 const input: AttemptInput = { jobId: "j1", workerName: "chop", attempt: 1 };

@@ -111,7 +111,7 @@ describe("the scheduler and cancelled queued jobs", () => {
     expect(env.liveJobCount).toBe(2);
     // Cancelled jobs (their streams, buffered input, stopped actors) leave the FIFO without
     // waiting to reach its head: it holds at most twice the jobs still queued.
-    const fifo = (env as any).scheduler.queues.get(queueKeyOf("spec", spec.name));
+    const fifo = (env as any).backend.jobs.queues.get(queueKeyOf("spec", spec.name));
     try {
       expect(fifo.size).toBeLessThanOrEqual(2);
     } finally {

@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec, type LifecycleEvent, type LiveJob } from "../src/index.js";
+import { JobSpec, type LifecycleEvent, type LiveEnv, type LiveJob } from "../src/index.js";
+import { runtimeOf } from "./helpers/internals.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 
 afterEach(closeAll);
 
 /** White-box: the inspector the runtime attached to a job's root actor. */
-function rootInspector(job: LiveJob): unknown {
-  return (job.runtime as unknown as { actor: { options: { inspect?: unknown } } }).actor.options.inspect;
+function rootInspector(env: LiveEnv, job: LiveJob): unknown {
+  return (runtimeOf(env, job)!.actor as unknown as { options: { inspect?: unknown } }).options.inspect;
 }
 
 describe("inspection costs nothing unless asked for", () => {
@@ -18,7 +19,7 @@ describe("inspection costs nothing unless asked for", () => {
     const spec = echo();
     spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n); } });
     const job = await spec.enqueueJob({ liveEnv: env });
-    expect(rootInspector(job)).toBeUndefined();
+    expect(rootInspector(env, job)).toBeUndefined();
     await job.cancel();
   });
 
@@ -26,12 +27,13 @@ describe("inspection costs nothing unless asked for", () => {
     const seen: string[] = [];
     const { env } = createTestEnv();
     const spec = echo();
-    spec.defineWorker({ liveEnv: env, processor: async () => {} });
+    spec.defineWorker({ liveEnv: env, processor: async ({ input }) => { for await (const _ of input); } });
     const listened = await spec.enqueueJob({ liveEnv: env });
     const events: LifecycleEvent[] = [];
     listened.subscribe((event) => events.push(event));
+    expect(rootInspector(env, listened)).toBeUndefined();
+    await listened.input.terminate();
     await listened.waitUntilFinish();
-    expect(rootInspector(listened)).toBeUndefined();
     expect(events.map((e) => (e.type === "job.status" ? e.status : e.type === "worker.state" ? e.state : e.type))).toEqual([
       "queued",
       "running",
@@ -41,9 +43,10 @@ describe("inspection costs nothing unless asked for", () => {
     ]);
 
     const inspectedEnv = createTestEnv({ inspect: (event) => seen.push(event.type) }).env;
-    spec.defineWorker({ liveEnv: inspectedEnv, processor: async () => {} });
+    spec.defineWorker({ liveEnv: inspectedEnv, processor: async ({ input }) => { for await (const _ of input); } });
     const inspected = await spec.enqueueJob({ liveEnv: inspectedEnv });
-    expect(rootInspector(inspected)).toBeTypeOf("function");
+    expect(rootInspector(inspectedEnv, inspected)).toBeTypeOf("function");
+    await inspected.input.terminate();
     await inspected.waitUntilFinish();
     expect(seen).toContain("@xstate.snapshot");
   });

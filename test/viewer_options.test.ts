@@ -1,3 +1,4 @@
+import { runtimeOf } from "./helpers/internals.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ async function newJobIsInspected(env: LiveEnv): Promise<boolean> {
   const spec = JobSpec.define({ name: `probe-${Math.random().toString(36).slice(2)}`, input: z.number() });
   spec.defineWorker({ liveEnv: env, processor: async () => {} });
   const job = await spec.enqueueJob({ liveEnv: env });
-  const inspected = (job.runtime as unknown as { actor: { options: { inspect?: unknown } } }).actor.options.inspect !== undefined;
+  const inspected = (runtimeOf(env, job)!.actor as unknown as { options: { inspect?: unknown } }).options.inspect !== undefined;
   await job.cancel();
   return inspected;
 }

@@ -53,7 +53,9 @@ export interface JobOutcome {
  */
 export interface JobQueue {
   /**
-   * Adds a job at the end of `queueKey`'s queue and returns its ticket.
+   * Adds a job at the end of `queueKey`'s queue and returns its ticket. The
+   * job is handed out after the caller's current step at the earliest, so
+   * what the caller does right after (announce it) comes first.
    *
    * @throws ConfigurationError when a job of this id is queued or running.
    */
@@ -88,12 +90,12 @@ export interface JobTicket {
   /** Settles once the job is final (never rejects). */
   readonly outcome: Promise<JobOutcome>;
   /**
-   * Asks for the job to be cancelled. Returns where it was: `queued` (it is
-   * out of the queue now, its outcome `cancelled`: the caller finishes it, as
-   * it never ran), `running` (its runner is told: `JobLease.onCancel`), or
-   * `final` (nothing changes).
+   * Asks for the job to be cancelled, and says where it was: `queued` (it is
+   * out of the queue now, with `outcome` its outcome, `cancelled`: the caller
+   * finishes it, since it never ran), `running` (its runner is told:
+   * `JobLease.onCancel`), or `final` (nothing changes).
    */
-  cancel(reason: string): "queued" | "running" | "final";
+  cancel(reason: string): { was: "queued"; outcome: JobOutcome } | { was: "running" | "final" };
 }
 
 /** What a runner holds while it runs a job. */
@@ -129,6 +131,9 @@ export interface StreamLimits {
   historyLimit: number;
 }
 
+/** Defaults of the env's `streams` option. */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { highWaterMark: 1024, historyLimit: 1024 };
+
 /** One stored message. `offset` counts from 0 per stream; `order` compares messages of different streams of one job by arrival. */
 export interface StreamMessage<T = unknown> {
   readonly data: T;
@@ -162,6 +167,11 @@ export interface StreamStore {
    * returns the same stream while the job is kept (the first options hold).
    */
   open(key: StreamKey, options: StreamOptions): JobStream;
+  /**
+   * Ends every stream of a job that exists (fails them with `error` when
+   * given): for a job that ends without a runtime (cancelled while queued).
+   */
+  endAll(jobId: string, reason: string, error?: unknown): void;
   /** Forgets a job's streams (they stay usable by whoever holds them). */
   dispose(jobId: string): void;
 }
@@ -184,6 +194,13 @@ export interface WriteGuard extends WaitCanceller {
   assertLive(): void;
 }
 
+/**
+ * What `JobStream.append` returns when it need not wait: one shared settled
+ * promise, so a writer can tell the fast path (no wait, no allocation) from
+ * a wait for room.
+ */
+export const APPENDED: Promise<void> = Promise.resolve();
+
 /** An append-only stream of one job's tag. */
 export interface JobStream {
   /** Names the stream in errors, e.g. `input "default" of job "j1" (spec "chop")`. */
@@ -192,8 +209,8 @@ export interface JobStream {
   readonly closed: { readonly error?: unknown; readonly reason: string } | undefined;
   /**
    * Appends one message (already valid) after `guard.assertLive()` passed.
-   * Resolves at once when below the high-water mark (a shared settled
-   * promise: no allocation), else once there is room; rejects with
+   * Returns `APPENDED` when below the high-water mark, else a promise that
+   * resolves once there is room; rejects with
    * `StreamClosedError` on a closed stream, or the guard's reason when its
    * writer is abandoned meanwhile. May throw synchronously: callers turn that
    * into a rejection.

@@ -1,21 +1,23 @@
-import { toObserver, type AnyActorLogic, type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
+import { toObserver, type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
 import { checkClock, systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger.js";
-import type { Schema } from "../schema.js";
-import { DataStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamNamer } from "../stream/DataStream.js";
-import { JobRuntime } from "../job/JobRuntime.js";
-import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
-import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
+import { DEFAULT_STREAM_LIMITS, type Backend, type StreamKey, type StreamLimits } from "../backend/Backend.js";
+import { memoryBackend } from "../backend/memory/memoryBackend.js";
+import type { LifecycleListener } from "../backend/events.js";
 import type { JobPlan } from "../job/JobPlan.js";
-import type { EnvInternals } from "./internals.js";
+import type { LiveJob } from "../job/LiveJob.js";
+import type { RuntimeServices } from "../job/RuntimeServices.js";
+import { createRuntimeJobMachine } from "../job/runtimeMachine.js";
+import type { SpecShape } from "../spec/types.js";
+import type { WorkerDefinition } from "../worker/options.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
 import { toInspectable } from "../inspect/inspectable.js";
-import { createRuntimeJobMachine } from "./runtimeMachine.js";
-import { JobScheduler } from "./JobScheduler.js";
 import { CallbackGuard } from "./CallbackGuard.js";
+import { EnvClient } from "./EnvClient.js";
+import { EnvRunner } from "./EnvRunner.js";
 import { closeOnSignals } from "./signals.js";
 import { NameRegistry } from "./NameRegistry.js";
 
@@ -44,6 +46,12 @@ export interface LiveEnvOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Stream limits: `highWaterMark` a whole number >= 1, `historyLimit` >= 0. Defaults: `DEFAULT_STREAM_LIMITS`. */
   streams?: Partial<StreamLimits>;
+  /**
+   * Where jobs, their data and their events live. Default: a fresh
+   * `memoryBackend()` (in this process, nothing to set up). `env.close()`
+   * closes it.
+   */
+  backend?: Backend;
   /**
    * Close the env on SIGINT / SIGTERM (with `graceMs` from `shutdownGraceMs`),
    * then re-raise the signal's default exit. Default false.
@@ -85,33 +93,27 @@ export class LiveEnv {
   readonly clock: Clock;
   readonly logger: Logger;
   private readonly limits: StreamLimits;
+  private readonly backend: Backend;
   private readonly inspect: ((event: InspectionEvent) => void) | undefined;
   private readonly guard: CallbackGuard;
   /** Work that outlives its job's final status (a worker's `dispose`): `close()` waits for it. */
   private readonly lingering = new Set<Promise<unknown>>();
-  private readonly workers = new Map<string, AnyLiveWorkerDef>();
-  private readonly jobs = new Map<string, JobRuntime>();
-  private readonly scheduler: JobScheduler;
   /** One spec object per spec name, one flow object per flow name. */
   private readonly specNames: NameRegistry;
   private readonly flowNames: NameRegistry;
-  private readonly listeners = new Set<LifecycleListener>();
   /** Inspection observers attached after creation (the viewer); empty means no inspection work. */
   private readonly lateInspectors = new Set<(event: InspectionEvent) => void>();
   /** Viewers opened by `serveInspector` and not yet closed; `close()` closes them so the process can exit. */
   private readonly viewers = new Set<InspectorServer>();
-  private readonly jobMachine: AnyActorLogic;
   private closing: Promise<void> | undefined;
   private removeSignalHandlers: (() => void) | undefined;
-  /** Job ids of `enqueueJob` calls still validating: taken, so two calls cannot both get one. */
-  private readonly reservedIds = new Set<string>();
-  /** Refusers of the `enqueueJob` calls still validating: `close()` rejects them (a validation may never end). */
-  private readonly pendingEnqueues = new Set<(error: unknown) => void>();
-  /** Internal hooks for job runtimes. */
-  readonly internals: EnvInternals;
+  /** The jobs this env adds, and their handles. */
+  private readonly client: EnvClient;
+  /** The jobs this env runs. */
+  private readonly runner: EnvRunner;
 
   private constructor(options: LiveEnvOptions) {
-    assertKnownKeys("LiveEnv.create options", options, ["projectId", "clock", "logger", "inspect", "streams", "handleSignals", "shutdownGraceMs"]);
+    assertKnownKeys("LiveEnv.create options", options, ["projectId", "clock", "logger", "inspect", "streams", "backend", "handleSignals", "shutdownGraceMs"]);
     assertKnownKeys("LiveEnv.create streams", options.streams, ["highWaterMark", "historyLimit"]);
     const projectId = options.projectId === undefined ? "default" : options.projectId;
     assertValidId("projectId", projectId);
@@ -132,12 +134,15 @@ export class LiveEnv {
     this.logger = guardLogger(options.logger ?? consoleLogger("warn", `[liveworker:${projectId}]`));
     this.guard = new CallbackGuard(this.logger);
     this.limits = limits;
+    this.backend = options.backend === undefined ? memoryBackend() : checkBackend(options.backend);
     this.inspect = userInspector(options.inspect, this.guard);
-    this.jobMachine = createRuntimeJobMachine((jobId) => this.jobs.get(jobId));
-    this.scheduler = new JobScheduler((specName) => this.workers.get(specName));
     this.specNames = new NameRegistry("JobSpec", projectId);
     this.flowNames = new NameRegistry("Liveflow", projectId);
-    this.internals = this.createInternals();
+    const openStream = (key: StreamKey) =>
+      this.backend.streams.open(key, key.role === "output" ? { ...this.limits, now: () => this.clock.now() } : this.limits);
+    const guarded = (listener: LifecycleListener, what: string): LifecycleListener => (event) => this.guard.call(listener, event, what);
+    this.client = new EnvClient(this.backend, this.clock, openStream, guarded, projectId);
+    this.runner = new EnvRunner(this.backend, this.runtimeServices(openStream));
     if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
   }
 
@@ -201,15 +206,14 @@ export class LiveEnv {
    * so the observer can read their current state.
    */
   observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
-    const jobs = [...this.jobs.values()];
     const guarded = (event: InspectionEvent) => this.guard.call(observer, toInspectable(event), "an inspection observer");
-    const subscriptions = jobs.map((job) => job.actor.system.inspect(guarded));
+    const running = this.runner.inspectRunning(guarded);
     this.lateInspectors.add(observer);
     return {
-      roots: jobs.map((job) => job.actor),
+      roots: running.roots,
       stop: () => {
         this.lateInspectors.delete(observer);
-        for (const subscription of subscriptions) subscription.unsubscribe();
+        running.stop();
       },
     };
   }
@@ -229,9 +233,9 @@ export class LiveEnv {
     };
   }
 
-  /** Jobs not yet final (queued or running). */
+  /** Jobs this env added that are not final yet (queued or running). */
   get liveJobCount(): number {
-    return this.jobs.size;
+    return this.client.liveCount;
   }
 
   /**
@@ -242,8 +246,7 @@ export class LiveEnv {
     if (typeof listener !== "function") {
       throw new ConfigurationError(`env.subscribe takes a function (event) => void; got ${listener === null ? "null" : typeof listener}`);
     }
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an env lifecycle listener"));
   }
 
   /**
@@ -266,114 +269,76 @@ export class LiveEnv {
 
   private async shutdown(graceMs: number): Promise<void> {
     if (globalEnv === this) globalEnv = undefined;
-    for (const refuse of [...this.pendingEnqueues]) refuse(new EnvClosedError(`env "${this.projectId}" closed while the job's options were validated`));
-    const jobs = [...this.jobs.values()];
-    const all = Promise.allSettled(jobs.map((job) => job.waitUntilFinish()));
+    this.client.close();
+    const outcomes = this.client.outcomes();
+    const all = Promise.allSettled(outcomes);
     if (graceMs === Infinity) await all; // no limit: no timer either
-    else if (graceMs > 0 && jobs.length > 0) {
+    else if (graceMs > 0 && outcomes.length > 0) {
       let timer: unknown;
       await Promise.race([all, new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, graceMs)))]);
       this.clock.clearTimeout(timer);
     }
-    for (const job of [...this.jobs.values()].reverse()) job.cancel("the env is closing");
+    // No job starts once the grace is over: every one left is cancelled, newest first.
+    this.runner.stopConsuming();
+    this.client.cancelAll("the env is closing");
+    await Promise.allSettled(this.client.outcomes());
     await all;
     // A worker's dispose may still run after its job's final status (bounded by its stopMs).
     while (this.lingering.size > 0) await Promise.allSettled([...this.lingering]);
-    this.workers.clear();
     this.removeSignalHandlers?.();
     await Promise.all([...this.viewers].map((viewer) => viewer.close()));
-  }
-
-  /** @internal Registers a worker def; one per spec name. */
-  registerWorker(def: AnyLiveWorkerDef): void {
-    if (this.closing) throw new EnvClosedError(`Cannot define a worker for "${def.spec.name}": env "${this.projectId}" is closed`);
-    this.specNames.check(def.spec);
-    if (this.workers.has(def.spec.name)) {
-      throw new ConfigurationError(
-        `A worker for spec "${def.spec.name}" is already defined in env "${this.projectId}"; define one worker per spec per env (raise its concurrency instead)`,
-      );
-    }
-    this.specNames.claim(def.spec);
-    this.workers.set(def.spec.name, def);
-    this.scheduler.drainAll();
-  }
-
-  /** @internal The worker def of a spec in this env, if defined. */
-  workerFor(specName: string): AnyLiveWorkerDef | undefined {
-    return this.workers.get(specName);
+    await this.backend.close();
   }
 
   /**
-   * @internal Takes a job's place in its queue, and its id, before its
-   * options are validated (which may be async): jobs start in the order
-   * `enqueueJob` was called. Then `create` (with the validated options) or
-   * `cancel` (nothing changes).
+   * @internal Serves a spec's jobs in this env with `def`; one per spec name.
    *
-   * @throws EnvClosedError when the env is closing; ConfigurationError when the id is taken.
+   * @throws EnvClosedError once closing; ConfigurationError for a second def of the spec, or another spec object of its name.
    */
-  reserveJob(plan: JobPlan, jobId: string): JobReservation {
-    this.assertAccepting(plan);
-    if (this.jobs.has(jobId) || this.reservedIds.has(jobId)) {
-      throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.projectId}"; pass a unique jobId or omit it`);
+  registerWorker(spec: SpecShape, def: WorkerDefinition): void {
+    if (this.closing) throw new EnvClosedError(`Cannot define a worker for "${spec.name}": env "${this.projectId}" is closed`);
+    this.specNames.check(spec);
+    if (this.runner.worker(spec.name)) {
+      throw new ConfigurationError(
+        `A worker for spec "${spec.name}" is already defined in env "${this.projectId}"; define one worker per spec per env (raise its concurrency instead)`,
+      );
     }
-    this.checkNames(plan);
-    this.reservedIds.add(jobId);
-    const entry = this.scheduler.reserve(plan.queueKey);
-    let open = true;
-    let refuse!: (error: unknown) => void;
-    const closed = new Promise<never>((_, reject) => (refuse = reject));
-    closed.catch(() => {});
-    this.pendingEnqueues.add(refuse);
-    const end = () => {
-      if (!open) return false;
-      open = false;
-      this.reservedIds.delete(jobId);
-      this.pendingEnqueues.delete(refuse);
-      return true;
-    };
-    return {
-      untilClosed: (work) => Promise.race([work, closed]),
-      create: (jobOptions) => {
-        if (!open) throw new Error(`internal: the reservation of job "${jobId}" was used twice`);
-        let job: JobRuntime;
-        try {
-          this.assertAccepting(plan);
-          // Checked again: another object of one of these names may have come while options validated.
-          this.checkNames(plan);
-          for (const { spec } of plan.nodes) this.specNames.claim(spec);
-          if (plan.flow) this.flowNames.claim(plan.flow);
-          job = new JobRuntime(this.internals, plan, jobId, jobOptions);
-        } catch (error) {
-          end();
-          this.scheduler.drop(entry);
-          throw error;
+    this.specNames.claim(spec);
+    this.runner.addWorker({ spec, def });
+  }
+
+  /** @internal The worker a spec name has in this env, if any. */
+  workerFor(specName: string): { readonly spec: SpecShape; readonly def: WorkerDefinition } | undefined {
+    return this.runner.worker(specName);
+  }
+
+  /**
+   * @internal Creates a job of `plan`: its id and its place in its queue are
+   * taken now, its options validated (which may be async), and jobs start in
+   * the order this was called.
+   *
+   * @throws EnvClosedError when the env closes first; ConfigurationError when the id is taken or a name belongs to another object; what `validate` throws.
+   */
+  enqueue(plan: JobPlan, jobId: string, validate: () => Promise<ReadonlyMap<string, unknown>> | ReadonlyMap<string, unknown>): Promise<LiveJob> {
+    return this.client.enqueue({
+      plan,
+      jobId,
+      validate,
+      check: () => {
+        for (const { spec } of plan.nodes) this.specNames.check(spec);
+        if (plan.flow) this.flowNames.check(plan.flow);
+      },
+      added: () => {
+        for (const { spec } of plan.nodes) this.specNames.claim(spec);
+        if (plan.flow) {
+          this.flowNames.claim(plan.flow);
+          this.runner.addFlow(plan);
         }
-        // Registered before any user code runs: the id stays taken, and close() sees the job.
-        this.jobs.set(jobId, job);
-        end();
-        entry.job = job;
-        job.announce();
-        // A listener of `queued` may have closed the env (the job is then cancelled) or cancelled it.
-        this.scheduler.drain(entry.queueKey);
-        return job;
       },
-      cancel: () => {
-        if (end()) this.scheduler.drop(entry);
-      },
-    };
+    });
   }
 
-  /** Throws `ConfigurationError` when a spec or flow of the plan is another object than the one of its name already used in this env. */
-  private checkNames(plan: JobPlan): void {
-    for (const { spec } of plan.nodes) this.specNames.check(spec);
-    if (plan.flow) this.flowNames.check(plan.flow);
-  }
-
-  private assertAccepting(plan: JobPlan): void {
-    if (this.closing) throw new EnvClosedError(`Cannot enqueue a job of "${plan.name}": env "${this.projectId}" is closed`);
-  }
-
-  private createInternals(): EnvInternals {
+  private runtimeServices(openStream: (key: StreamKey) => ReturnType<Backend["streams"]["open"]>): RuntimeServices {
     const env = this;
     return {
       clock: this.clock,
@@ -381,28 +346,14 @@ export class LiveEnv {
       get inspect() {
         return env.inspectorForNewJob();
       },
-      jobMachine: this.jobMachine,
-      createStream: (label: string | StreamNamer, schema: Schema | undefined, role: "input" | "output") =>
-        new DataStream({
-          label,
-          schema,
-          // Inputs keep only unacknowledged messages (their acknowledged cursor pins them),
-          // and nobody reads their timestamps.
-          clock: role === "output" ? env.clock : undefined,
-          highWaterMark: env.limits.highWaterMark,
-          historyLimit: role === "output" ? env.limits.historyLimit : 0,
-        }),
-      jobFinished: (job: JobRuntime) => {
-        env.jobs.delete(job.jobId);
-        env.scheduler.release(job);
+      jobMachine: createRuntimeJobMachine((jobId) => env.runner.job(jobId)),
+      openStream,
+      publish: (event) => env.backend.events.publish(event),
+      jobFinished: (job) => env.runner.finished(job),
+      forget: (jobId) => {
+        env.backend.streams.dispose(jobId);
+        env.backend.events.dispose(jobId);
       },
-      startWaitingJobs: (job: JobRuntime) => env.scheduler.drain(job.plan.queueKey),
-      broadcast: (event: LifecycleEvent) => {
-        if (env.listeners.size === 0) return;
-        // A listener subscribed while this event is delivered gets the events after it, not this one.
-        for (const listener of [...env.listeners]) env.guard.call(listener, event, "an env lifecycle listener");
-      },
-      callListener: (listener: LifecycleListener, event: LifecycleEvent) => env.guard.call(listener, event, "a job lifecycle listener"),
       track: (work: Promise<unknown>) => {
         const settled: Promise<unknown> = work.then(
           () => env.lingering.delete(settled),
@@ -414,14 +365,22 @@ export class LiveEnv {
   }
 }
 
-/** A job's place in its queue while its options validate: see `LiveEnv.reserveJob`. */
-export interface JobReservation {
-  /** `work`, or a rejection with `EnvClosedError` as soon as the env closes (a validation that never ends must not hang the caller). */
-  untilClosed<T>(work: Promise<T>): Promise<T>;
-  /** Creates the job in its place. `jobOptions`: node key → validated options. */
-  create(jobOptions: ReadonlyMap<string, unknown>): JobRuntime;
-  /** Gives the place and the id back. */
-  cancel(): void;
+/** The `backend` option: an object with the parts of a `Backend`, else a `ConfigurationError`. */
+function checkBackend(value: unknown): Backend {
+  const shaped = value as Partial<Record<keyof Backend, unknown>> | null;
+  const ok =
+    typeof shaped === "object" &&
+    shaped !== null &&
+    typeof shaped.jobs === "object" &&
+    typeof shaped.streams === "object" &&
+    typeof shaped.events === "object" &&
+    typeof shaped.close === "function";
+  if (!ok) {
+    throw new ConfigurationError(
+      `backend of LiveEnv.create must be a Backend, such as memoryBackend() or redisBackend(…) from liveworker/redis; got ${value === null ? "null" : typeof value}`,
+    );
+  }
+  return value as Backend;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { queueKeyOf, type JobPlan } from "../job/JobPlan.js";
 import { checkFlow } from "./checkFlow.js";
+import { validateJobOptions } from "../spec/validateJobOptions.js";
 import type { Connection, Direction, Exposure } from "./wiring.js";
 import type { Schema } from "../schema.js";
 
@@ -106,6 +107,7 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
     const checked = checkFlow(definition.name, definition.connections, definition.exposures);
     this.plan = {
       name: definition.name,
+      kind: "flow",
       queueKey: queueKeyOf("flow", definition.name),
       ...checked,
       strategy,
@@ -147,18 +149,14 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
         throw new ValidationError(`jobOptions of Liveflow "${this.name}" name an unknown node "${key}"; nodes: ${this.nodes.join(", ")}`);
       }
     }
-    // The job's place in its queue is taken now, before (maybe async) validation: jobs start in call order.
-    const reservation = env.reserveJob(this.plan, jobId);
-    const jobOptions = new Map<string, unknown>();
-    try {
+    // The job's place in its queue is taken at once, before (maybe async) validation: jobs start in call order.
+    return env.enqueue(this.plan, jobId, async () => {
+      const jobOptions = new Map<string, unknown>();
       for (const { key, spec } of this.plan.nodes) {
         // Own keys only: a node labelled `constructor` has no options unless they are given.
-        jobOptions.set(key, await reservation.untilClosed(spec.validateJobOptions(Object.hasOwn(given, key) ? given[key] : undefined)));
+        jobOptions.set(key, await validateJobOptions(spec, Object.hasOwn(given, key) ? given[key] : undefined));
       }
-    } catch (error) {
-      reservation.cancel();
-      throw error;
-    }
-    return new LiveJob<I, O>(reservation.create(jobOptions));
+      return jobOptions;
+    }) as Promise<LiveJob<I, O>>;
   }
 }

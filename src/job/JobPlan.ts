@@ -1,12 +1,12 @@
 import type { RetryOptions } from "../../machines/restartPolicy.js";
 import type { SupervisionStrategy } from "../../machines/job.js";
 import type { Defined } from "../definitionSite.js";
-import type { AnyJobSpec } from "../spec/JobSpec.js";
+import type { SpecShape } from "../spec/types.js";
 
 /** One worker of a job: a spec under a unique key (its label, or the spec name). */
 export interface PlanNode {
   key: string;
-  spec: AnyJobSpec;
+  spec: SpecShape;
 }
 
 /** A tag of a node. */
@@ -30,6 +30,8 @@ export interface PlanConnection {
  * `spec.enqueueJob` is a plan of one node exposing all its tags.
  */
 export interface JobPlan {
+  /** A plain job of one spec, or a flow's job: which registry a record's `name` is found in. */
+  kind: "spec" | "flow";
   /** The spec name, or the flow name. */
   name: string;
   /** Key the scheduler queues under (concurrency slots): see `queueKeyOf`. */
@@ -57,15 +59,16 @@ export function queueKeyOf(kind: "spec" | "flow", name: string): string {
 }
 
 /** Plans are immutable: one per spec serves all its plain jobs (no per-job maps). */
-const singleSpecPlans = new WeakMap<AnyJobSpec, JobPlan>();
+const singleSpecPlans = new WeakMap<SpecShape, JobPlan>();
 
 /** The plan of a plain job of one spec (one shared object per spec). */
-export function singleSpecPlan(spec: AnyJobSpec): JobPlan {
+export function singleSpecPlan(spec: SpecShape): JobPlan {
   let plan = singleSpecPlans.get(spec);
   if (plan) return plan;
   const identity = (tags: Record<string, unknown>) =>
     new Map(Object.keys(tags).map((tag) => [tag, { node: spec.name, tag }]));
   plan = {
+    kind: "spec",
     name: spec.name,
     queueKey: queueKeyOf("spec", spec.name),
     nodes: [{ key: spec.name, spec }],

@@ -1,13 +1,16 @@
 import { ConfigurationError, UnknownTagError, ValidationError, describeError } from "../errors.js";
-import { CallOrder } from "../stream/CallOrder.js";
-import type { DataStream, StreamMessage } from "../stream/DataStream.js";
-import type { InputWriter, JobInput, JobOutput, OutputMessage, OutputReader } from "../spec/types.js";
+import type { JobJournal, JobStream, JobTicket } from "../backend/Backend.js";
 import type { JobStatus, LifecycleListener } from "../backend/events.js";
-import type { JobRuntime } from "./JobRuntime.js";
+import type { InputWriter, JobInput, JobOutput, OutputReader } from "../spec/types.js";
+import { StreamWriter } from "../stream/StreamWriter.js";
+import type { JobClient } from "./JobClient.js";
+import { planShape, type JobPlan, type PlanPort } from "./JobPlan.js";
+import { OutputIterator } from "./OutputIterator.js";
+import { PortMap, tagsOf } from "./PortMap.js";
 
 /**
  * The handle of one job: feed its input, read its output, wait for it,
- * cancel it.
+ * cancel it. A client of the backend: it works wherever the job runs.
  *
  * @example
  * const job = await chop.enqueueJob({ jobOptions: { size: "fine" } });
@@ -16,12 +19,26 @@ import type { JobRuntime } from "./JobRuntime.js";
  * for await (const { data } of job.output) console.log(data);
  */
 export class LiveJob<I = any, O = any> {
-  // Built on first access: a job driven by enqueueAndGetResult, or never read, needs neither.
+  /** Exposed inputs and outputs: alias (a plain job's tag) → stream, opened with the handle. */
+  private readonly inputs: PortMap<JobStream>;
+  private readonly outputs: PortMap<JobStream>;
+  // Built on first use: a job driven by enqueueAndGetResult, or never read, needs none of these.
   private inputHandle: JobInput<I> | undefined;
   private outputHandle: JobOutput<O> | undefined;
+  private writers: Map<string, StreamWriter> | undefined;
+  private settled: Promise<void> | undefined;
 
   /** @internal */
-  constructor(readonly runtime: JobRuntime) {}
+  constructor(
+    private readonly client: JobClient,
+    /** @internal */
+    readonly plan: JobPlan,
+    private readonly ticket: JobTicket,
+    private readonly journal: JobJournal,
+  ) {
+    this.inputs = openPorts(client, plan, ticket.jobId, "input");
+    this.outputs = openPorts(client, plan, ticket.jobId, "output");
+  }
 
   /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */
   get input(): JobInput<I> {
@@ -34,17 +51,24 @@ export class LiveJob<I = any, O = any> {
   }
 
   get jobId(): string {
-    return this.runtime.jobId;
+    return this.ticket.jobId;
   }
 
   /** `queued` → `running` → `completed` | `failed` | `cancelled`. */
   get status(): JobStatus {
-    return this.runtime.status;
+    return this.ticket.status;
   }
 
   /** Resolves when the job completes; rejects with `JobFailedError` or `JobCancelledError`. */
   waitUntilFinish(): Promise<void> {
-    return this.runtime.waitUntilFinish();
+    if (!this.settled) {
+      this.settled = this.ticket.outcome.then((outcome) => {
+        if (outcome.status !== "completed") throw outcome.error;
+      });
+      // Callers may never await it; a failed job must not become an unhandled rejection.
+      this.settled.catch(() => {});
+    }
+    return this.settled;
   }
 
   /**
@@ -63,11 +87,10 @@ export class LiveJob<I = any, O = any> {
         "reason",
       );
     }
-    this.runtime.cancel(reason);
-    await this.runtime.waitUntilFinish().catch(() => {});
+    this.client.cancel(this.ticket, this.plan, reason);
+    await this.waitUntilFinish().catch(() => {});
   }
 
-  /** Listens to this job's lifecycle events. Returns an unsubscribe function. */
   /**
    * Listens to this job's lifecycle events: first the events so far (the
    * newest 256), then live ones until the job is final. Returns an
@@ -79,51 +102,66 @@ export class LiveJob<I = any, O = any> {
     if (typeof listener !== "function") {
       throw new ConfigurationError(`job.subscribe takes a function (event) => void; got ${listener === null ? "null" : typeof listener}`);
     }
-    return this.runtime.subscribe(listener);
+    return this.journal.subscribe(this.client.guarded(listener, "a job lifecycle listener"));
+  }
+
+  /** @internal The writer of an exposed input (made on first use; refused once the job is final). */
+  writer(alias: string): StreamWriter {
+    let writer = this.writers?.get(alias);
+    if (writer) return writer;
+    const stream = this.inputs.get(alias);
+    if (!stream) throw new UnknownTagError(this.plan.name, "input", alias, [...this.inputs.keys()]);
+    if (!this.writers) {
+      this.writers = new Map();
+      // A write still validating when the job ends is refused, not left waiting.
+      const writers = this.writers;
+      void this.ticket.outcome.then(() => {
+        for (const each of writers.values()) each.refuse(`job "${this.jobId}" is ${this.ticket.status}`);
+      });
+    }
+    writer = new StreamWriter(stream, schemaOf(this.plan, this.plan.exposedInputs.get(alias)!, "input"));
+    this.writers.set(alias, writer);
+    return writer;
+  }
+
+  /** @internal The stream of an exposed output. */
+  outputStream(alias: string): JobStream | undefined {
+    return this.outputs.get(alias);
+  }
+
+  /** @internal The stream of an exposed input. */
+  inputStream(alias: string): JobStream | undefined {
+    return this.inputs.get(alias);
   }
 
   private createInput(): unknown {
-    const runtime = this.runtime;
-    const writers = new Map<string, InputWriter<unknown>>();
     const writerFor = (tag: string): InputWriter<unknown> => {
-      let writer = writers.get(tag);
-      if (writer) return writer;
-      const channel = runtime.inputs.get(tag);
-      if (!channel) throw new UnknownTagError(runtime.plan.name, "input", tag, [...runtime.inputs.keys()]);
-      writer = {
+      const writer = this.writer(tag);
+      return {
         tag,
         // A closed stream or a synchronous schema throws inside write(): reject, never throw.
         feed: (data) => {
           try {
-            return channel.stream.write(data);
+            return writer.write(data);
           } catch (error) {
             return Promise.reject(error);
           }
         },
-        terminate: async () => channel.stream.end(`input "${tag}" of job "${runtime.jobId}" was terminated`),
+        terminate: () => writer.end(`input "${tag}" of job "${this.jobId}" was terminated`),
       };
-      writers.set(tag, writer);
-      return writer;
     };
     const input = (tag: string) => writerFor(tag);
     return Object.assign(input, {
       tag: "default",
-      feed: (data: unknown) => {
-        try {
-          return writerFor("default").feed(data);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
+      feed: (data: unknown) => call(() => writerFor("default").feed(data)),
       terminate: () => call(() => writerFor("default").terminate()),
     });
   }
 
   private createOutput(): unknown {
-    const runtime = this.runtime;
     const readerFor = (tag: string): OutputReader<unknown> => {
-      const stream = runtime.outputs.get(tag);
-      if (!stream) throw new UnknownTagError(runtime.plan.name, "output", tag, [...runtime.outputs.keys()]);
+      const stream = this.outputs.get(tag);
+      if (!stream) throw new UnknownTagError(this.plan.name, "output", tag, [...this.outputs.keys()]);
       return outputReader(tag, stream);
     };
     const output = (tag: string) => readerFor(tag);
@@ -144,84 +182,42 @@ function call<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** A reader handle: each iteration opens its own cursor at the oldest kept message. */
-function outputReader(tag: string, stream: DataStream): OutputReader<unknown> {
-  const reader: OutputReader<unknown> = {
+function outputReader(tag: string, stream: JobStream): OutputReader<unknown> {
+  return {
     tag,
-    [Symbol.asyncIterator]: () => new StreamIterator(stream),
+    [Symbol.asyncIterator]: () => new OutputIterator(stream),
     first: async () => {
-      const iterator = new StreamIterator(stream);
+      const iterator = new OutputIterator(stream);
       const result = await iterator.next();
       await iterator.return();
       return result.done ? undefined : result.value;
     },
   };
-  return reader;
 }
 
-/**
- * One reader of an output stream. Calls of `next` are served in call order,
- * each getting the next message (as Node's stream iterators do), even when
- * made without awaiting the previous one.
- */
-class StreamIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
-  private readonly cursor;
-  private closed = false;
-  private readonly order = new CallOrder<IteratorResult<OutputMessage<unknown>>>();
+/** The schema of an exposed port: the tag's schema on its node's spec. */
+function schemaOf(plan: JobPlan, port: PlanPort, role: "input" | "output") {
+  const spec = plan.nodes.find((node) => node.key === port.node)!.spec;
+  return (role === "input" ? spec.inputSchemas : spec.outputSchemas)[port.tag];
+}
 
-  constructor(private readonly stream: DataStream) {
-    this.cursor = stream.openCursor();
+/** Opens the streams a job exposes in one direction, under their aliases. */
+function openPorts(client: JobClient, plan: JobPlan, jobId: string, role: "input" | "output"): PortMap<JobStream> {
+  const exposed = role === "input" ? plan.exposedInputs : plan.exposedOutputs;
+  const shape = planShape(plan);
+  if (shape.identity) {
+    // A plain job: its ports are its one node's tags.
+    const { key, spec } = plan.nodes[0]!;
+    const tags = tagsOf(role === "input" ? spec.inputSchemas : spec.outputSchemas);
+    return new PortMap(tags, tags.map((tag) => client.openStream({ jobId, node: key, tag, role, specName: spec.name })));
   }
-
-  /** Not async: a message already there (a reader that keeps up) costs one settled promise. */
-  next(): Promise<IteratorResult<OutputMessage<unknown>>> {
-    return this.order.busy ? this.order.after(() => this.nextNow(false)) : this.nextNow(true);
-  }
-
-  /** Serves one call now. `track`: a wait becomes the call later ones queue behind (a queued turn already is). */
-  private nextNow(track: boolean): Promise<IteratorResult<OutputMessage<unknown>>> {
-    if (this.closed) return Promise.resolve({ done: true, value: undefined });
-    try {
-      const ready = this.stream.at(Math.max(this.cursor.position, this.stream.oldestOffset));
-      if (ready) return Promise.resolve(this.resultOf(ready));
-      const read = this.stream.read(this.cursor.position).then(
-        (this.resume ??= (message) => this.resultOf(message)),
-        (this.fail ??= (error: unknown) => {
-          this.close();
-          throw error;
-        }),
-      );
-      return track ? this.order.hold(read) : read;
-    } catch (error) {
-      this.close();
-      return Promise.reject(error);
-    }
-  }
-
-  // Continuations of a `next` that waited: one pair per iterator, not per wait.
-  private resume: ((message: StreamMessage<unknown> | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
-  private fail: ((error: unknown) => never) | undefined;
-
-  private resultOf(message: StreamMessage<unknown> | undefined): IteratorResult<OutputMessage<unknown>> {
-    if (!message) {
-      this.close();
-      return { done: true, value: undefined };
-    }
-    this.stream.advance(this.cursor, message.offset + 1);
-    return { done: false, value: { data: message.data, timestamp: message.timestamp } };
-  }
-
-  async return(): Promise<IteratorResult<OutputMessage<unknown>>> {
-    this.close();
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stream.closeCursor(this.cursor);
-  }
+  const aliases = [...exposed.keys()];
+  return new PortMap(
+    aliases,
+    aliases.map((alias) => {
+      const port = exposed.get(alias)!;
+      const spec = plan.nodes.find((node) => node.key === port.node)!.spec;
+      return client.openStream({ jobId, node: port.node, tag: port.tag, role, specName: spec.name });
+    }),
+  );
 }

@@ -2,17 +2,16 @@ import { describeError, serializeError } from "../errors.js";
 import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { Clock } from "../clock.js";
-import type { DisposeOutcome } from "../worker/options.js";
-import type { DataStream, StreamNamer } from "../stream/DataStream.js";
+import type { DisposeOutcome, WorkerDefinition } from "../worker/options.js";
+import { StreamWriter } from "../stream/StreamWriter.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
-import type { AttemptRun } from "../env/attemptActor.js";
+import type { AttemptRun } from "./attemptActor.js";
 import { PortMap, tagsOf } from "./PortMap.js";
 import { createProcessorInput } from "../worker/processorInput.js";
 import { createProcessorOutput } from "../worker/processorOutput.js";
-import type { AnyLiveWorkerDef } from "../worker/LiveWorkerDef.js";
-import type { AnyJobSpec } from "../spec/JobSpec.js";
-import type { EnvInternals } from "../env/internals.js";
+import type { SpecShape } from "../spec/types.js";
+import type { RuntimeServices } from "./RuntimeServices.js";
 
 /** Receives a processor's `progress(value)` calls (the job runtime). */
 export interface ProgressSink {
@@ -39,13 +38,14 @@ function within(work: Promise<unknown>, ms: number | undefined, clock: Clock): P
 }
 
 /**
- * One worker of a job at run time: its input channels and output streams
- * (which outlive attempts), its resources, and the attempt now running.
+ * One worker of a job at run time: its input channels and output writers
+ * (whose streams outlive attempts), and the attempt now running.
  */
-export class NodeRuntime implements StreamNamer {
+export class NodeRuntime {
   readonly inputs: PortMap<InputChannel>;
-  readonly outputs: PortMap<DataStream>;
-  def: AnyLiveWorkerDef | undefined;
+  /** This node's writers of its output streams: the processor's emits go through them. */
+  readonly outputs: PortMap<StreamWriter>;
+  def: WorkerDefinition | undefined;
   /** The user code now running (init or processor): a stopping worker waits for it. */
   private running: Promise<unknown> | undefined;
   /** The attempt of the worker's current run (init and processor). */
@@ -55,9 +55,9 @@ export class NodeRuntime implements StreamNamer {
   private disposing: Promise<void> | undefined;
 
   constructor(
-    private readonly env: EnvInternals,
+    private readonly env: RuntimeServices,
     readonly key: string,
-    readonly spec: AnyJobSpec,
+    readonly spec: SpecShape,
     private readonly jobId: string,
     private readonly jobOptions: unknown,
     private readonly job: ProgressSink,
@@ -66,25 +66,14 @@ export class NodeRuntime implements StreamNamer {
     const outputTags = tagsOf(spec.outputSchemas);
     this.inputs = new PortMap(
       inputTags,
-      inputTags.map((tag) => {
-        // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
-        const stream = env.createStream(this, spec.inputSchemas[tag], "input");
-        return { tag, stream, acknowledged: stream.openCursor(0) };
-      }),
+      inputTags.map((tag) => ({ tag, stream: env.openStream({ jobId, node: key, tag, role: "input", specName: spec.name }) })),
     );
     this.outputs = new PortMap(
       outputTags,
-      outputTags.map((tag) => env.createStream(this, spec.outputSchemas[tag], "output")),
+      outputTags.map(
+        (tag) => new StreamWriter(env.openStream({ jobId, node: key, tag, role: "output", specName: spec.name }), spec.outputSchemas[tag]),
+      ),
     );
-  }
-
-  /** Names one of this node's streams, e.g. `input "default" of job "j1" (spec "chop")` (built when an error needs it). */
-  nameOf(stream: DataStream): string {
-    let where = "stream";
-    for (const [tag, channel] of this.inputs) if (channel.stream === stream) where = `input "${tag}"`;
-    for (const [tag, output] of this.outputs) if (output === stream) where = `output "${tag}"`;
-    const node = this.key === this.spec.name ? "" : `node "${this.key}" of `;
-    return `${where} of ${node}job "${this.jobId}" (spec "${this.spec.name}")`;
   }
 
   /**
@@ -208,8 +197,8 @@ export class NodeRuntime implements StreamNamer {
     // Emits the processor called without awaiting are appended (or refused) first: an
     // invalid one fails the attempt even though the processor returned.
     let writes: Promise<void>[] | undefined;
-    for (const stream of this.outputs.values()) {
-      const settled = stream.settled();
+    for (const writer of this.outputs.values()) {
+      const settled = writer.settled();
       if (settled) (writes ??= []).push(settled);
     }
     const finish = (): void | Promise<void> => {
@@ -218,11 +207,8 @@ export class NodeRuntime implements StreamNamer {
         attempt.assertLive();
         inputs.acknowledgeAll();
         const finished = `worker "${this.key}" of job "${this.jobId}" is done`;
-        for (const stream of this.outputs.values()) void stream.end(finished);
-        for (const { stream, acknowledged } of this.inputs.values()) {
-          stream.closeCursor(acknowledged);
-          stream.close(finished);
-        }
+        for (const writer of this.outputs.values()) void writer.end(finished);
+        for (const { stream } of this.inputs.values()) stream.end(finished);
       } catch (error) {
         return this.failAttempt(attempt, input, error);
       }
@@ -246,7 +232,7 @@ export class NodeRuntime implements StreamNamer {
     });
   }
 
-  private beginAttempt(input: AttemptInput, def: AnyLiveWorkerDef): Attempt {
+  private beginAttempt(input: AttemptInput, def: WorkerDefinition): Attempt {
     const attempt = new Attempt(input.workerName, input.attempt, this.env.clock, def.timeouts.heartbeatMs);
     this.current = attempt;
     return attempt;
@@ -334,7 +320,7 @@ export class NodeRuntime implements StreamNamer {
     return childLogger(this.env.logger, { jobId: this.jobId, job: this.job.plan.name, worker: input.workerName, attempt: input.attempt });
   }
 
-  private requireDef(): AnyLiveWorkerDef {
+  private requireDef(): WorkerDefinition {
     if (!this.def) throw new Error(`internal: worker "${this.key}" of job "${this.jobId}" ran before it was started`);
     return this.def;
   }

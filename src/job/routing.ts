@@ -1,11 +1,13 @@
 import { StreamClosedError, ValidationError, describeError } from "../errors.js";
-import type { DataStream } from "../stream/DataStream.js";
+import type { JobStream } from "../backend/Backend.js";
+import { StreamWriter } from "../stream/StreamWriter.js";
 import type { PlanConnection } from "./JobPlan.js";
+import type { NodeRuntime } from "./NodeRuntime.js";
 
 /**
- * Wires one output stream to one input stream on the data plane: messages
- * move by awaiting streams, never as XState events. The wire reads with its
- * own cursor (so a slow receiver slows the sender: backpressure), applies the
+ * Wires one output stream to one input on the data plane: messages move by
+ * awaiting streams, never as XState events. The wire reads with its own
+ * cursor (so a slow receiver slows the sender: backpressure), applies the
  * transform, and writes with validation against the receiving schema.
  *
  * @returns a promise that resolves when the sending stream ended normally (the
@@ -13,13 +15,13 @@ import type { PlanConnection } from "./JobPlan.js";
  *   with a `ValidationError` naming the connection when data is invalid or the
  *   transform throws. It resolves quietly when either side closes with the job.
  */
-export async function pipe(connection: PlanConnection, from: DataStream, to: DataStream): Promise<"ended" | "closed"> {
-  const cursor = from.openCursor(0);
+export async function pipe(connection: PlanConnection, from: JobStream, to: StreamWriter): Promise<"ended" | "closed"> {
+  const reader = from.reader("oldest");
   try {
     for (;;) {
       let message;
       try {
-        message = await from.read(cursor.position);
+        message = await reader.next();
       } catch {
         return "closed"; // the sender failed with the job: the job's error says why
       }
@@ -43,9 +45,38 @@ export async function pipe(connection: PlanConnection, from: DataStream, to: Dat
         }
         throw error;
       }
-      from.advance(cursor, message.offset + 1);
     }
   } finally {
-    from.closeCursor(cursor);
+    reader.close();
   }
+}
+
+/**
+ * Starts the wires of a flow job: one `pipe` per connection, each writing
+ * through a writer of its own. An input fed by wires ends when all of them
+ * ended; invalid data routed to a node fails that node's attempt.
+ *
+ * @returns the wires' writers (refused when the job is final).
+ */
+export function wire(connections: readonly PlanConnection[], nodeOf: (key: string) => NodeRuntime): StreamWriter[] {
+  const remaining = new Map<JobStream, number>();
+  for (const c of connections) {
+    const stream = nodeOf(c.to.node).inputs.get(c.to.tag)!.stream;
+    remaining.set(stream, (remaining.get(stream) ?? 0) + 1);
+  }
+  return connections.map((c) => {
+    const from = nodeOf(c.from.node).outputs.get(c.from.tag)!.stream;
+    const receiver = nodeOf(c.to.node);
+    const input = receiver.inputs.get(c.to.tag)!.stream;
+    const writer = new StreamWriter(input, receiver.spec.inputSchemas[c.to.tag]);
+    pipe(c, from, writer).then(
+      (how) => {
+        const left = remaining.get(input)! - 1;
+        remaining.set(input, left);
+        if (how === "ended" && left === 0) input.end(`every wire into ${input.label} ended`);
+      },
+      (error: unknown) => receiver.fail(error),
+    );
+    return writer;
+  });
 }

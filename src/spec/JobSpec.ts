@@ -1,6 +1,6 @@
 import { customAlphabet } from "nanoid";
 import { DefinitionSite } from "../definitionSite.js";
-import { ConfigurationError, NoOutputError, UnknownTagError, ValidationError } from "../errors.js";
+import { ConfigurationError, NoOutputError, UnknownTagError, describeError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
 import { isSchema, validate, type Schema } from "../schema.js";
@@ -11,6 +11,7 @@ import { singleSpecPlan } from "../job/JobPlan.js";
 import { LiveWorkerDef } from "../worker/LiveWorkerDef.js";
 import type { LiveWorkerOptions } from "../worker/options.js";
 import type { JobOptionsIn, OutputMessage, TagOf, TagSchemas, Tags } from "./types.js";
+import { validateJobOptions } from "./validateJobOptions.js";
 import type { InferIn, InferOut } from "../schema.js";
 
 // nanoid's default alphabet includes "-" and "_", which a job id may not start with.
@@ -146,22 +147,16 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     const env = resolveEnv(options.liveEnv, `enqueueJob of spec "${this.name}"`);
     const jobId = options.jobId === undefined ? newJobId() : options.jobId;
     assertValidId("job id", jobId);
-    // The job's place in its queue is taken now, before (maybe async) validation: jobs start in call order.
-    const reservation = env.reserveJob(singleSpecPlan(this), jobId);
-    let jobOptions: unknown;
-    try {
+    // The job's place in its queue is taken at once, before (maybe async) validation: jobs start in call order.
+    return env.enqueue(singleSpecPlan(this), jobId, async () => {
       if (input) {
         const schema = Object.hasOwn(this.inputSchemas, "default") ? this.inputSchemas.default : undefined;
         if (!schema) throw new UnknownTagError(this.name, "input", "default", Object.keys(this.inputSchemas));
         // Checked before the job exists: bad input must leave no job behind.
-        input.valid = await reservation.untilClosed(Promise.resolve(validate(schema, input.value, `input "default" of spec "${this.name}"`)));
+        input.valid = await validate(schema, input.value, `input "default" of spec "${this.name}"`);
       }
-      jobOptions = await reservation.untilClosed(this.validateJobOptions(options.jobOptions));
-    } catch (error) {
-      reservation.cancel();
-      throw error;
-    }
-    return new LiveJob<I, O>(reservation.create(new Map([[this.name, jobOptions]])));
+      return new Map([[this.name, await this.validateJobOptions(options.jobOptions)]]);
+    }) as Promise<LiveJob<I, O>>;
   }
 
   /**
@@ -180,44 +175,27 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     }
     const given = input !== undefined ? { value: input as unknown, valid: undefined as unknown } : undefined;
     const job = await this.enqueue(enqueueOptions, given);
-    const runtime = job.runtime;
     // Validated once, before the job existed: the processor gets that result (a schema with effects runs once).
-    if (given) runtime.inputs.get("default")!.stream.append(given.valid);
-    await Promise.all([...runtime.inputs.values()].map(({ stream }) => stream.end(`input of job "${job.jobId}" was terminated`)));
+    if (given) {
+      try {
+        await job.writer("default").stream.append(given.valid);
+      } catch (error) {
+        await job.cancel(`its input was refused: ${describeError(error)}`);
+        throw error;
+      }
+    }
+    await Promise.all(Object.keys(this.inputSchemas).map((tag) => job.writer(tag).end(`input of job "${job.jobId}" was terminated`)));
     await job.waitUntilFinish();
-    const stream = runtime.outputs.get(outputTag)!;
-    const last = stream.newest;
+    const last = job.outputStream(outputTag)!.last();
     if (!last) {
       throw new NoOutputError(`Job "${job.jobId}" of spec "${this.name}" completed without emitting on output "${outputTag}"`);
     }
     return { data: last.data as InferOut<O[K]>, timestamp: last.timestamp };
   }
 
-  /**
-   * @internal Validates job options against this spec's schema (defaults
-   * applied). Omitted options validate as `undefined`, or as `{}` when the
-   * schema rejects `undefined`, so an object schema whose fields all have
-   * defaults needs no options at all.
-   */
-  async validateJobOptions(value: unknown): Promise<unknown> {
-    if (!this.jobOptionsSchema) {
-      if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
-        throw new ValidationError(`Invalid jobOptions of spec "${this.name}": expected an object or nothing`);
-      }
-      return value;
-    }
-    const where = `jobOptions of spec "${this.name}"`;
-    if (value !== undefined) return validate(this.jobOptionsSchema, value, where);
-    // Omitted options mean "all defaults": accept undefined, else `{}`, else report the undefined case.
-    try {
-      return await validate(this.jobOptionsSchema, undefined, where);
-    } catch (missing) {
-      try {
-        return await validate(this.jobOptionsSchema, {}, where);
-      } catch {
-        throw missing;
-      }
-    }
+  /** @internal Validates job options against this spec's schema (see `validateJobOptions`). */
+  validateJobOptions(value: unknown): Promise<unknown> {
+    return validateJobOptions(this, value);
   }
 }
 

@@ -1,4 +1,16 @@
 import type { InferIn, InferOut, Schema } from "../schema.js";
+import type { Defined } from "../definitionSite.js";
+
+/**
+ * What the runtime needs of a spec: its name and schemas. `JobSpec`
+ * implements it; the runtime never needs the class (or an env).
+ */
+export interface SpecShape extends Defined {
+  readonly name: string;
+  readonly inputSchemas: Readonly<Record<string, Schema>>;
+  readonly outputSchemas: Readonly<Record<string, Schema>>;
+  readonly jobOptionsSchema: Schema | undefined;
+}
 
 /** Named streams: tag → schema. */
 export type TagSchemas = Record<string, Schema>;

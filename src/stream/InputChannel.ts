@@ -1,20 +1,21 @@
-import type { Cursor, DataStream, StreamMessage, WaitCanceller } from "./DataStream.js";
+import type { JobStream, StreamConsumer, StreamMessage, WriteGuard } from "../backend/Backend.js";
 import { CallOrder } from "./CallOrder.js";
 
 /**
- * One input tag of a job: its stream and the acknowledged offset, which
- * outlives attempts (like a Redis Streams consumer group). Each attempt reads
- * from the first unacknowledged message.
+ * One input tag of a job: its stream, whose acknowledged offset outlives
+ * attempts (as a Redis Streams consumer group's). Each attempt reads from the
+ * first unacknowledged message.
  */
 export interface InputChannel {
   tag: string;
-  stream: DataStream;
-  acknowledged: Cursor;
+  stream: JobStream;
 }
 
-/** Minimal view of an attempt a reader needs; once it is abandoned a pending read rejects with its reason. */
-export interface AttemptGuard extends WaitCanceller {
-  assertLive(): void;
+/**
+ * Minimal view of an attempt a reader needs: it fences the reader's
+ * acknowledgements, and once it is abandoned a pending read rejects with its reason.
+ */
+export interface AttemptGuard extends WriteGuard {
   beat(): void;
   /** Marks a wait for input (not a stall for the heartbeat timeout). */
   enterWait(): void;
@@ -26,15 +27,15 @@ export interface AttemptGuard extends WaitCanceller {
  * processor asks for the next one, or when the processor returns.
  */
 export class AttemptInputReader {
-  private position: number;
+  private readonly consumer: StreamConsumer;
   private unacknowledged = false;
-  private pending: Promise<StreamMessage<unknown> | undefined> | undefined;
+  private pending: Promise<StreamMessage | undefined> | undefined;
 
   constructor(
     readonly channel: InputChannel,
     private readonly attempt: AttemptGuard,
   ) {
-    this.position = channel.acknowledged.position;
+    this.consumer = channel.stream.consumer(attempt);
   }
 
   get tag(): string {
@@ -45,21 +46,21 @@ export class AttemptInputReader {
   acknowledge(): void {
     if (!this.unacknowledged) return;
     this.attempt.assertLive();
-    this.channel.stream.advance(this.channel.acknowledged, this.position);
+    this.consumer.ack();
     this.unacknowledged = false;
   }
 
   /** The next message if it is already there (no waiting), without taking it. */
-  peekNow(): StreamMessage<unknown> | undefined {
-    return this.channel.stream.at(Math.max(this.position, this.channel.stream.oldestOffset));
+  peekNow(): StreamMessage | undefined {
+    return this.consumer.peekNow();
   }
 
   /** Waits for the next message (or the end) without taking it. */
-  peek(): Promise<StreamMessage<unknown> | undefined> {
+  peek(): Promise<StreamMessage | undefined> {
     if (!this.pending) {
       // A processor waiting for input wakes (with the abort reason) when its
       // attempt is abandoned (cancel, close, restart), not at its stop timeout.
-      const pending = this.channel.stream.read(this.position, this.attempt);
+      const pending = this.consumer.peek(this.attempt);
       const clear = () => {
         if (this.pending === pending) this.pending = undefined;
       };
@@ -71,9 +72,9 @@ export class AttemptInputReader {
   }
 
   /** Takes `message` (from peek): it is handed out, not yet acknowledged. */
-  take(message: StreamMessage<unknown>): unknown {
+  take(message: StreamMessage): unknown {
     this.attempt.assertLive();
-    this.position = message.offset + 1;
+    this.consumer.take(message);
     this.unacknowledged = true;
     this.attempt.beat();
     return message.data;
@@ -95,7 +96,7 @@ export class AttemptInputReader {
       this.attempt.beat();
       const ready = this.peekNow();
       if (ready) return Promise.resolve(this.resultOf(ready));
-      const waiting = this.pending ?? this.channel.stream.read(this.position, this.attempt);
+      const waiting = this.pending ?? this.consumer.peek(this.attempt);
       this.attempt.enterWait();
       const result = waiting.then(
         (this.resume ??= (message) => {
@@ -116,10 +117,10 @@ export class AttemptInputReader {
   private readonly order = new CallOrder<IteratorResult<unknown>>();
 
   /** Continues a `next` that waited (one function per reader, not per wait). */
-  private resume: ((message: StreamMessage<unknown> | undefined) => IteratorResult<unknown>) | undefined;
+  private resume: ((message: StreamMessage | undefined) => IteratorResult<unknown>) | undefined;
   private resumeFailed: ((error: unknown) => never) | undefined;
 
-  private resultOf(message: StreamMessage<unknown> | undefined): IteratorResult<unknown> {
+  private resultOf(message: StreamMessage | undefined): IteratorResult<unknown> {
     this.attempt.assertLive();
     if (!message) return { done: true, value: undefined };
     return { done: false, value: this.take(message) };

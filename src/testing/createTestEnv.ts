@@ -37,6 +37,7 @@ const TEST_ENV_KEYS = Object.keys({
   logger: true,
   inspect: true,
   streams: true,
+  backend: true,
   handleSignals: true,
   shutdownGraceMs: true,
 } satisfies Record<keyof TestEnvOptions, true>);

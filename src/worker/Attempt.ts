@@ -1,6 +1,6 @@
 import { AttemptAbandonedError, TimeoutError } from "../errors.js";
 import type { Clock } from "../clock.js";
-import type { WaitCanceller } from "../stream/DataStream.js";
+import type { WaitCanceller } from "../backend/Backend.js";
 
 /**
  * One run of `init` + processor: they share this attempt and its `signal`,

@@ -1,5 +1,4 @@
 import { resolveRetryPolicy, type RetryPolicy } from "../../machines/restartPolicy.js";
-import type { JobMachineTimeouts } from "../../machines/job.js";
 import { ConfigurationError } from "../errors.js";
 import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { resolveEnv } from "../env/resolveEnv.js";
@@ -12,17 +11,16 @@ import {
   type InitContext,
   type LiveWorkerOptions,
   type ProcessorContext,
+  type ResolvedTimeouts,
   type TimeoutOptions,
+  type WorkerDefinition,
 } from "./options.js";
-
-/** Timeouts with defaults applied; a missing one is none (`heartbeatMs` stays with the runtime). */
-export type ResolvedTimeouts = JobMachineTimeouts & Pick<TimeoutOptions, "heartbeatMs">;
 
 /**
  * The sous-chef's job description: how jobs of one spec are processed in one
  * env. Created by `spec.defineWorker(...)`.
  */
-export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
+export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements WorkerDefinition {
   readonly liveEnv: LiveEnv;
   readonly concurrency: number;
   readonly retry: RetryPolicy;
@@ -53,7 +51,7 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> {
     this.processor = options.processor;
     this.dispose = options.dispose;
     this.liveEnv = resolveEnv(options.liveEnv, `defineWorker of spec "${spec.name}"`);
-    this.liveEnv.registerWorker(this);
+    this.liveEnv.registerWorker(spec, this);
   }
 }
 

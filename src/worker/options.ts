@@ -1,4 +1,5 @@
-import type { RetryOptions } from "../../machines/restartPolicy.js";
+import type { RetryOptions, RetryPolicy } from "../../machines/restartPolicy.js";
+import type { JobMachineTimeouts } from "../../machines/job.js";
 import type { Logger } from "../logger.js";
 import type { JobOptionsOut, ProcessorInput, ProcessorOutput } from "../spec/types.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
@@ -127,3 +128,19 @@ export const DEFAULT_CONCURRENCY = 10;
  */
 export type ProcessorOf<S, R = undefined> =
   S extends JobSpec<infer I, infer O, infer Opt> ? LiveWorkerOptions<I, O, Opt, R>["processor"] : never;
+
+/**
+ * A worker def as the runtime sees it: options resolved, defaults applied.
+ * `LiveWorkerDef` implements it.
+ */
+export interface WorkerDefinition {
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly timeouts: ResolvedTimeouts;
+  readonly init: ((context: InitContext<any>) => unknown) | undefined;
+  readonly processor: (context: ProcessorContext<any, any, any, any>) => void | Promise<void>;
+  readonly dispose: ((context: DisposeContext<any>) => void | Promise<void>) | undefined;
+}
+
+/** Timeouts with defaults applied (`Infinity` stored as `undefined`: no timer). */
+export type ResolvedTimeouts = JobMachineTimeouts & Pick<TimeoutOptions, "heartbeatMs">;

@@ -101,9 +101,9 @@ async function* merge(readers: AttemptInputReader[], attempt: AttemptGuard): Asy
     for (const reader of live) {
       const message = reader.peekNow();
       // By append order, not timestamp: messages written in the same millisecond tie on timestamps.
-      if (message && message.sequence < chosenAt) {
+      if (message && message.order < chosenAt) {
         chosen = reader;
-        chosenAt = message.sequence;
+        chosenAt = message.order;
       }
     }
     if (!chosen) {

@@ -1,6 +1,7 @@
 import { PerTag } from "./PerTag.js";
 import { UnknownTagError, ValidationError } from "../errors.js";
-import { WRITTEN, type DataStream } from "../stream/DataStream.js";
+import { APPENDED } from "../backend/Backend.js";
+import type { StreamWriter } from "../stream/StreamWriter.js";
 import type { Attempt } from "./Attempt.js";
 
 /** What `output(tag)` returns. Its `emit` works detached (`const { emit } = output("waste")`). */
@@ -13,7 +14,7 @@ interface TagEmitter {
 class AttemptOutputs extends PerTag<TagEmitter> {
   constructor(
     private readonly specName: string,
-    private readonly streams: ReadonlyMap<string, DataStream>,
+    private readonly writers: ReadonlyMap<string, StreamWriter>,
     private readonly attempt: Attempt,
   ) {
     super();
@@ -22,24 +23,24 @@ class AttemptOutputs extends PerTag<TagEmitter> {
   emitterFor(tag: string): TagEmitter {
     const emitter = this.cached(tag);
     if (emitter) return emitter;
-    const stream = this.streams.get(tag);
-    if (!stream) throw new UnknownTagError(this.specName, "output", tag, [...this.streams.keys()]);
-    return this.remember({ tag, emit: (data) => this.emit(stream, data) });
+    const writer = this.writers.get(tag);
+    if (!writer) throw new UnknownTagError(this.specName, "output", tag, [...this.writers.keys()]);
+    return this.remember({ tag, emit: (data) => this.emit(writer, data) });
   }
 
-  // Not async: an emit that need not wait hands back write()'s settled promise
+  // Not async: an emit that need not wait hands back the append's settled promise
   // (no promise and no extra ticks per message); errors still only reject.
-  private emit(stream: DataStream, data: unknown): Promise<void> {
+  private emit(writer: StreamWriter, data: unknown): Promise<void> {
     const attempt = this.attempt;
     try {
       attempt.assertLive();
       attempt.beat();
       // write() validates before it appends (checking the attempt is still live), then waits for slow readers.
-      const written = stream.write(data, attempt);
+      const written = writer.write(data, attempt);
       // Only an async schema rejects later; the settled fast path cannot. Any
       // other promise is a wait inside the library (a slow reader, an async
       // schema): not a stall for the heartbeat timeout.
-      if (written === WRITTEN) return written;
+      if (written === APPENDED) return written;
       attempt.enterWait();
       return written.then(
         () => attempt.leaveWait(),
@@ -63,10 +64,10 @@ class AttemptOutputs extends PerTag<TagEmitter> {
  */
 export function createProcessorOutput(
   specName: string,
-  streams: ReadonlyMap<string, DataStream>,
+  writers: ReadonlyMap<string, StreamWriter>,
   attempt: Attempt,
 ): unknown {
-  const outputs = new AttemptOutputs(specName, streams, attempt);
+  const outputs = new AttemptOutputs(specName, writers, attempt);
   const output = (tag: string) => outputs.emitterFor(tag);
   return Object.assign(output, {
     emit: (data: unknown) => {

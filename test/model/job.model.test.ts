@@ -197,8 +197,7 @@ async function replay(path: JobPath, strategy: SupervisionStrategy): Promise<voi
     const next = path.steps[i + 1];
     switch (step.kind) {
       case "start":
-        setImmediate(start);
-        break;
+        break; // done up front: the supervisor exists only once the queue hands the job out, and starts at once
       case "cancel":
         if (next?.from === "stopping" && (next.kind === "worker fails, stopped instead" || next.kind === "worker done")) {
           // Only a cancel that races the worker's report gets the report to a stopping job.
@@ -245,6 +244,8 @@ async function replay(path: JobPath, strategy: SupervisionStrategy): Promise<voi
   });
 
   try {
+    // The job's supervisor is made when the queue hands the job out (its first snapshot, `queued`, then START at once).
+    setImmediate(start);
     await within(pathDone, () => `Path: ${path.description}\n  the runtime stopped at: ${describeObserved()}`);
     const mismatch = mismatchAt();
     if (mismatch) throw new Error(`Path: ${path.description} (${strategy})\n  ${mismatch}\n  observed: ${describeObserved()}`);

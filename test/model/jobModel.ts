@@ -249,6 +249,7 @@ export function jobModel(excluded: ReadonlySet<string> = new Set()): JobModel & 
 
 /** Transitions of the job machine the runtime cannot produce, with the reason. */
 export const UNREACHABLE_FROM_RUNTIME: ReadonlyMap<string, string> = new Map([
+  ["queued --cancel--> cancelled", "a job gets its supervisor only when the queue hands it to a runner, which starts it at once: a job cancelled while queued is cancelled by the queue, before any actor exists"],
   ["running --worker stopped--> stopping", "a worker stops only on STOP, and the supervisor sends STOP only once it is stopping"],
   ["running --worker stopped--> failed", "a worker stops only on STOP, and the supervisor sends STOP only once it is stopping"],
   ...(["running --worker actor errors--> stopping", "running --worker actor errors--> failed", "stopping --worker actor errors--> stopping", "stopping --worker actor errors--> failed"].map(

@@ -27,15 +27,16 @@ class MemoryTicket implements JobTicket, JobLease {
     return this.record.jobId;
   }
 
-  cancel(reason: string): "queued" | "running" | "final" {
+  cancel(reason: string): { was: "queued"; outcome: JobOutcome } | { was: "running" | "final" } {
     if (this.status === "queued") {
-      this.end({ status: "cancelled", error: new JobCancelledError(this.jobId, reason) });
-      return "queued";
+      const outcome: JobOutcome = { status: "cancelled", error: new JobCancelledError(this.jobId, reason) };
+      this.end(outcome);
+      return { was: "queued", outcome };
     }
-    if (this.status !== "running") return "final";
+    if (this.status !== "running") return { was: "final" };
     if (this.cancelHandler) this.cancelHandler(reason);
     else this.cancelRequested ??= reason;
-    return "running";
+    return { was: "running" };
   }
 
   onCancel(handler: (reason: string) => void): void {
@@ -134,7 +135,8 @@ export class MemoryJobQueue implements JobQueue {
     let fifo = this.queues.get(queueKey);
     if (!fifo) this.queues.set(queueKey, (fifo = new Fifo()));
     fifo.push(ticket);
-    this.drain(queueKey);
+    // After the adder's step: what it does right after adding (its `queued` event) comes before the job starts.
+    queueMicrotask(() => this.drain(queueKey));
     return ticket;
   }
 

@@ -1,5 +1,5 @@
 import { StreamClosedError } from "../../errors.js";
-import type { JobStream, StreamConsumer, StreamKey, StreamLimits, StreamMessage, StreamReader, WaitCanceller, WriteGuard } from "../Backend.js";
+import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamLimits, type StreamMessage, type StreamReader, type WaitCanceller, type WriteGuard } from "../Backend.js";
 
 /** Options of one memory stream. */
 export interface MemoryStreamOptions extends StreamLimits {
@@ -16,9 +16,6 @@ const NO_CURSORS: readonly Cursor[] = Object.freeze([]);
 
 /** What `next` of an ended stream resolves to: one shared settled promise. */
 const ENDED: Promise<undefined> = Promise.resolve(undefined);
-
-/** What an append that need not wait returns: one shared settled promise, no allocation per message. */
-export const APPENDED: Promise<void> = Promise.resolve();
 
 /** A position that pins retention and counts toward backpressure: a reader, or an input's acknowledged offset. */
 interface Cursor {

@@ -20,6 +20,13 @@ export class MemoryStreamStore implements StreamStore {
     return stream;
   }
 
+  endAll(jobId: string, reason: string, error?: unknown): void {
+    for (const stream of this.jobs.get(jobId)?.values() ?? []) {
+      if (error === undefined) stream.end(reason);
+      else stream.fail(error, reason);
+    }
+  }
+
   dispose(jobId: string): void {
     this.jobs.delete(jobId);
   }

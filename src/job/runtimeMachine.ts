@@ -1,7 +1,7 @@
 import { fromPromise, type AnyActorLogic } from "xstate";
 import { jobMachine, type JobContext } from "../../machines/job.js";
 import { workerMachine, type AttemptInput, type ReportedWorkerState, type WorkerContext } from "../../machines/worker.js";
-import type { JobRuntime } from "../job/JobRuntime.js";
+import type { JobRuntime } from "./JobRuntime.js";
 import { fromAttempt } from "./attemptActor.js";
 
 /**

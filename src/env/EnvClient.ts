@@ -1,0 +1,130 @@
+import type { Clock } from "../clock.js";
+import { ConfigurationError, EnvClosedError } from "../errors.js";
+import type { Backend, JobStream, JobTicket, StreamKey } from "../backend/Backend.js";
+import type { LifecycleListener } from "../backend/events.js";
+import type { JobClient } from "../job/JobClient.js";
+import { LiveJob } from "../job/LiveJob.js";
+import type { JobPlan } from "../job/JobPlan.js";
+import { finishUnstarted } from "../job/finishUnstarted.js";
+
+/** What `EnvClient.enqueue` needs besides the plan and the id. */
+export interface EnqueueRequest {
+  plan: JobPlan;
+  jobId: string;
+  /** Validates the job's options (node key → options); may be async. */
+  validate: () => Promise<ReadonlyMap<string, unknown>> | ReadonlyMap<string, unknown>;
+  /** Checks run before the job takes its place and again before it is added (names, closing): they throw to refuse. */
+  check: () => void;
+  /** Runs once the job is added, before its `queued` event (names claimed, flows registered). */
+  added: () => void;
+}
+
+/**
+ * The env's client side: adds jobs to the backend's queue in `enqueueJob`
+ * call order, hands out job handles, and cancels jobs (a queued one it
+ * finishes itself: it never ran). Works the same whether the jobs run in
+ * this process or another.
+ */
+export class EnvClient implements JobClient {
+  /** Job ids of `enqueueJob` calls still validating: taken, so two calls cannot both get one. */
+  private readonly reservedIds = new Set<string>();
+  /** Per queue, when the last enqueue called so far is added (or gave up): the next one waits for it. */
+  private readonly turns = new Map<string, Promise<void>>();
+  /** Refusers of the enqueues still validating: `close()` rejects them (a validation may never end). */
+  private readonly pending = new Set<(error: unknown) => void>();
+  /** Tickets of the jobs this env added that are not final yet. */
+  private readonly live = new Map<string, { ticket: JobTicket; plan: JobPlan }>();
+  private closed = false;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly clock: Clock,
+    private readonly openStreamWithLimits: (key: StreamKey) => JobStream,
+    private readonly guard: (listener: LifecycleListener, what: string) => LifecycleListener,
+    private readonly envName: string,
+  ) {}
+
+  /** Jobs this env added that are not final yet. */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Creates a job: its id and its place in its queue are taken at once, its
+   * options validated (maybe async), then it is added after every job of its
+   * queue called before it (a job still validating holds its place; one that
+   * fails gives it back), and its `queued` event goes out.
+   *
+   * @throws EnvClosedError when the env closes first; ConfigurationError when the id is taken; what `validate` or `check` throw.
+   */
+  async enqueue(request: EnqueueRequest): Promise<LiveJob> {
+    const { plan, jobId } = request;
+    this.assertOpen(plan);
+    if (this.reservedIds.has(jobId) || this.backend.jobs.ticket(jobId)) {
+      throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.envName}"; pass a unique jobId or omit it`);
+    }
+    request.check();
+    this.reservedIds.add(jobId);
+    const before = this.turns.get(plan.queueKey);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.turns.set(plan.queueKey, mine);
+    let refuse!: (error: unknown) => void;
+    const closed = new Promise<never>((_, reject) => (refuse = reject));
+    closed.catch(() => {});
+    this.pending.add(refuse);
+    try {
+      const jobOptions = await Promise.race([Promise.resolve(request.validate()), closed]);
+      if (before) await Promise.race([before, closed]);
+      this.assertOpen(plan);
+      request.check();
+      const record = { jobId, kind: plan.kind, name: plan.name, jobOptions: Object.fromEntries(jobOptions), enqueuedAt: this.clock.now() };
+      const ticket = this.backend.jobs.add(plan.queueKey, record);
+      const job = new LiveJob(this, plan, ticket, this.backend.events.journal(jobId));
+      this.live.set(jobId, { ticket, plan });
+      void ticket.outcome.then(() => this.live.delete(jobId));
+      request.added();
+      // Before the job can start (a queue hands it out after this step): `queued` comes first.
+      this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at: this.clock.now(), status: "queued" });
+      return job;
+    } finally {
+      this.reservedIds.delete(jobId);
+      this.pending.delete(refuse);
+      done();
+      if (this.turns.get(plan.queueKey) === mine) this.turns.delete(plan.queueKey);
+    }
+  }
+
+  openStream(key: StreamKey): JobStream {
+    return this.openStreamWithLimits(key);
+  }
+
+  guarded(listener: LifecycleListener, what: string): LifecycleListener {
+    return this.guard(listener, what);
+  }
+
+  cancel(ticket: JobTicket, plan: JobPlan, reason: string): void {
+    const answer = ticket.cancel(reason);
+    if (answer.was === "queued") finishUnstarted(this.backend, ticket.jobId, plan.name, answer.outcome, this.clock.now());
+  }
+
+  /** Refuses new jobs, and rejects the enqueues still validating. */
+  close(): void {
+    this.closed = true;
+    for (const refuse of [...this.pending]) refuse(new EnvClosedError(`env "${this.envName}" closed while the job's options were validated`));
+  }
+
+  /** Cancels every job this env added that is not final yet, newest first. */
+  cancelAll(reason: string): void {
+    for (const { ticket, plan } of [...this.live.values()].reverse()) this.cancel(ticket, plan, reason);
+  }
+
+  /** Outcomes of the jobs this env added that are not final yet. */
+  outcomes(): Promise<unknown>[] {
+    return [...this.live.values()].map(({ ticket }) => ticket.outcome);
+  }
+
+  private assertOpen(plan: JobPlan): void {
+    if (this.closed) throw new EnvClosedError(`Cannot enqueue a job of "${plan.name}": env "${this.envName}" is closed`);
+  }
+}

@@ -1,0 +1,125 @@
+import type { AnyActorRef, InspectionEvent } from "xstate";
+import { ConfigurationError, describeError } from "../errors.js";
+import type { Backend, JobLease, JobRecord, QueueConsumer } from "../backend/Backend.js";
+import { JobRuntime } from "../job/JobRuntime.js";
+import { queueKeyOf, singleSpecPlan, type JobPlan } from "../job/JobPlan.js";
+import { finishUnstarted } from "../job/finishUnstarted.js";
+import type { RuntimeServices } from "../job/RuntimeServices.js";
+import type { SpecShape } from "../spec/types.js";
+import type { WorkerDefinition } from "../worker/options.js";
+
+/** A worker def and the spec it serves. */
+export interface RegisteredWorker {
+  readonly spec: SpecShape;
+  readonly def: WorkerDefinition;
+}
+
+/**
+ * The env's runtime side: the worker defs and flows it serves, the queues it
+ * consumes, and the jobs running here. A spec's queue is consumed once its
+ * worker is defined; a flow's once every spec in it has a worker. Each job
+ * the queue hands out runs as a `JobRuntime` built from its record alone
+ * (spec or flow found by name), so it could come from another process.
+ */
+export class EnvRunner {
+  private readonly workers = new Map<string, RegisteredWorker>();
+  private readonly flows = new Map<string, JobPlan>();
+  private readonly consumers = new Map<string, QueueConsumer>();
+  private readonly running = new Map<string, JobRuntime>();
+  private readonly run = (record: JobRecord, lease: JobLease) => this.start(record, lease);
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly services: RuntimeServices,
+  ) {}
+
+  /** The worker of a spec name, if defined here. */
+  worker(specName: string): RegisteredWorker | undefined {
+    return this.workers.get(specName);
+  }
+
+  /** Serves a spec's jobs (and those of known flows it completes). The caller checked the name is free. */
+  addWorker(worker: RegisteredWorker): void {
+    this.workers.set(worker.spec.name, worker);
+    this.consume(queueKeyOf("spec", worker.spec.name), worker.def.concurrency);
+    for (const plan of this.flows.values()) this.consumeFlowWhenComplete(plan);
+  }
+
+  /** Makes a flow known here: its jobs run once every spec in it has a worker. */
+  addFlow(plan: JobPlan): void {
+    if (this.flows.has(plan.name)) return;
+    this.flows.set(plan.name, plan);
+    this.consumeFlowWhenComplete(plan);
+  }
+
+  /** The running job of an id, for its actors' attempts. */
+  job(jobId: string): JobRuntime | undefined {
+    return this.running.get(jobId);
+  }
+
+  /** The jobs running here. */
+  jobs(): JobRuntime[] {
+    return [...this.running.values()];
+  }
+
+  /** @internal A running job is final. */
+  finished(job: JobRuntime): void {
+    if (this.running.get(job.jobId) === job) this.running.delete(job.jobId);
+  }
+
+  /** Takes no more jobs (those running go on). */
+  stopConsuming(): void {
+    for (const consumer of this.consumers.values()) consumer.close();
+    this.consumers.clear();
+  }
+
+  /** Root actors of the jobs running here, and a way to attach an inspection observer to each. */
+  inspectRunning(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
+    const jobs = this.jobs();
+    const subscriptions = jobs.map((job) => job.actor.system.inspect(observer));
+    return { roots: jobs.map((job) => job.actor), stop: () => subscriptions.forEach((s) => s.unsubscribe()) };
+  }
+
+  /** Fails a job this env cannot run (it never started). */
+  private refuse(record: JobRecord, lease: JobLease, error: Error): void {
+    const outcome = { status: "failed" as const, error };
+    lease.finish(outcome);
+    finishUnstarted(this.backend, record.jobId, record.name, outcome, this.services.clock.now());
+  }
+
+  private consumeFlowWhenComplete(plan: JobPlan): void {
+    if (!plan.nodes.every(({ spec }) => this.workers.has(spec.name))) return;
+    this.consume(plan.queueKey, Infinity);
+  }
+
+  private consume(queueKey: string, concurrency: number): void {
+    if (this.consumers.has(queueKey)) return;
+    this.consumers.set(queueKey, this.backend.jobs.consume(queueKey, concurrency, this.run));
+  }
+
+  /** Builds a job's runtime from its record and starts it. A record this env cannot run fails its job. */
+  private start(record: JobRecord, lease: JobLease): void {
+    let plan: JobPlan | undefined;
+    if (record.kind === "spec") {
+      const worker = this.workers.get(record.name);
+      if (worker) plan = singleSpecPlan(worker.spec);
+    } else {
+      plan = this.flows.get(record.name);
+    }
+    const defs = plan?.nodes.map(({ spec }) => this.workers.get(spec.name)?.def);
+    if (!plan || !defs || defs.some((def) => def === undefined)) {
+      this.refuse(record, lease, new ConfigurationError(`This env cannot run job "${record.jobId}": no ${record.kind} "${record.name}" with a worker for every spec`));
+      return;
+    }
+    const jobOptions = new Map(Object.entries(record.jobOptions));
+    let job: JobRuntime;
+    try {
+      job = new JobRuntime(this.services, plan, record.jobId, jobOptions, defs as WorkerDefinition[], lease);
+    } catch (error) {
+      this.refuse(record, lease, new Error(`internal: job "${record.jobId}" could not be built: ${describeError(error)}`));
+      return;
+    }
+    this.running.set(record.jobId, job);
+    job.start();
+  }
+}

@@ -1,0 +1,39 @@
+import type { LifecycleEvent } from "../backend/events.js";
+
+/**
+ * The lifecycle events of one running job on their way out. The machines
+ * record events inside their transitions (so causes are recorded before
+ * their effects); the runtime flushes them to the event bus once XState is
+ * between steps, where listeners may safely act on the job. A flush asked
+ * for while one is delivering (a listener that cancels) is taken over by the
+ * outer one, so events go out once each, in order.
+ */
+export class EventOutbox {
+  private pending: LifecycleEvent[] = [];
+  private delivering = false;
+  private closed = false;
+
+  constructor(private readonly publish: (event: LifecycleEvent) => void) {}
+
+  /** Records `event`; it goes out at the next `flush`. Nothing is recorded once the outbox is closed. */
+  record(event: LifecycleEvent): void {
+    if (!this.closed) this.pending.push(event);
+  }
+
+  /** Publishes every recorded event, in order. */
+  flush(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (this.pending.length > 0) this.publish(this.pending.shift()!);
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  /** The job is final: after this flush nothing more goes out. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,70 @@
+import type { JobStream, StreamMessage, StreamReader } from "../backend/Backend.js";
+import type { OutputMessage } from "../spec/types.js";
+import { CallOrder } from "../stream/CallOrder.js";
+
+/**
+ * One reader of an output, from the oldest message kept. Calls of `next` are
+ * served in call order, each getting the next message (as Node's stream
+ * iterators do), even when made without awaiting the previous one.
+ */
+export class OutputIterator implements AsyncIterableIterator<OutputMessage<unknown>> {
+  private readonly reader: StreamReader;
+  private closed = false;
+  private readonly order = new CallOrder<IteratorResult<OutputMessage<unknown>>>();
+
+  constructor(stream: JobStream) {
+    this.reader = stream.reader("oldest");
+  }
+
+  /** Not async: a message already there (a reader that keeps up) costs one settled promise. */
+  next(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    return this.order.busy ? this.order.after(() => this.nextNow(false)) : this.nextNow(true);
+  }
+
+  /** Serves one call now. `track`: a wait becomes the call later ones queue behind (a queued turn already is). */
+  private nextNow(track: boolean): Promise<IteratorResult<OutputMessage<unknown>>> {
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
+    try {
+      const ready = this.reader.nextNow();
+      if (ready) return Promise.resolve(this.resultOf(ready));
+      const read = this.reader.next().then(
+        (this.resume ??= (message) => this.resultOf(message)),
+        (this.fail ??= (error: unknown) => {
+          this.close();
+          throw error;
+        }),
+      );
+      return track ? this.order.hold(read) : read;
+    } catch (error) {
+      this.close();
+      return Promise.reject(error);
+    }
+  }
+
+  // Continuations of a `next` that waited: one pair per iterator, not per wait.
+  private resume: ((message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
+  private fail: ((error: unknown) => never) | undefined;
+
+  private resultOf(message: StreamMessage | undefined): IteratorResult<OutputMessage<unknown>> {
+    if (!message) {
+      this.close();
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: { data: message.data, timestamp: message.timestamp } };
+  }
+
+  async return(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reader.close();
+  }
+}

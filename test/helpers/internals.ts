@@ -1,0 +1,27 @@
+/**
+ * White-box helpers for tests that check what the library did underneath a
+ * public call (nothing written, no inspector attached). Not public API.
+ */
+import type { JobStream } from "../../src/backend/Backend.js";
+import type { LiveEnv, LiveJob } from "../../src/index.js";
+import type { JobRuntime } from "../../src/job/JobRuntime.js";
+
+/** How many messages were ever appended to a stream. */
+export function appended(stream: JobStream | undefined): number {
+  return (stream?.last()?.offset ?? -1) + 1;
+}
+
+/** The stream of a job's exposed input (`default` unless named). */
+export function inputOf(job: LiveJob, alias = "default"): JobStream {
+  return (job as unknown as { inputStream(alias: string): JobStream }).inputStream(alias);
+}
+
+/** The stream of a job's exposed output (`default` unless named). */
+export function outputOf(job: LiveJob, alias = "default"): JobStream {
+  return (job as unknown as { outputStream(alias: string): JobStream }).outputStream(alias);
+}
+
+/** The runtime of a job running in `env`, or undefined once it is final. */
+export function runtimeOf(env: LiveEnv, job: LiveJob): JobRuntime | undefined {
+  return (env as unknown as { runner: { job(jobId: string): JobRuntime | undefined } }).runner.job(job.jobId);
+}

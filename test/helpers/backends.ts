@@ -1,0 +1,71 @@
+import type { Backend } from "../../src/backend/Backend.js";
+import { memoryBackend } from "../../src/backend/memory/memoryBackend.js";
+
+/** A backend the conformance suite (and backend-agnostic tests) run against. */
+export interface BackendFactory {
+  /** What `LW_BACKEND` selects it by. */
+  readonly name: string;
+  /**
+   * True when everything crossing the backend arrives as a copy (data,
+   * records, events; errors rebuilt as their class), as it does between processes.
+   */
+  readonly copies: boolean;
+  /**
+   * How long (ms) a test waits before it concludes that something did not
+   * happen (a job did not start, a write still waits). 0: one macrotask turn,
+   * enough for a backend that does no I/O.
+   */
+  readonly quietMs: number;
+  /**
+   * Conformance cases (by id) this backend is known to miss; they run as
+   * expected failures, so fixing the backend turns them red until the id
+   * goes. Each id names a documented promise (of `Backend.ts`, or of the
+   * backend's own docs) that the backend does not keep.
+   */
+  readonly knownGaps: ReadonlySet<string>;
+  create(): Backend;
+}
+
+/** What the memory backend does not do yet of `Backend.ts` (and, for copy-per-receiver, of `memoryBackend`'s `copy`). */
+const MEMORY_GAPS: ReadonlySet<string> = new Set([
+  "cancel-handler-at-most-once",
+  "closed-consumer-frees-no-slot",
+  "writer-waits-for-room",
+  "close-stops-consumers",
+  "copy-per-receiver",
+]);
+
+const AVAILABLE: readonly BackendFactory[] = [
+  { name: "memory", copies: false, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend() },
+  { name: "memory-copy", copies: true, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend({ copy: true }) },
+  // The "redis" factory joins this list with the Redis backend (issue 13); it
+  // needs no other change here: selecting it by name already works.
+];
+
+/** Names `LW_BACKEND` accepts, including backends not built yet. */
+const PLANNED = ["redis"];
+
+/**
+ * The backends `LW_BACKEND` selects (`memory`, `memory-copy` or `redis`):
+ * the one named, or every available one when unset or empty.
+ *
+ * @throws Error when the name is unknown, or names a backend not available yet.
+ * @example
+ * describe.each(selectedBackends().map((factory) => [factory.name, factory] as const))("%s backend", (_name, factory) => { ... });
+ */
+export function selectedBackends(): BackendFactory[] {
+  return selectBackends(process.env.LW_BACKEND);
+}
+
+/** The backends a `LW_BACKEND` value selects; see `selectedBackends`. */
+export function selectBackends(selection: string | undefined): BackendFactory[] {
+  const name = selection?.trim() ?? "";
+  if (name === "") return [...AVAILABLE];
+  const factory = AVAILABLE.find((candidate) => candidate.name === name);
+  if (factory) return [factory];
+  const available = AVAILABLE.map((candidate) => candidate.name).join(", ");
+  if (PLANNED.includes(name)) {
+    throw new Error(`LW_BACKEND=${name}: that backend is not available yet; set LW_BACKEND to one of: ${available} (or leave it unset for all)`);
+  }
+  throw new Error(`Unknown LW_BACKEND ${JSON.stringify(selection)}; set it to one of: ${available} (or leave it unset for all)`);
+}

@@ -191,7 +191,7 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       const ticket = backend.jobs.add("q", jobRecord("b"));
       backend.jobs.add("q", jobRecord("c"));
       await until(() => queue.runs.length === 1, "the first job to start");
-      expect(ticket.cancel("changed my mind")).toBe("queued");
+      expect(ticket.cancel("changed my mind").was).toBe("queued");
       expect(ticket.status).toBe("cancelled");
       const outcome = await ticket.outcome;
       expect(outcome.status).toBe("cancelled");
@@ -210,7 +210,7 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       const queue = recordingConsumer(backend, "q", 1, (run) => run.lease.onCancel((reason) => reasons.push(reason)));
       const ticket = backend.jobs.add("q", jobRecord("a"));
       await until(() => queue.runs.length === 1, "the job to start");
-      expect(ticket.cancel("stop now")).toBe("running");
+      expect(ticket.cancel("stop now").was).toBe("running");
       await until(() => reasons.length === 1, "the onCancel handler");
       expect(reasons).toEqual(["stop now"]);
       // The runner ends it; until then it runs.
@@ -225,8 +225,8 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       const queue = recordingConsumer(backend, "q", 1, (run) => run.lease.onCancel((reason) => reasons.push(reason)));
       const ticket = backend.jobs.add("q", jobRecord("a"));
       await until(() => queue.runs.length === 1, "the job to start");
-      expect(ticket.cancel("first")).toBe("running");
-      expect(ticket.cancel("second")).toBe("running");
+      expect(ticket.cancel("first").was).toBe("running");
+      expect(ticket.cancel("second").was).toBe("running");
       await until(() => reasons.length > 0, "the onCancel handler");
       await quiet(factory);
       expect(reasons).toEqual(["first"]);
@@ -237,7 +237,7 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       const queue = recordingConsumer(backend, "q", 1);
       const ticket = backend.jobs.add("q", jobRecord("a"));
       await until(() => queue.runs.length === 1, "the job to start");
-      expect(ticket.cancel("early")).toBe("running");
+      expect(ticket.cancel("early").was).toBe("running");
       const reasons: string[] = [];
       queue.runs[0]!.lease.onCancel((reason) => reasons.push(reason));
       await until(() => reasons.length > 0, "the late onCancel handler");
@@ -252,12 +252,12 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       const finished = backend.jobs.add("q", jobRecord("a"));
       await until(() => queue.runs.length === 1, "the job to start");
       queue.finish("a");
-      expect(finished.cancel("too late")).toBe("final");
+      expect(finished.cancel("too late").was).toBe("final");
       expect(finished.status).toBe("completed");
       expect(await finished.outcome).toEqual({ status: "completed" });
       const cancelledWhileQueued = backend.jobs.add("idle", jobRecord("b"));
       cancelledWhileQueued.cancel("first reason");
-      expect(cancelledWhileQueued.cancel("second reason")).toBe("final");
+      expect(cancelledWhileQueued.cancel("second reason").was).toBe("final");
       expect((await cancelledWhileQueued.outcome).error).toMatchObject({ reason: "first reason" });
       await quiet(factory);
       expect(reasons).toEqual([]);

@@ -143,7 +143,11 @@ export interface StreamMessage<T = unknown> {
   readonly order: number;
 }
 
-/** Which stream of which job: one per node, tag and direction. */
+/**
+ * Which stream of which job: one per node, tag and direction. Ids, node keys
+ * and tags follow the id rules (`assertValidId`): none holds a `/`, so a
+ * backend may join them with one.
+ */
 export interface StreamKey {
   readonly jobId: string;
   /** The node key (the spec name, or a flow's label). */
@@ -210,7 +214,7 @@ export interface JobStream {
   /**
    * Appends one message (already valid) after `guard.assertLive()` passed.
    * Returns `APPENDED` when below the high-water mark, else a promise that
-   * resolves once there is room; rejects with
+   * resolves once there is room (or the stream ended: the message is in); rejects with
    * `StreamClosedError` on a closed stream, or the guard's reason when its
    * writer is abandoned meanwhile. May throw synchronously: callers turn that
    * into a rejection.
@@ -262,7 +266,7 @@ export interface StreamConsumer {
   /**
    * Acknowledges every message taken so far and commits `checkpoint` with
    * them, atomically: a new consumer starts after them, with that checkpoint.
-   * Called without one, the last checkpoint stays.
+   * Without one (or `undefined`), the last checkpoint stays.
    */
   ack(checkpoint?: unknown): void;
   /** Lets go (unacknowledged messages stay for the next consumer). */
@@ -283,7 +287,11 @@ export interface EventBus {
   dispose(jobId: string): void;
 }
 
-/** One job's events, kept for subscribers that come late. */
+/**
+ * One job's events, kept for subscribers that come late: the newest 256, a
+ * progress report replacing the one before it when that was the same
+ * worker's (progress is a gauge). It takes no more after the job's final status.
+ */
 export interface JobJournal {
   /** Replays the events kept, then delivers live ones until the job's final status. Returns a function that unsubscribes. */
   subscribe(listener: LifecycleListener): () => void;

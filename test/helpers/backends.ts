@@ -27,13 +27,7 @@ export interface BackendFactory {
 }
 
 /** What the memory backend does not do yet of `Backend.ts` (and, for copy-per-receiver, of `memoryBackend`'s `copy`). */
-const MEMORY_GAPS: ReadonlySet<string> = new Set([
-  "cancel-handler-at-most-once",
-  "closed-consumer-frees-no-slot",
-  "writer-waits-for-room",
-  "close-stops-consumers",
-  "copy-per-receiver",
-]);
+const MEMORY_GAPS: ReadonlySet<string> = new Set([]);
 
 const AVAILABLE: readonly BackendFactory[] = [
   { name: "memory", copies: false, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend() },

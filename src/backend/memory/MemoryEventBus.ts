@@ -19,11 +19,11 @@ export class MemoryEventBus implements EventBus {
   constructor(private readonly copy: ((event: LifecycleEvent) => LifecycleEvent) | undefined) {}
 
   publish(event: LifecycleEvent): void {
-    const delivered = this.copy ? this.copy(event) : event;
-    this.journal(delivered.jobId).record(delivered);
+    const stored = this.copy ? this.copy(event) : event;
+    this.journal(stored.jobId).record(stored);
     if (this.listeners.size === 0) return;
     // A listener subscribed while this event is delivered gets the events after it, not this one.
-    for (const listener of [...this.listeners]) listener(delivered);
+    for (const listener of [...this.listeners]) listener(this.copy ? this.copy(stored) : stored);
   }
 
   subscribe(listener: LifecycleListener): () => void {
@@ -35,7 +35,7 @@ export class MemoryEventBus implements EventBus {
 
   journal(jobId: string): MemoryJournal {
     let journal = this.journals.get(jobId);
-    if (!journal) this.journals.set(jobId, (journal = new MemoryJournal()));
+    if (!journal) this.journals.set(jobId, (journal = new MemoryJournal(this.copy)));
     return journal;
   }
 
@@ -58,6 +58,13 @@ export class MemoryJournal implements JobJournal {
   private listeners: Set<LifecycleListener> | undefined;
   private closed = false;
 
+  /** @param copy gives each listener a copy of its own (copying mode). */
+  constructor(private readonly copy: ((event: LifecycleEvent) => LifecycleEvent) | undefined) {}
+
+  private delivered(event: LifecycleEvent): LifecycleEvent {
+    return this.copy ? this.copy(event) : event;
+  }
+
   record(event: LifecycleEvent): void {
     if (this.closed) return;
     const last = this.events.at(-1);
@@ -69,7 +76,7 @@ export class MemoryJournal implements JobJournal {
       if (this.events.length > JOURNAL_LIMIT) this.events.shift();
     }
     // A listener subscribed while this event is delivered got it in its replay: iterate a copy.
-    if (this.listeners) for (const listener of [...this.listeners]) listener(event);
+    if (this.listeners) for (const listener of [...this.listeners]) listener(this.delivered(event));
     if (event.type === "job.status" && FINAL.has(event.status)) {
       this.closed = true;
       this.listeners = undefined;
@@ -80,7 +87,7 @@ export class MemoryJournal implements JobJournal {
     // Events a replayed listener causes are recorded meanwhile: replay up to the newest.
     for (let n = this.recorded - this.events.length; n < this.recorded; n++) {
       const event = this.events[n - (this.recorded - this.events.length)];
-      if (event) listener(event);
+      if (event) listener(this.delivered(event));
     }
     if (this.closed) return () => {};
     (this.listeners ??= new Set()).add(listener);

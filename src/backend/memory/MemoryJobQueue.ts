@@ -14,6 +14,9 @@ class MemoryTicket implements JobTicket, JobLease {
   private settle!: (outcome: JobOutcome) => void;
   private cancelHandler: ((reason: string) => void) | undefined;
   private cancelRequested: string | undefined;
+  private cancelDelivered = false;
+  /** The consumer running it: its slot frees when the job ends. */
+  consumer: Consumer | undefined;
 
   constructor(
     private readonly queue: MemoryJobQueue,
@@ -34,15 +37,22 @@ class MemoryTicket implements JobTicket, JobLease {
       return { was: "queued", outcome };
     }
     if (this.status !== "running") return { was: "final" };
-    if (this.cancelHandler) this.cancelHandler(reason);
-    else this.cancelRequested ??= reason;
+    this.cancelRequested ??= reason;
+    this.deliverCancel();
     return { was: "running" };
   }
 
   onCancel(handler: (reason: string) => void): void {
     this.cancelHandler = handler;
     // A cancel that came before the runner listened.
-    if (this.cancelRequested !== undefined) handler(this.cancelRequested);
+    this.deliverCancel();
+  }
+
+  /** Tells the runner of the first cancel, once. */
+  private deliverCancel(): void {
+    if (this.cancelDelivered || this.cancelRequested === undefined || !this.cancelHandler) return;
+    this.cancelDelivered = true;
+    this.cancelHandler(this.cancelRequested);
   }
 
   finish(outcome: JobOutcome): void {
@@ -50,9 +60,10 @@ class MemoryTicket implements JobTicket, JobLease {
     this.end(outcome);
   }
 
-  /** @internal The queue hands the job out. */
-  start(): void {
+  /** @internal The queue hands the job out to `consumer`. */
+  start(consumer: Consumer): void {
     this.status = "running";
+    this.consumer = consumer;
   }
 
   private end(outcome: JobOutcome): void {
@@ -101,6 +112,7 @@ interface Consumer {
   readonly concurrency: number;
   readonly run: JobRunner;
   running: number;
+  open: boolean;
 }
 
 /**
@@ -115,6 +127,7 @@ export class MemoryJobQueue implements JobQueue {
   /** Queues to drain; a set iterated while it grows, so a drain asked for during one is not lost. */
   private readonly pendingDrains = new Set<string>();
   private draining = false;
+  private closed = false;
 
   /**
    * @param transport what an outcome becomes on its way to waiters (copying
@@ -145,15 +158,24 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer {
-    if (this.consumers.has(queueKey)) throw new Error(`internal: queue "${queueKey}" already has a consumer`);
-    const consumer: Consumer = { concurrency, run, running: 0 };
+    if (this.closed) throw new ConfigurationError(`Cannot consume queue "${queueKey}": the backend is closed`);
+    if (this.consumers.has(queueKey)) throw new ConfigurationError(`Queue "${queueKey}" already has a consumer in this backend; close it first`);
+    const consumer: Consumer = { concurrency, run, running: 0, open: true };
     this.consumers.set(queueKey, consumer);
     this.drain(queueKey);
     return {
       close: () => {
+        consumer.open = false;
         if (this.consumers.get(queueKey) === consumer) this.consumers.delete(queueKey);
       },
     };
+  }
+
+  /** Stops every consumer: no job is handed out any more (running ones go on). */
+  close(): void {
+    this.closed = true;
+    for (const consumer of this.consumers.values()) consumer.open = false;
+    this.consumers.clear();
   }
 
   /** @internal */
@@ -169,8 +191,8 @@ export class MemoryJobQueue implements JobQueue {
   ended(ticket: MemoryTicket, ran: boolean): void {
     this.live.delete(ticket.jobId);
     if (ran) {
-      const consumer = this.consumers.get(ticket.queueKey);
-      if (consumer) consumer.running--;
+      // The slot of the consumer that ran it (a consumer closed meanwhile frees none of its successor's).
+      if (ticket.consumer) ticket.consumer.running--;
       queueMicrotask(() => this.drain(ticket.queueKey));
       return;
     }
@@ -207,10 +229,10 @@ export class MemoryJobQueue implements JobQueue {
         fifo.shift(); // cancelled while waiting
         continue;
       }
-      if (!consumer || consumer.running >= consumer.concurrency) break;
+      if (!consumer || !consumer.open || consumer.running >= consumer.concurrency) break;
       fifo.shift();
       consumer.running++;
-      ticket.start();
+      ticket.start(consumer);
       consumer.run(ticket.record, ticket);
     }
     if (fifo.size === 0 && this.queues.get(queueKey) === fifo) this.queues.delete(queueKey);

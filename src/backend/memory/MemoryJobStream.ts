@@ -42,7 +42,7 @@ export class MemoryJobStream implements JobStream {
   private nextOffset = 0;
   // Created on first use, exactly sized: most streams of an idle job have no waiter at all.
   private readWaiters: PendingRead[] | undefined;
-  private spaceWaiters: Array<() => void> | undefined;
+  private spaceWaiters: SpaceWaiter[] | undefined;
   /** Copied on change (cursors open and close rarely, and are scanned per message). */
   private cursors: readonly Cursor[] = NO_CURSORS;
   /** An input's acknowledged offset, with the checkpoint committed with it. */
@@ -115,9 +115,21 @@ export class MemoryJobStream implements JobStream {
     return new MemoryConsumer(this, this.acknowledged, guard);
   }
 
-  /** @internal The checkpoint committed with the last acknowledgement. */
+  /** @internal The checkpoint committed with the last acknowledgement (a copy of its own in copying mode). */
   get checkpoint(): unknown {
-    return this.committed;
+    return this.copy && this.committed !== undefined ? this.copy(this.committed) : this.committed;
+  }
+
+  /** @internal What a reader gets of a stored message: in copying mode, a copy of its own. */
+  deliver(message: StreamMessage): StreamMessage;
+  deliver(message: StreamMessage | undefined): StreamMessage | undefined;
+  deliver(message: StreamMessage | undefined): StreamMessage | undefined {
+    return this.copy && message ? { ...message, data: this.copy(message.data) } : message;
+  }
+
+  /** @internal True in copying mode: each reader gets copies of its own. */
+  get copies(): boolean {
+    return this.copy !== undefined;
   }
 
   /** @internal Acknowledges up to `position`, and commits `checkpoint` with it when one is given. */
@@ -133,7 +145,7 @@ export class MemoryJobStream implements JobStream {
    */
   private waitForSpace(canceller?: WaitCanceller): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const waiter = canceller ? () => (canceller.cancelled ? reject(canceller.cancelReason) : resolve()) : resolve;
+      const waiter: SpaceWaiter = { canceller, resolve, reject };
       if (this.spaceWaiters) this.spaceWaiters.push(waiter);
       else this.spaceWaiters = [waiter];
       if (canceller && this.watchedWriter !== canceller) {
@@ -219,10 +231,17 @@ export class MemoryJobStream implements JobStream {
     for (const pending of waiters) if (!pending.settle()) this.waitForData(pending);
   }
 
+  /** Settles the writers that can go on: room (or the stream closed) resolves, a fired canceller rejects; the others wait on. */
   private wakeWriters(): void {
     const waiters = this.spaceWaiters;
+    if (!waiters) return;
     this.spaceWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve();
+    const room = this.closed !== undefined || this.lag() < this.highWaterMark;
+    for (const waiter of waiters) {
+      if (waiter.canceller?.cancelled) waiter.reject(waiter.canceller.cancelReason);
+      else if (room) waiter.resolve();
+      else (this.spaceWaiters ??= []).push(waiter);
+    }
   }
 
   /** Drops messages no cursor needs and the history limit does not keep. */
@@ -255,7 +274,7 @@ class MemoryReader implements StreamReader {
   nextNow(): StreamMessage | undefined {
     const message = this.stream.at(this.cursor.position);
     if (message) this.stream.advance(this.cursor, message.offset + 1);
-    return message;
+    return this.stream.deliver(message);
   }
 
   next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
@@ -263,7 +282,7 @@ class MemoryReader implements StreamReader {
     if (ready) return Promise.resolve(ready);
     return this.stream.read(this.cursor.position, canceller).then((this.took ??= (message) => {
       if (message) this.stream.advance(this.cursor, message.offset + 1);
-      return message;
+      return this.stream.deliver(message);
     }));
   }
 
@@ -293,23 +312,32 @@ class MemoryConsumer implements StreamConsumer {
   }
 
   peekNow(): StreamMessage | undefined {
-    return this.stream.at(this.position);
+    return this.stream.deliver(this.stream.at(this.position));
   }
 
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
-    return this.stream.read(this.position, canceller);
+    const read = this.stream.read(this.position, canceller);
+    return this.stream.copies ? read.then((message) => this.stream.deliver(message)) : read;
   }
 
   take(message: StreamMessage): void {
     this.position = message.offset + 1;
   }
 
-  ack(...checkpoint: [unknown?]): void {
+  ack(checkpoint?: unknown): void {
     this.guard?.assertLive();
-    this.stream.acknowledge(this.position, checkpoint.length > 0 ? { value: checkpoint[0] } : undefined);
+    // An explicit `undefined` is no checkpoint: the last one stays (as with any option left out).
+    this.stream.acknowledge(this.position, checkpoint === undefined ? undefined : { value: checkpoint });
   }
 
   close(): void {}
+}
+
+/** A writer waiting for room. */
+interface SpaceWaiter {
+  readonly canceller: WaitCanceller | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** One read waiting for data (or for its canceller). Settles at most once. */

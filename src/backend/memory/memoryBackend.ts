@@ -32,11 +32,12 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     throw new ValidationError(`copy of memoryBackend must be true or false; got ${describeError(options.copy)}`);
   }
   const copy = options.copy === true;
+  const jobs = copy ? new MemoryJobQueue(copyOutcome, (record) => copyData(record) as JobRecord) : new MemoryJobQueue((outcome) => outcome);
   return {
-    jobs: copy ? new MemoryJobQueue(copyOutcome, (record) => copyData(record) as JobRecord) : new MemoryJobQueue((outcome) => outcome),
+    jobs,
     streams: new MemoryStreamStore(copy ? copyData : undefined),
     events: new MemoryEventBus(copy ? (event) => copyData(event) as LifecycleEvent : undefined),
-    close: async () => {},
+    close: async () => jobs.close(),
   };
 }
 

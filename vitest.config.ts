@@ -15,7 +15,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // Any XState warning fails the test it happened in.
-    setupFiles: ["test/setup/failOnXStateWarnings.ts"],
+    setupFiles: ["test/setup/failOnXStateWarnings.ts", "test/setup/backendFromEnvironment.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

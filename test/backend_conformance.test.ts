@@ -66,9 +66,14 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
 
   /** A case this backend is known to miss (`knownGaps`) runs as an expected failure. */
   const unlessGap = (gap: string): typeof it => (factory.knownGaps.has(gap) ? (it.fails as typeof it) : it);
-  const whenCopying = it.runIf(factory.copies);
-  const whenNotCopying = it.runIf(!factory.copies);
-  const whenCopyingUnlessGap = (gap: string): typeof it => (factory.copies ? unlessGap(gap) : (it.skip as typeof it));
+  // Cases of one mode only say so in their title, so a skipped one states why it is skipped.
+  type Case = (title: string, body: () => Promise<void> | void) => void;
+  const whenCopying: Case = (title, body) => it.runIf(factory.copies)(`${title} [copying backends only]`, body);
+  const whenNotCopying: Case = (title, body) => it.runIf(!factory.copies)(`${title} [backends that share objects only]`, body);
+  const whenCopyingUnlessGap =
+    (gap: string): Case =>
+    (title, body) =>
+      (factory.copies ? unlessGap(gap) : it.skip)(`${title} [copying backends only]`, body);
 
   describe("JobQueue", () => {
     it("hands a queue's jobs out first in, first out", async () => {

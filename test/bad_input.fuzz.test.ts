@@ -18,6 +18,7 @@ import { createTestEnv as createKitEnv } from "../src/testing/index.js";
 import { appended, inputOf, outputOf } from "./helpers/internals.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 import { flushMicrotasks } from "./helpers/drive.js";
+import { expectSameError } from "./helpers/sameError.js";
 
 /** Fixed seed; override with FUZZ_SEED to explore. */
 const SEED = Number(process.env.FUZZ_SEED ?? 424_242);
@@ -202,7 +203,7 @@ describe("bad input to emit", () => {
           expectTyped(outcome, JobFailedError);
           expect(emitErrors).toHaveLength(1);
           expectTyped(emitErrors[0], ValidationError);
-          expect((outcome as JobFailedError).cause).toBe(emitErrors[0]);
+          expectSameError((outcome as JobFailedError).cause, emitErrors[0]);
           expect((outcome as JobFailedError).restarts).toEqual([]);
           expect(appended(output)).toBe(0);
           expect(job.status).toBe("failed");

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { JobCancelledError, JobSpec } from "../src/index.js";
 import { collect, collectUntilError, settle } from "./helpers/collect.js";
 import { closeAll, createTestEnv, deferred } from "./helpers/env.js";
+import { expectSameError } from "./helpers/sameError.js";
 
 afterEach(closeAll);
 
@@ -34,7 +35,7 @@ describe("cancellation", () => {
     expect(error).toBeInstanceOf(JobCancelledError);
     expect((error as JobCancelledError).reason).toBe("customer left");
     expect((error as JobCancelledError).jobId).toBe(job.jobId);
-    expect(await reader).toBe(error);
+    expectSameError(await reader, error);
     await expect(collect(job.output)).rejects.toBeInstanceOf(JobCancelledError);
   });
 

@@ -14,6 +14,7 @@ import {
   type JobStatus,
 } from "../src/index.js";
 import { flushMicrotasks } from "./helpers/drive.js";
+import { expectSameError } from "./helpers/sameError.js";
 
 /** Fixed seed, overridable to replay a failure: FAULT_SEED=… FAULT_RUNS=… npx vitest run test/fault_injection.property.test.ts */
 const SEED = Number(process.env.FAULT_SEED ?? 0x5eed_2026);
@@ -273,8 +274,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
   } else {
     expect(finished.rejected).toBe(true);
     expect(finished.error).toBeInstanceOf(status === "failed" ? JobFailedError : JobCancelledError);
-    expect(earlyReader.error).toBe(finished.error);
-    expect(lateReader.error).toBe(finished.error);
+    expectSameError(earlyReader.error, finished.error);
+    expectSameError(lateReader.error, finished.error);
     if (status === "failed" && disruption.kind === "none") {
       const cause = (finished.error as JobFailedError).cause;
       if (fault.kind === "invalidEmitAt") expect(cause).toBeInstanceOf(ValidationError);

@@ -11,6 +11,7 @@ import {
 import { collect, track } from "./helpers/collect.js";
 import { autoAdvanceBackoff, closeAll, createTestEnv, FAST_RETRY, nextEvent } from "./helpers/env.js";
 import { advanceBy, driveUntilSettled, flushMicrotasks } from "./helpers/drive.js";
+import { expectSameError } from "./helpers/sameError.js";
 
 afterEach(closeAll);
 
@@ -196,7 +197,7 @@ describe("timeouts.jobMs", () => {
     expect(cause).toMatchObject({ kind: "job", ms: 1_000 });
     expect(attempts).toBeGreaterThan(1);
     expect(job.status).toBe("failed");
-    await expect(collect(job.output)).rejects.toBe(error);
+    expectSameError(await collect(job.output).then(() => undefined, (e: unknown) => e), error);
   });
 });
 

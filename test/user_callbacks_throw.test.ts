@@ -10,6 +10,7 @@ import type { InspectionEvent } from "xstate";
 import { ConfigurationError, JobFailedError, JobSpec, LiveEnv, ValidationError, consoleLogger, type LifecycleEvent, type Logger } from "../src/index.js";
 import { collect } from "./helpers/collect.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
+import { expectSameError } from "./helpers/sameError.js";
 
 afterEach(closeAll);
 
@@ -262,7 +263,7 @@ describe("user code that throws hostile values", () => {
       const error = await job.waitUntilFinish().then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(JobFailedError);
       // The job failed because of what the processor threw, not because reporting it broke.
-      expect(Object.is((error as JobFailedError).cause, thrown)).toBe(true);
+      expectSameError((error as JobFailedError).cause, thrown);
       expect(job.status).toBe("failed");
       expect(() => JSON.stringify(events)).not.toThrow();
       expect(() => JSON.stringify(warnings)).not.toThrow();

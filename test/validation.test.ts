@@ -13,6 +13,7 @@ import {
 } from "../src/index.js";
 import { collect } from "./helpers/collect.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
+import { expectSameError } from "./helpers/sameError.js";
 
 afterEach(closeAll);
 
@@ -95,7 +96,7 @@ describe.each(libraries)("validation with %s", (library, schemas) => {
     expect((error as JobFailedError).restarts).toEqual([]);
     expect(attempts).toBe(1);
     expect(job.status).toBe("failed");
-    expect(await read).toBe(error);
+    expectSameError(await read, error);
   });
 
   it("enqueueJob rejects invalid jobOptions and applies schema defaults to valid ones", async () => {

@@ -5,7 +5,7 @@ import { assertValidId } from "../ids.js";
 import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger.js";
 import { DEFAULT_STREAM_LIMITS, type Backend, type StreamKey, type StreamLimits } from "../backend/Backend.js";
-import { memoryBackend } from "../backend/memory/memoryBackend.js";
+import { createDefaultBackend } from "../backend/defaultBackend.js";
 import type { LifecycleListener } from "../backend/events.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { LiveJob } from "../job/LiveJob.js";
@@ -134,7 +134,7 @@ export class LiveEnv {
     this.logger = guardLogger(options.logger ?? consoleLogger("warn", `[liveworker:${projectId}]`));
     this.guard = new CallbackGuard(this.logger);
     this.limits = limits;
-    this.backend = options.backend === undefined ? memoryBackend() : checkBackend(options.backend);
+    this.backend = options.backend === undefined ? createDefaultBackend() : checkBackend(options.backend);
     this.inspect = userInspector(options.inspect, this.guard);
     this.specNames = new NameRegistry("JobSpec", projectId);
     this.flowNames = new NameRegistry("Liveflow", projectId);

@@ -51,6 +51,17 @@ export function selectedBackends(): BackendFactory[] {
   return selectBackends(process.env.LW_BACKEND);
 }
 
+/**
+ * The one backend the behaviour suite runs on: the one `LW_BACKEND` names, or
+ * `memory` when it is unset or empty.
+ *
+ * @throws Error as `selectBackends` does.
+ */
+export function suiteBackend(): BackendFactory {
+  const name = process.env.LW_BACKEND?.trim() ?? "";
+  return name === "" ? AVAILABLE[0]! : selectBackends(name)[0]!;
+}
+
 /** The backends a `LW_BACKEND` value selects; see `selectedBackends`. */
 export function selectBackends(selection: string | undefined): BackendFactory[] {
   const name = selection?.trim() ?? "";

@@ -1,5 +1,6 @@
 import { JobCancelledError, JobFailedError, type JobStatus, type LiveJob } from "../../src/index.js";
 import type { Fault } from "./concurrentJobsScenario.js";
+import { isSameError } from "./sameError.js";
 
 /**
  * What the concurrent-jobs property test records about each job, and the
@@ -129,7 +130,7 @@ export function checkJob(job: JobRecord, violation: (message: string) => void, c
     const expected = status === "failed" ? JobFailedError : JobCancelledError;
     if (!(finished.error instanceof expected)) violation(`${name}: ${status} but waitUntilFinish gave ${String(finished.error ?? "no error")}`);
     for (const [which, reader] of Object.entries(readers)) {
-      if (reader.error !== finished.error) violation(`${name}: ${status} but its ${which} ended with ${String(reader.error ?? "no error")}, not the job's error`);
+      if (!isSameError(reader.error, finished.error)) violation(`${name}: ${status} but its ${which} ended with ${String(reader.error ?? "no error")}, not the job's error`);
     }
   }
 

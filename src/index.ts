@@ -14,8 +14,32 @@ export { LiveEnv } from "./env/LiveEnv.js";
 export type { CloseOptions, LiveEnvOptions } from "./env/LiveEnv.js";
 export { LiveJob } from "./job/LiveJob.js";
 export type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./backend/events.js";
-export { DEFAULT_STREAM_LIMITS } from "./backend/Backend.js";
-export type { StreamLimits, StreamMessage } from "./backend/Backend.js";
+export { APPENDED, DEFAULT_STREAM_LIMITS } from "./backend/Backend.js";
+export type {
+  Backend,
+  EventBus,
+  FinalStatus,
+  JobJournal,
+  JobLease,
+  JobOutcome,
+  JobQueue,
+  JobRecord,
+  JobRunner,
+  JobStream,
+  JobTicket,
+  QueueConsumer,
+  StreamConsumer,
+  StreamKey,
+  StreamLimits,
+  StreamMessage,
+  StreamOptions,
+  StreamReader,
+  StreamStore,
+  WaitCanceller,
+  WriteGuard,
+} from "./backend/Backend.js";
+export { memoryBackend } from "./backend/memory/memoryBackend.js";
+export type { MemoryBackendOptions } from "./backend/memory/memoryBackend.js";
 export { DEFAULT_RETRY, isRetryableByDefault } from "../machines/restartPolicy.js";
 export type { BackoffOptions, RetryOptions, RetryPolicy } from "../machines/restartPolicy.js";
 export { consoleLogger } from "./logger.js";

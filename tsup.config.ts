@@ -3,7 +3,8 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: { index: "src/index.ts", machines: "machines/index.ts", testing: "src/testing/index.ts" },
   format: ["esm", "cjs"],
-  dts: true,
+  // Members marked @internal are the runtime's, not the API: the published declarations leave them out.
+  dts: { compilerOptions: { stripInternal: true } },
   clean: true,
   sourcemap: true,
   target: "node20",

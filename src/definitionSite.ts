@@ -48,6 +48,7 @@ function safeDecode(text: string): string {
 /** A spec or a flow: something defined under a name, at a site. */
 export interface Defined {
   readonly name: string;
+  /** @internal Where it was defined, for errors about two objects of one name. */
   readonly definedAt: DefinitionSite;
 }
 

@@ -4,12 +4,15 @@ export type {
   EnqueueAndGetResultOptions,
   EnqueueOptions,
   JobSpecDefinition,
+  ProcessorOf,
   TagHandle,
 } from "./spec/JobSpec.js";
 export type * from "./spec/types.js";
 export { LiveWorkerDef } from "./worker/LiveWorkerDef.js";
-export { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS } from "./worker/options.js";
-export type { DisposeContext, DisposeOutcome, InitContext, LiveWorkerOptions, ProcessorContext, ProcessorOf, TimeoutOptions } from "./worker/options.js";
+export { DEFAULT_TIMEOUTS } from "./worker/options.js";
+export type { DisposeContext, DisposeOutcome, InitContext, ProcessorContext, TimeoutOptions } from "./worker/options.js";
+export { DEFAULT_CONCURRENCY } from "./worker/LiveWorkerOptions.js";
+export type { LiveWorkerOptions } from "./worker/LiveWorkerOptions.js";
 export { LiveEnv } from "./env/LiveEnv.js";
 export type { CloseOptions, LiveEnvOptions } from "./env/LiveEnv.js";
 export { LiveJob } from "./job/LiveJob.js";

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -166,6 +166,36 @@ describe("package", () => {
     await writeFile(join(consumer, "check.cts"), CJS_TYPES);
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
     const args = ["--noEmit", "--strict", "--skipLibCheck", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--types", "node", "--typeRoots", join(root, "node_modules", "@types"), "check.mts", "check.cts"];
+    await sh(consumer, process.execPath, [tsc, ...args]);
+  });
+
+  it("declares no runtime class: every class in the declarations is one the package exports", { timeout: TIMEOUT }, async () => {
+    const dist = join(consumer, "node_modules", "liveworker", "dist");
+    const declared = new Set<string>();
+    for (const file of (await readdir(dist)).filter((name) => name.endsWith(".d.ts") || name.endsWith(".d.cts"))) {
+      for (const match of (await readFile(join(dist, file), "utf8")).matchAll(/^\s*(?:export\s+)?declare\s+(?:abstract\s+)?class\s+(\w+)/gm)) declared.add(match[1]!);
+    }
+    // What users can reach: classes exported by the three entry points.
+    await writeFile(
+      join(consumer, "classes.mjs"),
+      `const names = new Set();
+      for (const entry of ["liveworker", "liveworker/testing", "liveworker/machines"]) {
+        for (const [name, value] of Object.entries(await import(entry))) {
+          if (typeof value === "function" && /^class\\b/.test(Function.prototype.toString.call(value))) names.add(name);
+        }
+      }
+      console.log(JSON.stringify([...names].sort()));`,
+    );
+    const exported: string[] = JSON.parse(await sh(consumer, process.execPath, ["classes.mjs"]));
+    expect(exported).toContain("LiveEnv");
+    expect([...declared].sort()).toEqual(exported);
+  });
+
+  it("ships declarations that compile on their own (no skipLibCheck)", { timeout: TIMEOUT }, async () => {
+    // stripInternal must never leave a public member naming a type it removed.
+    await writeFile(join(consumer, "strict.mts"), ESM_TYPES + `import type { createTestEnv } from "liveworker/testing";\nexport type T = typeof createTestEnv;\n`);
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const args = ["--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--types", "node", "--typeRoots", join(root, "node_modules", "@types"), "strict.mts"];
     await sh(consumer, process.execPath, [tsc, ...args]);
   });
 });

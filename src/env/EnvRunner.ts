@@ -63,7 +63,7 @@ export class EnvRunner {
   }
 
   /** @internal A running job is final. */
-  finished(job: JobRuntime): void {
+  finished(job: { readonly jobId: string }): void {
     if (this.running.get(job.jobId) === job) this.running.delete(job.jobId);
   }
 

@@ -1,7 +1,21 @@
-import type { LiveEnv } from "../env/LiveEnv.js";
+import type { AnyActorRef, InspectionEvent } from "xstate";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
 import { EventCollector } from "./EventCollector.js";
 import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
 import { startInspectorServer, type InspectorServer } from "./server.js";
+
+/** What the viewer needs of an env (`LiveEnv` has it): the inspector layer never imports the env. */
+export interface InspectableEnv {
+  readonly clock: Clock;
+  /** Guarded: its methods never throw. */
+  readonly logger: Logger;
+  /**
+   * Sends the inspection events of every job, running or to come, to
+   * `observer` until `stop()`; `roots` are the running jobs' root actors.
+   */
+  observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void };
+}
 
 /**
  * Attaches a collector to every job of `env` (running ones and those to come)
@@ -10,7 +24,7 @@ import { startInspectorServer, type InspectorServer } from "./server.js";
  *
  * @throws ConfigurationError / ValidationError for bad options, before anything is attached or opened.
  */
-export async function serveEnvInspector(env: LiveEnv, options: InspectorServerOptions = {}): Promise<InspectorServer> {
+export async function serveEnvInspector(env: InspectableEnv, options: InspectorServerOptions = {}): Promise<InspectorServer> {
   const resolved = resolveInspectorServerOptions(options);
   const collector = new EventCollector({ maxEvents: resolved.maxEvents, now: () => env.clock.now() });
   const observe = (event: Parameters<EventCollector["observe"]>[0]) => {

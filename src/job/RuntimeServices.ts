@@ -3,7 +3,6 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { JobStream, StreamKey } from "../backend/Backend.js";
 import type { LifecycleEvent } from "../backend/events.js";
-import type { JobRuntime } from "./JobRuntime.js";
 
 /** What a running job needs from the env that runs it. Not public API. */
 export interface RuntimeServices {
@@ -18,8 +17,8 @@ export interface RuntimeServices {
   openStream(key: StreamKey): JobStream;
   /** Hands a lifecycle event to the event bus. */
   publish(event: LifecycleEvent): void;
-  /** The job is final: it no longer runs here. */
-  jobFinished(job: JobRuntime): void;
+  /** The job is final: it no longer runs here (the object is the job's runtime: a stale runtime of the same id changes nothing). */
+  jobFinished(job: { readonly jobId: string }): void;
   /** Forgets the job's streams and journal (after its final event). */
   forget(jobId: string): void;
   /** Keeps the env's `close()` waiting for work that outlives a job's final status (a worker's `dispose`). */

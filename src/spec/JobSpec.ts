@@ -9,7 +9,7 @@ import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { singleSpecPlan } from "../job/JobPlan.js";
 import { LiveWorkerDef } from "../worker/LiveWorkerDef.js";
-import type { LiveWorkerOptions } from "../worker/options.js";
+import type { LiveWorkerOptions } from "../worker/LiveWorkerOptions.js";
 import type { JobOptionsIn, OutputMessage, TagOf, TagSchemas, Tags } from "./types.js";
 import { validateJobOptions } from "./validateJobOptions.js";
 import type { InferIn, InferOut } from "../schema.js";
@@ -201,6 +201,18 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
 
 /** A spec of any shape. */
 export type AnyJobSpec = JobSpec<any, any, any>;
+
+/**
+ * The processor type of a spec's worker, for a processor written apart from
+ * `defineWorker` (shared, or passed to `workerTestCases`).
+ *
+ * @example
+ * const shoutProcessor: ProcessorOf<typeof shout> = async ({ input, output }) => {
+ *   for await (const { text } of input) await output.emit({ text: text.toUpperCase() });
+ * };
+ */
+export type ProcessorOf<S, R = undefined> =
+  S extends JobSpec<infer I, infer O, infer Opt> ? LiveWorkerOptions<I, O, Opt, R>["processor"] : never;
 
 function normalizeTags(specName: string, direction: "input" | "output", value: unknown): Record<string, Schema> {
   if (value === undefined) return {};

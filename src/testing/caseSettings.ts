@@ -1,7 +1,7 @@
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertKnownKeys } from "../options.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
-import type { LiveWorkerOptions } from "../worker/options.js";
+import type { LiveWorkerOptions } from "../worker/LiveWorkerOptions.js";
 import { DEFAULT_WORKER_TEST_TIMEOUT_MS } from "./caseDeadline.js";
 import { samplesByTag, type SampleInput } from "./sampleInput.js";
 

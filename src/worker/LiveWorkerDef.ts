@@ -3,18 +3,9 @@ import { ConfigurationError } from "../errors.js";
 import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
-import type { AnyJobSpec } from "../spec/JobSpec.js";
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_TIMEOUTS,
-  type DisposeContext,
-  type InitContext,
-  type LiveWorkerOptions,
-  type ProcessorContext,
-  type ResolvedTimeouts,
-  type TimeoutOptions,
-  type WorkerDefinition,
-} from "./options.js";
+import type { SpecShape } from "../spec/types.js";
+import { DEFAULT_TIMEOUTS, type DisposeContext, type InitContext, type ProcessorContext, type ResolvedTimeouts, type TimeoutOptions, type WorkerDefinition } from "./options.js";
+import { DEFAULT_CONCURRENCY, type LiveWorkerOptions } from "./LiveWorkerOptions.js";
 
 /**
  * The sous-chef's job description: how jobs of one spec are processed in one
@@ -29,8 +20,9 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements Work
   readonly processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
   readonly dispose: ((context: DisposeContext<R>) => void | Promise<void>) | undefined;
 
+  /** @internal Made by `spec.defineWorker`. */
   constructor(
-    readonly spec: AnyJobSpec,
+    readonly spec: SpecShape,
     options: LiveWorkerOptions<I, O, Opt, R>,
   ) {
     const where = `defineWorker options of spec "${spec.name}"`;

@@ -1,9 +1,7 @@
-import type { RetryOptions, RetryPolicy } from "../../machines/restartPolicy.js";
+import type { RetryPolicy } from "../../machines/restartPolicy.js";
 import type { JobMachineTimeouts } from "../../machines/job.js";
 import type { Logger } from "../logger.js";
 import type { JobOptionsOut, ProcessorInput, ProcessorOutput } from "../spec/types.js";
-import type { LiveEnv } from "../env/LiveEnv.js";
-import type { JobSpec } from "../spec/JobSpec.js";
 
 /**
  * Timeouts of a worker. A timeout that fires raises `TimeoutError` naming it;
@@ -82,52 +80,6 @@ export interface DisposeContext<R> {
   outcome: DisposeOutcome;
   logger: Logger;
 }
-
-/**
- * Options of `spec.defineWorker`. Every field but `processor` has a default,
- * which a field left out or set to `undefined` takes. Unknown keys (here, in
- * `retry`, `retry.backoff` and `timeouts`) are a `ConfigurationError`.
- */
-export interface LiveWorkerOptions<I, O, Opt, R> {
-  /** The env this worker serves. Default `LiveEnv.global()`. */
-  liveEnv?: LiveEnv;
-  /** Jobs of this spec running at once in the env (a whole number >= 1, or `Infinity`); the rest wait `queued`, FIFO. Default 10. */
-  concurrency?: number;
-  /** Runs before each attempt's processor; its result is `resources`. Default: none. */
-  init?: (context: InitContext<Opt>) => R | Promise<R>;
-  /** The work: read `input`, write `output`. Returning completes the job. */
-  processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
-  /**
-   * Releases what an attempt held (Erlang's `terminate/2`): runs once after
-   * every attempt whose `init` returned (without `init`: whose processor
-   * started), whatever the outcome, before the next attempt's `init` and
-   * before the job is final (for a `done` or `failed` attempt; an abandoned
-   * one's dispose may finish after, and `env.close()` waits for it). An
-   * abandoned attempt's processor first gets up to `timeouts.stopMs` to
-   * return. Bounded by `timeouts.stopMs`; a throw or an overrun is logged,
-   * never retried. Default: none.
-   */
-  dispose?: (context: DisposeContext<R>) => void | Promise<void>;
-  /** Restart policy. Defaults: see `DEFAULT_RETRY`. */
-  retry?: RetryOptions;
-  /** Timeouts. Defaults: see `DEFAULT_TIMEOUTS`. */
-  timeouts?: TimeoutOptions;
-}
-
-/** Default of `concurrency`. */
-export const DEFAULT_CONCURRENCY = 10;
-
-/**
- * The processor type of a spec's worker, for a processor written apart from
- * `defineWorker` (shared, or passed to `workerTestCases`).
- *
- * @example
- * const shoutProcessor: ProcessorOf<typeof shout> = async ({ input, output }) => {
- *   for await (const { text } of input) await output.emit({ text: text.toUpperCase() });
- * };
- */
-export type ProcessorOf<S, R = undefined> =
-  S extends JobSpec<infer I, infer O, infer Opt> ? LiveWorkerOptions<I, O, Opt, R>["processor"] : never;
 
 /**
  * A worker def as the runtime sees it: options resolved, defaults applied.

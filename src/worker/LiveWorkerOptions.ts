@@ -1,0 +1,38 @@
+import type { RetryOptions } from "../../machines/restartPolicy.js";
+import type { LiveEnv } from "../env/LiveEnv.js";
+import type { DisposeContext, InitContext, ProcessorContext, TimeoutOptions } from "./options.js";
+
+/**
+ * Options of `spec.defineWorker`. Every field but `processor` has a default,
+ * which a field left out or set to `undefined` takes. Unknown keys (here, in
+ * `retry`, `retry.backoff` and `timeouts`) are a `ConfigurationError`.
+ */
+export interface LiveWorkerOptions<I, O, Opt, R> {
+  /** The env this worker serves. Default `LiveEnv.global()`. */
+  liveEnv?: LiveEnv;
+  /** Jobs of this spec running at once in the env (a whole number >= 1, or `Infinity`); the rest wait `queued`, FIFO. Default 10. */
+  concurrency?: number;
+  /** Runs before each attempt's processor; its result is `resources`. Default: none. */
+  init?: (context: InitContext<Opt>) => R | Promise<R>;
+  /** The work: read `input`, write `output`. Returning completes the job. */
+  processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
+  /**
+   * Releases what an attempt held (Erlang's `terminate/2`): runs once after
+   * every attempt whose `init` returned (without `init`: whose processor
+   * started), whatever the outcome, before the next attempt's `init` and
+   * before the job is final (for a `done` or `failed` attempt; an abandoned
+   * one's dispose may finish after, and `env.close()` waits for it). An
+   * abandoned attempt's processor first gets up to `timeouts.stopMs` to
+   * return. Bounded by `timeouts.stopMs`; a throw or an overrun is logged,
+   * never retried. Default: none.
+   */
+  dispose?: (context: DisposeContext<R>) => void | Promise<void>;
+  /** Restart policy. Defaults: see `DEFAULT_RETRY`. */
+  retry?: RetryOptions;
+  /** Timeouts. Defaults: see `DEFAULT_TIMEOUTS`. */
+  timeouts?: TimeoutOptions;
+}
+
+/** Default of `concurrency`. */
+export const DEFAULT_CONCURRENCY = 10;
+

@@ -1,3 +1,4 @@
+import { customAlphabet } from "nanoid";
 import { ValidationError } from "./errors.js";
 
 const MAX_ID_LENGTH = 200;
@@ -33,3 +34,10 @@ export function assertValidId(kind: string, value: unknown): asserts value is st
     );
   }
 }
+
+/**
+ * A fresh job id: 21 characters of letters and digits (nanoid, ~126 bits).
+ * Not nanoid's default alphabet: it holds "-" and "_", which an id may not
+ * start with.
+ */
+export const newJobId: () => string = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);

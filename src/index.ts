@@ -16,12 +16,11 @@ export type { LiveWorkerOptions } from "./worker/LiveWorkerOptions.js";
 export { LiveEnv } from "./env/LiveEnv.js";
 export type { CloseOptions, LiveEnvOptions } from "./env/LiveEnv.js";
 export { LiveJob } from "./job/LiveJob.js";
-export type { JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./backend/events.js";
+export type { FinalStatus, JobStatus, LifecycleEvent, LifecycleListener, WorkerState } from "./backend/events.js";
 export { APPENDED, DEFAULT_STREAM_LIMITS } from "./backend/Backend.js";
 export type {
   Backend,
   EventBus,
-  FinalStatus,
   JobJournal,
   JobLease,
   JobOutcome,

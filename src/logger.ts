@@ -59,37 +59,6 @@ export function childLogger(parent: Logger, bound: Record<string, unknown>): Log
   };
 }
 
-/**
- * A logger with bound fields (job id) for the library's own lines: a class,
- * not five closures, since every job has one. Methods need their `this`.
- */
-export class BoundLogger implements Logger {
-  constructor(
-    private readonly parent: Logger,
-    private readonly bound: Record<string, unknown>,
-  ) {}
-
-  private merge(fields?: Record<string, unknown>): Record<string, unknown> {
-    return fields ? { ...this.bound, ...fields } : this.bound;
-  }
-
-  debug(message: string, fields?: Record<string, unknown>): void {
-    this.parent.debug(message, this.merge(fields));
-  }
-
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.parent.info(message, this.merge(fields));
-  }
-
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.parent.warn(message, this.merge(fields));
-  }
-
-  error(message: string, fields?: Record<string, unknown>): void {
-    this.parent.error(message, this.merge(fields));
-  }
-}
-
 const LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /**

@@ -6,3 +6,16 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     return false;
   }
 }
+
+/**
+ * Calls `fn` and returns its promise; a synchronous throw becomes a rejected
+ * promise. For API methods that return a promise: callers handle one
+ * failure path (`await`, `.catch`), never two.
+ */
+export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -15,7 +15,7 @@ import {
   expose,
 } from "../src/index.js";
 import { createTestEnv as createKitEnv } from "../src/testing/index.js";
-import { appended, inputOf, outputOf } from "./helpers/internals.js";
+import { workerOf, appended, inputOf, outputOf } from "./helpers/internals.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 import { flushMicrotasks } from "./helpers/drive.js";
 import { expectSameError } from "./helpers/sameError.js";
@@ -386,7 +386,7 @@ describe("unknown option keys (fuzz)", () => {
         expectTyped(error, ConfigurationError);
         expect((error as Error).message).toContain("Unknown option");
         expect(env.liveJobCount, `${target.where}: a job was created`).toBe(jobs);
-        for (const defined of made) expect(env.workerFor(defined.name), `${target.where}: a def was registered`).toBeUndefined();
+        for (const defined of made) expect(workerOf(env, defined.name), `${target.where}: a def was registered`).toBeUndefined();
         expect(env.isClosed).toBe(false);
         expectPrototypeUntouched(before);
         refused++;

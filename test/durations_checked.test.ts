@@ -15,6 +15,7 @@ import { createTestEnv as createKitEnv } from "../src/testing/index.js";
 import { settle } from "./helpers/collect.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 import { MAX_TIMER_MS, NodeLikeClock } from "./helpers/timerClock.js";
+import { workerOf } from "./helpers/internals.js";
 
 afterEach(closeAll);
 
@@ -69,12 +70,12 @@ describe("every duration option is checked", () => {
     for (const value of [...NOT_DURATIONS, min - 1, ...(infinity ? [] : [Infinity])]) {
       const { spec, error } = defineWith(env, set(value));
       expectRefused(error, option, value);
-      expect(env.workerFor(spec.name), "a refused def is not registered").toBeUndefined();
+      expect(workerOf(env, spec.name), "a refused def is not registered").toBeUndefined();
     }
     for (const value of [min, MAX_TIMER_MS, ...(infinity ? [Infinity] : [])]) {
       const { spec, error } = defineWith(env, set(value));
       expect(error, `${option} = ${value}`).toBeUndefined();
-      expect(env.workerFor(spec.name)).toBeDefined();
+      expect(workerOf(env, spec.name)).toBeDefined();
     }
   });
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ConfigurationError, JobSpec, LiveEnv, Liveflow, ValidationError, expose, type LiveWorkerOptions } from "../src/index.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
+import { workerOf } from "./helpers/internals.js";
 
 afterEach(closeAll);
 
@@ -43,7 +44,7 @@ describe("counts and ratios are checked", () => {
       expect(error, `${option} = ${String(value)}`).toBeInstanceOf(ValidationError);
       expect((error as Error).message).toContain(option);
       expect((error as Error).message).toContain(typeof value === "string" ? JSON.stringify(value) : String(value));
-      expect(env.workerFor(spec.name)).toBeUndefined();
+      expect(workerOf(env, spec.name)).toBeUndefined();
     }
     for (const value of accepted) {
       const spec = JobSpec.define({ name: `numbers-${++counter}` });
@@ -76,7 +77,7 @@ describe("counts and ratios are checked", () => {
     const error = errorOf(() => spec.defineWorker({ liveEnv: env, processor: async () => {}, retry: { retryable: "yes" as never } }));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain("retry.retryable");
-    expect(env.workerFor(spec.name)).toBeUndefined();
+    expect(workerOf(env, spec.name)).toBeUndefined();
   });
 
   it("LiveEnv.create: stream limits are whole numbers, handleSignals a boolean, clock a clock", () => {

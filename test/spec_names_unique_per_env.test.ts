@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ConfigurationError, JobSpec, Liveflow, conn, expose, type LiveEnv } from "../src/index.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
+import { workerOf } from "./helpers/internals.js";
 
 afterEach(closeAll);
 
@@ -66,7 +67,7 @@ describe("one spec object per name in an env", () => {
     processorFor(env, first, ran, "first");
     const error = errorOf(() => second.defineWorker({ liveEnv: env, processor: async () => {} }));
     expectNamesBoth(error, first.name);
-    expect(env.workerFor(first.name)?.spec).toBe(first);
+    expect(workerOf(env, first.name)?.spec).toBe(first);
   });
 
   it("enqueueJob and enqueueAndGetResult of a second spec are refused; no job is created, the first spec's worker never runs it", async () => {
@@ -87,7 +88,7 @@ describe("one spec object per name in an env", () => {
     const { first, second } = twins();
     const queued = await first.enqueueJob({ liveEnv: env });
     expectNamesBoth(errorOf(() => second.defineWorker({ liveEnv: env, processor: async () => {} })), first.name);
-    expect(env.workerFor(first.name)).toBeUndefined();
+    expect(workerOf(env, first.name)).toBeUndefined();
     expect(queued.status).toBe("queued");
   });
 

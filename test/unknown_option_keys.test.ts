@@ -10,6 +10,7 @@ import { ConfigurationError, JobSpec, LiveEnv, Liveflow, conn, expose } from "..
 import { createTestEnv as createKitEnv, workerModel } from "../src/testing/index.js";
 import { settle } from "./helpers/collect.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
+import { workerOf } from "./helpers/internals.js";
 
 afterEach(closeAll);
 
@@ -103,7 +104,7 @@ describe("unknown option keys", () => {
     expectUnknownKey(errorOf(() => LiveEnv.create({ streams: { highWatermark: 2 } } as never)), "highWatermark");
     expectUnknownKey(errorOf(() => spec.defineWorker({ liveEnv: env, processor: async () => {}, retry: { backoff: { jiter: 0 } } } as never)), "jiter");
     expectUnknownKey(errorOf(() => spec.defineWorker({ liveEnv: env, processor: async () => {}, timeouts: { stop: 1 } } as never)), "stop");
-    expect(env.workerFor(spec.name)).toBeUndefined();
+    expect(workerOf(env, spec.name)).toBeUndefined();
     expectUnknownKey(await spec.enqueueJob({ liveEnv: env, jobID: "x" } as never).then(() => undefined, (e: unknown) => e), "jobID");
     const flow = Liveflow.define({ name: `flow-${counter}`, connections: [], exposures: [expose(spec.input.default, "in")] });
     expectUnknownKey(await flow.enqueueJob({ liveEnv: env, options: {} } as never).then(() => undefined, (e: unknown) => e), "options");

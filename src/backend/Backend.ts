@@ -12,7 +12,7 @@
  * checkpoints. Validation stays on the writer's side: a backend stores what
  * it is given.
  */
-import type { LifecycleEvent, LifecycleListener, JobStatus } from "./events.js";
+import type { FinalStatus, JobStatus, LifecycleEvent, LifecycleListener } from "./events.js";
 
 /** Where jobs wait and are handed out, where their data is, and where their events go. */
 export interface Backend {
@@ -37,9 +37,6 @@ export interface JobRecord {
   /** When it was added, by the adding env's clock (ms). */
   readonly enqueuedAt: number;
 }
-
-/** A status no job leaves. */
-export type FinalStatus = "completed" | "failed" | "cancelled";
 
 /** How a job ended. `error` (failed, cancelled) is the error `waitUntilFinish` rejects with. */
 export interface JobOutcome {

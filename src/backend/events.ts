@@ -1,7 +1,15 @@
 import type { SerializedError, TimeoutKind } from "../errors.js";
 
 /** Status of a job as users see it. */
-export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+export type JobStatus = "queued" | "running" | FinalStatus;
+
+/** A status no job leaves. */
+export type FinalStatus = "completed" | "failed" | "cancelled";
+
+/** True for a status no job leaves (`completed`, `failed`, `cancelled`). */
+export function isFinalStatus(status: string): status is FinalStatus {
+  return status === "completed" || status === "failed" || status === "cancelled";
+}
 
 /** A worker machine state, as named in `machines/worker`. */
 export type WorkerState =

@@ -4,6 +4,7 @@ import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.j
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys, checkCount, checkDuration, withDefaults } from "../options.js";
 import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger.js";
+import { rejectOnThrow } from "../thenable.js";
 import { DEFAULT_STREAM_LIMITS, type Backend, type StreamKey, type StreamLimits } from "../backend/Backend.js";
 import { createDefaultBackend } from "../backend/defaultBackend.js";
 import type { LifecycleListener } from "../backend/events.js";
@@ -255,16 +256,12 @@ export class LiveEnv {
    * actor, timer, stream and viewer is stopped.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    let graceMs: number;
-    try {
+    return rejectOnThrow(() => {
+      // Checked first: bad options close nothing.
       assertKnownKeys("close options", options, ["graceMs"]);
-      graceMs = checkDuration("graceMs of close", options.graceMs === undefined ? 0 : options.graceMs, { allowInfinity: true });
-    } catch (error) {
-      // Bad options close nothing.
-      return Promise.reject(error);
-    }
-    this.closing ??= this.shutdown(graceMs);
-    return this.closing;
+      const graceMs = checkDuration("graceMs of close", options.graceMs === undefined ? 0 : options.graceMs, { allowInfinity: true });
+      return (this.closing ??= this.shutdown(graceMs));
+    });
   }
 
   private async shutdown(graceMs: number): Promise<void> {
@@ -305,11 +302,6 @@ export class LiveEnv {
     }
     this.specNames.claim(spec);
     this.runner.addWorker({ spec, def });
-  }
-
-  /** @internal The worker a spec name has in this env, if any. */
-  workerFor(specName: string): { readonly spec: SpecShape; readonly def: WorkerDefinition } | undefined {
-    return this.runner.worker(specName);
   }
 
   /**

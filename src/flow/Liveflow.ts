@@ -1,11 +1,10 @@
-import { customAlphabet } from "nanoid";
 import type { SupervisionStrategy } from "../../machines/job.js";
 import { RETRY_KEYS, resolveRetryPolicy, type RetryOptions } from "../../machines/restartPolicy.js";
 import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys, checkDuration } from "../options.js";
-import { resolveEnv } from "../env/resolveEnv.js";
+import { enqueueTarget } from "../env/enqueueTarget.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { queueKeyOf, type JobPlan } from "../job/JobPlan.js";
@@ -61,8 +60,6 @@ export type ExposedTags<X extends readonly Exposure[], D extends Direction> =
     ? AnyTags
     : { [E in X[number] as E extends Exposure<infer A, D, any> ? A : never]: E extends Exposure<string, D, infer S> ? (Schema extends S ? any : S) : never };
 
-// nanoid's default alphabet includes "-" and "_", which a job id may not start with.
-const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
 
 const STRATEGIES: readonly SupervisionStrategy[] = ["one_for_one", "one_for_all", "rest_for_one"];
 
@@ -135,10 +132,7 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
    * in the env. `job.input(alias)` / `job.output(alias)` are the exposed tags.
    */
   async enqueueJob(options: FlowEnqueueOptions = {}): Promise<LiveJob<I, O>> {
-    assertKnownKeys(`enqueueJob options of Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
-    const env = resolveEnv(options.liveEnv, `enqueueJob of Liveflow "${this.name}"`);
-    const jobId = options.jobId === undefined ? newJobId() : options.jobId;
-    assertValidId("job id", jobId);
+    const { env, jobId } = enqueueTarget(`Liveflow "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     const given = options.jobOptions === undefined ? {} : options.jobOptions;
     if (typeof given !== "object" || given === null || Array.isArray(given)) {
       const got = given === null ? "null" : Array.isArray(given) ? "an array" : typeof given;

@@ -1,5 +1,5 @@
 import { ValidationError } from "../errors.js";
-import { assertKnownKeys } from "../options.js";
+import { MAX_TIMER_MS, assertKnownKeys } from "../options.js";
 
 /** Options of `env.serveInspector`. Every field has a default; an explicit `undefined` means the default. */
 export interface InspectorServerOptions {
@@ -38,7 +38,6 @@ export const INSPECTOR_SERVER_DEFAULTS = {
 } as const;
 
 const KNOWN_KEYS = ["port", "host", "token", "maxEvents", "flushMs", "maxClientBacklogBytes"] as const;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Checks `options` and fills in the defaults. Throws before anything is opened.

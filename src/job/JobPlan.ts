@@ -112,7 +112,7 @@ export function planShape(plan: JobPlan): PlanShape {
 }
 
 /** Node key → the node keys downstream of it, transitively. */
-export function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Record<string, string[]> {
+function downstreamOf(plan: Pick<JobPlan, "nodes" | "connections">): Record<string, string[]> {
   const direct = new Map<string, Set<string>>();
   for (const c of plan.connections) {
     if (!direct.has(c.from.node)) direct.set(c.from.node, new Set());

@@ -1,10 +1,10 @@
 import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from "xstate";
 import type { JobContext } from "../../machines/job.js";
 import type { AttemptInput, ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
-import { JobCancelledError, JobFailedError, TimeoutError, describeError, isInstance, serializeError } from "../errors.js";
-import { BoundLogger, type Logger } from "../logger.js";
+import { JobCancelledError, JobFailedError, describeError, serializeError } from "../errors.js";
+import { childLogger, type Logger } from "../logger.js";
 import type { JobLease } from "../backend/Backend.js";
-import type { JobStatus, LifecycleEvent } from "../backend/events.js";
+import { isFinalStatus, type FinalStatus, type JobStatus, type LifecycleEvent } from "../backend/events.js";
 import type { StreamWriter } from "../stream/StreamWriter.js";
 import type { WorkerDefinition } from "../worker/options.js";
 import type { AttemptRun } from "./attemptActor.js";
@@ -14,15 +14,7 @@ import { NodeRuntime, type ProgressSink } from "./NodeRuntime.js";
 import type { RuntimeServices } from "./RuntimeServices.js";
 import { wire } from "./routing.js";
 import { startEvent } from "./startEvent.js";
-
-const STATUS_OF: Record<string, JobStatus> = {
-  queued: "queued",
-  running: "running",
-  stopping: "running",
-  completed: "completed",
-  failed: "failed",
-  cancelled: "cancelled",
-};
+import { jobStatusOf, workerStateEvents } from "./lifecycleEvents.js";
 
 /**
  * Everything one running job owns, in the process the queue handed it to:
@@ -94,13 +86,13 @@ export class JobRuntime implements ProgressSink {
 
   /** @internal A processor reported progress. */
   progress(workerName: string, value: unknown): void {
-    if (isFinal(this.status)) return;
+    if (isFinalStatus(this.status)) return;
     this.emit({ type: "job.progress", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName, value });
   }
 
   /** The env's logger with the job's fields bound (made when first needed). */
   get logger(): Logger {
-    return (this.boundLogger ??= new BoundLogger(this.env.logger, { jobId: this.jobId, job: this.plan.name }));
+    return (this.boundLogger ??= childLogger(this.env.logger, { jobId: this.jobId, job: this.plan.name }));
   }
 
   cancel(reason: string): void {
@@ -133,7 +125,7 @@ export class JobRuntime implements ProgressSink {
 
   /** @internal */
   onSnapshot(snapshot: { value: string; status: string; context: JobContext }): void {
-    const status = STATUS_OF[snapshot.value] ?? "running";
+    const status = jobStatusOf(snapshot.value);
     if (snapshot.status === "done") {
       const { context } = snapshot;
       // After the workers' own final snapshots, so listeners see them first.
@@ -171,8 +163,8 @@ export class JobRuntime implements ProgressSink {
    * concurrency slot); user code (logger, listeners) runs after, and cannot
    * undo any of it.
    */
-  finish(status: "completed" | "failed" | "cancelled", error?: unknown): void {
-    if (isFinal(this.status)) return;
+  finish(status: FinalStatus, error?: unknown): void {
+    if (isFinalStatus(this.status)) return;
     this.status = status;
     this.error = error;
     const why = `job "${this.jobId}" is ${status}`;
@@ -216,23 +208,7 @@ export class JobRuntime implements ProgressSink {
    */
   onWorkerState(state: ReportedWorkerState, context: WorkerContext): void {
     const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
-    const error = context.error;
-    // A stop timeout is reported where it ends the stop: `stopped`, or `recovering` after `restarting`.
-    const stopEnded = state === "stopped" || state === "recovering";
-    if (isInstance(error, TimeoutError) && ((state === "error" && error.kind !== "stop") || (stopEnded && error.kind === "stop"))) {
-      this.outbox.record({ type: "timeout", ...base, kind: error.kind, ms: error.ms });
-    }
-    if (state === "recovering") {
-      this.outbox.record({
-        type: "worker.restart",
-        ...base,
-        attempt: context.attempt,
-        delayMs: context.backoffMs,
-        ...(error !== undefined ? { error: serializeError(error) } : {}),
-      });
-    }
-    const failed = state === "error" || state === "crashed";
-    this.outbox.record({ type: "worker.state", ...base, state, attempt: context.attempt, ...(failed ? { error: serializeError(error) } : {}) });
+    workerStateEvents(base, state, context, this.outbox);
   }
 
   /** @internal The whole-job timeout fired (recorded before the workers stop because of it). */
@@ -266,8 +242,4 @@ class EventFlusher {
   error(): void {
     this.job.flushEvents();
   }
-}
-
-function isFinal(status: JobStatus): boolean {
-  return status === "completed" || status === "failed" || status === "cancelled";
 }

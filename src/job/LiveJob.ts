@@ -1,4 +1,5 @@
 import { ConfigurationError, UnknownTagError, ValidationError, describeError } from "../errors.js";
+import { rejectOnThrow } from "../thenable.js";
 import type { JobJournal, JobStream, JobTicket } from "../backend/Backend.js";
 import type { JobStatus, LifecycleListener } from "../backend/events.js";
 import type { InputWriter, JobInput, JobOutput, OutputReader } from "../spec/types.js";
@@ -140,21 +141,15 @@ export class LiveJob<I = any, O = any> {
       return {
         tag,
         // A closed stream or a synchronous schema throws inside write(): reject, never throw.
-        feed: (data) => {
-          try {
-            return writer.write(data);
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        },
+        feed: (data) => rejectOnThrow(() => writer.write(data)),
         terminate: () => writer.end(`input "${tag}" of job "${this.jobId}" was terminated`),
       };
     };
     const input = (tag: string) => writerFor(tag);
     return Object.assign(input, {
       tag: "default",
-      feed: (data: unknown) => call(() => writerFor("default").feed(data)),
-      terminate: () => call(() => writerFor("default").terminate()),
+      feed: (data: unknown) => rejectOnThrow(() => writerFor("default").feed(data)),
+      terminate: () => rejectOnThrow(() => writerFor("default").terminate()),
     });
   }
 
@@ -168,16 +163,8 @@ export class LiveJob<I = any, O = any> {
     return Object.assign(output, {
       tag: "default",
       [Symbol.asyncIterator]: () => readerFor("default")[Symbol.asyncIterator](),
-      first: () => call(() => readerFor("default").first()),
+      first: () => rejectOnThrow(() => readerFor("default").first()),
     });
-  }
-}
-
-function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (error) {
-    return Promise.reject(error);
   }
 }
 

@@ -2,7 +2,7 @@ import { describeError, serializeError } from "../errors.js";
 import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { Clock } from "../clock.js";
-import type { DisposeOutcome, WorkerDefinition } from "../worker/options.js";
+import type { DisposeOutcome, InitContext, WorkerDefinition } from "../worker/options.js";
 import { StreamWriter } from "../stream/StreamWriter.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
@@ -98,17 +98,7 @@ export class NodeRuntime {
     const run = async (): Promise<void> => {
       if (previous) await previous;
       attempt.assertLive();
-      const pending = Promise.resolve().then(() =>
-        def.init?.({
-          jobId: this.jobId,
-          jobOptions: this.jobOptions,
-          logger: this.attemptLogger(input),
-          get signal() {
-            return attempt.signal;
-          },
-          attempt: input.attempt,
-        }),
-      );
+      const pending = Promise.resolve().then(() => def.init?.(this.initContext(attempt, input)));
       this.running = attempt.running = attempt.pendingInit = pending;
       let resources: unknown;
       try {
@@ -150,17 +140,10 @@ export class NodeRuntime {
       const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
       attempt.startWatchdog();
       const current = attempt;
-      const context = {
+      // Added onto init's context, not spread from it: spreading would read (and make) the signal.
+      const context = Object.assign(this.initContext(current, input), {
         input: inputs.input as never,
         output: output as never,
-        jobId: this.jobId,
-        jobOptions: this.jobOptions,
-        logger: this.attemptLogger(input),
-        // Made on first read: most processors never look at it.
-        get signal() {
-          return current.signal;
-        },
-        attempt: input.attempt,
         resources: attempt.resources,
         heartbeat: () => current.beat(),
         progress: (value: unknown) => {
@@ -169,7 +152,7 @@ export class NodeRuntime {
           current.beat();
           this.job.progress(input.workerName, value);
         },
-      };
+      });
       // A worker without init waits here for the previous attempt's dispose.
       const previous = started === attempt ? undefined : this.disposing;
       const ready = previous ? previous.then(() => current.assertLive()) : Promise.resolve();
@@ -313,6 +296,20 @@ export class NodeRuntime {
   release(): void {
     this.running = undefined;
     this.current = undefined;
+  }
+
+  /** What `init` gets; the processor's context adds to the same object. */
+  private initContext(attempt: Attempt, input: AttemptInput): InitContext<any> {
+    return {
+      jobId: this.jobId,
+      jobOptions: this.jobOptions,
+      logger: this.attemptLogger(input),
+      // Made on first read: most code never looks at it.
+      get signal() {
+        return attempt.signal;
+      },
+      attempt: input.attempt,
+    };
   }
 
   private attemptLogger(input: AttemptInput): Logger {

@@ -1,10 +1,9 @@
-import { customAlphabet } from "nanoid";
 import { DefinitionSite } from "../definitionSite.js";
 import { ConfigurationError, NoOutputError, UnknownTagError, describeError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
 import { isSchema, validate, type Schema } from "../schema.js";
-import { resolveEnv } from "../env/resolveEnv.js";
+import { enqueueTarget } from "../env/enqueueTarget.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { singleSpecPlan } from "../job/JobPlan.js";
@@ -14,8 +13,6 @@ import type { JobOptionsIn, OutputMessage, TagOf, TagSchemas, Tags } from "./typ
 import { validateJobOptions } from "./validateJobOptions.js";
 import type { InferIn, InferOut } from "../schema.js";
 
-// nanoid's default alphabet includes "-" and "_", which a job id may not start with.
-const newJobId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 21);
 
 /**
  * Names one input or output tag of a spec (`spec.input.sauce`); Liveflow wires these.
@@ -143,10 +140,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   }
 
   private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }, input?: { value: unknown; valid?: unknown }): Promise<LiveJob<I, O>> {
-    assertKnownKeys(`enqueueJob options of spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
-    const env = resolveEnv(options.liveEnv, `enqueueJob of spec "${this.name}"`);
-    const jobId = options.jobId === undefined ? newJobId() : options.jobId;
-    assertValidId("job id", jobId);
+    const { env, jobId } = enqueueTarget(`spec "${this.name}"`, options, ["liveEnv", "jobId", "jobOptions"]);
     // The job's place in its queue is taken at once, before (maybe async) validation: jobs start in call order.
     return env.enqueue(singleSpecPlan(this), jobId, async () => {
       if (input) {

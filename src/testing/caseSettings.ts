@@ -1,5 +1,5 @@
 import { ConfigurationError, ValidationError } from "../errors.js";
-import { assertKnownKeys } from "../options.js";
+import { MAX_TIMER_MS, assertKnownKeys } from "../options.js";
 import type { AnyJobSpec } from "../spec/JobSpec.js";
 import type { LiveWorkerOptions } from "../worker/LiveWorkerOptions.js";
 import { DEFAULT_WORKER_TEST_TIMEOUT_MS } from "./caseDeadline.js";
@@ -54,12 +54,11 @@ export interface CaseSettings {
 }
 
 const KNOWN = ["sampleInput", "jobOptions", "heartbeatMs", "stalls", "checkNothingLost", "timeoutMs"];
-const MAX_MS = 2 ** 31 - 1;
 
 function wholeMs(where: string, name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_MS) {
-    throw new ValidationError(`${name} of ${where} must be a whole number of ms in 1 … ${MAX_MS}; got ${typeof value === "number" ? value : typeof value}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    throw new ValidationError(`${name} of ${where} must be a whole number of ms in 1 … ${MAX_TIMER_MS}; got ${typeof value === "number" ? value : typeof value}`);
   }
   return value;
 }

@@ -1,6 +1,6 @@
 import { SimulatedClock } from "xstate";
 import { LiveEnv, type LiveEnvOptions } from "../env/LiveEnv.js";
-import type { JobStatus, LifecycleEvent, WorkerState } from "../backend/events.js";
+import { isFinalStatus, type JobStatus, type LifecycleEvent, type WorkerState } from "../backend/events.js";
 import type { Logger } from "../logger.js";
 import { assertKnownKeys, checkDuration, withDefaults } from "../options.js";
 
@@ -42,7 +42,6 @@ const TEST_ENV_KEYS = Object.keys({
   shutdownGraceMs: true,
 } satisfies Record<keyof TestEnvOptions, true>);
 
-const FINAL: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const idOf = (job: JobRef): string => (typeof job === "string" ? job : job.jobId);
 
@@ -109,7 +108,7 @@ export function createTestEnv(options: TestEnvOptions = {}): TestEnv {
         () => now() === status,
         () => {
           const current = now();
-          return current && FINAL.includes(current) && current !== status
+          return current && isFinalStatus(current) && current !== status
             ? `Job "${jobId}" ended ${current}; it will never be ${status}`
             : undefined;
         },
@@ -122,7 +121,7 @@ export function createTestEnv(options: TestEnvOptions = {}): TestEnv {
         () => workerState.get(jobId) === state,
         () => {
           const current = jobStatus.get(jobId);
-          return current && FINAL.includes(current) ? `Job "${jobId}" ended ${current} before its worker was ${state}` : undefined;
+          return current && isFinalStatus(current) ? `Job "${jobId}" ended ${current} before its worker was ${state}` : undefined;
         },
       );
     },

@@ -1,5 +1,7 @@
 import type { AnyJobSpec, JobSpec } from "../spec/JobSpec.js";
-import type { JobStatus, LifecycleEvent, WorkerState } from "../backend/events.js";
+import { MAX_TIMER_MS } from "../options.js";
+import { rejectOnThrow } from "../thenable.js";
+import { isFinalStatus, type JobStatus, type LifecycleEvent, type WorkerState } from "../backend/events.js";
 import type { LiveJob } from "../job/LiveJob.js";
 import { injectFaults, type AttemptPlan, type FaultHarness } from "./attemptFaults.js";
 import { caseDeadline, closeWithin } from "./caseDeadline.js";
@@ -143,11 +145,7 @@ export function replay<I, O, Opt, R>(
   path: WorkerPath,
   stall: boolean,
 ): Promise<void> {
-  try {
-    return replaySubject(subjectOf(spec as AnyJobSpec, worker as WorkerUnderTest<any, any, any, any>, options, "replay"), path, stall);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(() => replaySubject(subjectOf(spec as AnyJobSpec, worker as WorkerUnderTest<any, any, any, any>, options, "replay"), path, stall));
 }
 
 async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean): Promise<void> {
@@ -197,7 +195,7 @@ async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean)
     ...(initial === "initializing" ? { init: init as never } : {}),
     processor: processor as never,
     ...(worker.dispose ? { dispose: worker.dispose as never } : {}),
-    retry: { maxRestarts, withinMs: 2 ** 31 - 1, backoff: BACKOFF },
+    retry: { maxRestarts, withinMs: MAX_TIMER_MS, backoff: BACKOFF },
     timeouts: { initMs: INIT_MS, stopMs: STOP_MS, ...(stall ? { heartbeatMs: settings.heartbeatMs } : {}) },
   });
 
@@ -296,7 +294,7 @@ async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean)
     if (expectedStatus && states.length !== path.states.length) {
       problems.push(`the worker went on after the path's final state: ${observedText()}`);
     }
-    const finals = statuses.filter((status) => status === "completed" || status === "failed" || status === "cancelled");
+    const finals = statuses.filter(isFinalStatus);
     if (finals.length !== 1) problems.push(`the job reported ${finals.length} final statuses (${finals.join(", ")}); expected exactly one`);
     if (expectedStatus && running.status !== expectedStatus) problems.push(`the job ended ${running.status}; the worker ended ${last}, so it should be ${expectedStatus}`);
     if ((running.status === "completed") !== (error === undefined)) problems.push(`waitUntilFinish disagrees with status ${running.status}`);

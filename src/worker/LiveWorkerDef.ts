@@ -47,8 +47,6 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements Work
   }
 }
 
-/** A worker def of any spec. */
-export type AnyLiveWorkerDef = LiveWorkerDef<any, any, any, any>;
 
 /** The least each timeout may be: a 0 ms init, heartbeat or job timeout could never be met; a 0 ms stop grace abandons at once. */
 const TIMEOUT_MIN: Readonly<Record<keyof TimeoutOptions, number>> = { initMs: 1, jobMs: 1, heartbeatMs: 1, stopMs: 0 };

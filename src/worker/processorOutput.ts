@@ -1,4 +1,5 @@
 import { PerTag } from "./PerTag.js";
+import { rejectOnThrow } from "../thenable.js";
 import { UnknownTagError, ValidationError } from "../errors.js";
 import { APPENDED } from "../backend/Backend.js";
 import type { StreamWriter } from "../stream/StreamWriter.js";
@@ -70,12 +71,6 @@ export function createProcessorOutput(
   const outputs = new AttemptOutputs(specName, writers, attempt);
   const output = (tag: string) => outputs.emitterFor(tag);
   return Object.assign(output, {
-    emit: (data: unknown) => {
-      try {
-        return outputs.emitterFor("default").emit(data);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
+    emit: (data: unknown) => rejectOnThrow(() => outputs.emitterFor("default").emit(data)),
   });
 }

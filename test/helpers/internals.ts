@@ -25,3 +25,8 @@ export function outputOf(job: LiveJob, alias = "default"): JobStream {
 export function runtimeOf(env: LiveEnv, job: LiveJob): JobRuntime | undefined {
   return (env as unknown as { runner: { job(jobId: string): JobRuntime | undefined } }).runner.job(job.jobId);
 }
+
+/** The worker def a spec name has in `env` (and the spec it serves), or undefined when none was registered. */
+export function workerOf(env: LiveEnv, specName: string): { readonly spec: unknown; readonly def: unknown } | undefined {
+  return (env as unknown as { runner: { worker(name: string): { spec: unknown; def: unknown } | undefined } }).runner.worker(specName);
+}

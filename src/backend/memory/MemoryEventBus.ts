@@ -1,10 +1,9 @@
 import type { EventBus, JobJournal } from "../Backend.js";
-import type { LifecycleEvent, LifecycleListener } from "../events.js";
+import { isFinalStatus, type LifecycleEvent, type LifecycleListener } from "../events.js";
 
 /** Events a job's journal keeps for subscribers that come late. */
 export const JOURNAL_LIMIT = 256;
 
-const FINAL = new Set(["completed", "failed", "cancelled"]);
 
 /**
  * Delivers lifecycle events in process: each to its job's journal (job
@@ -77,7 +76,7 @@ export class MemoryJournal implements JobJournal {
     }
     // A listener subscribed while this event is delivered got it in its replay: iterate a copy.
     if (this.listeners) for (const listener of [...this.listeners]) listener(this.delivered(event));
-    if (event.type === "job.status" && FINAL.has(event.status)) {
+    if (event.type === "job.status" && isFinalStatus(event.status)) {
       this.closed = true;
       this.listeners = undefined;
     }

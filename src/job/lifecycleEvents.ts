@@ -1,0 +1,54 @@
+import type { ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
+import { TimeoutError, isInstance, serializeError } from "../errors.js";
+import type { JobStatus, LifecycleEvent } from "../backend/events.js";
+
+/**
+ * How the job machine's states read as statuses: its `stopping` (workers
+ * stopping after a cancel or a failure) is still `running` for users.
+ */
+const STATUS_OF: Readonly<Record<string, JobStatus>> = {
+  queued: "queued",
+  running: "running",
+  stopping: "running",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "cancelled",
+};
+
+/** The status a job machine state reads as (`running` for any state not named). */
+export function jobStatusOf(machineState: string): JobStatus {
+  return Object.hasOwn(STATUS_OF, machineState) ? STATUS_OF[machineState]! : "running";
+}
+
+/** The fields every event of one job's worker carries. */
+export interface WorkerEventBase {
+  readonly jobId: string;
+  readonly specName: string;
+  readonly at: number;
+  readonly workerName: string;
+}
+
+/**
+ * The lifecycle events a worker entering `state` means, causes before their
+ * effects: a timeout before the `error` (or `stopped`) it caused, a granted
+ * restart before `recovering`, then the `worker.state` itself.
+ */
+export function workerStateEvents(base: WorkerEventBase, state: ReportedWorkerState, context: WorkerContext, outbox: { record(event: LifecycleEvent): void }): void {
+  const error = context.error;
+  // A stop timeout is reported where it ends the stop: `stopped`, or `recovering` after `restarting`.
+  const stopEnded = state === "stopped" || state === "recovering";
+  if (isInstance(error, TimeoutError) && ((state === "error" && error.kind !== "stop") || (stopEnded && error.kind === "stop"))) {
+    outbox.record({ type: "timeout", ...base, kind: error.kind, ms: error.ms });
+  }
+  if (state === "recovering") {
+    outbox.record({
+      type: "worker.restart",
+      ...base,
+      attempt: context.attempt,
+      delayMs: context.backoffMs,
+      ...(error !== undefined ? { error: serializeError(error) } : {}),
+    });
+  }
+  const failed = state === "error" || state === "crashed";
+  outbox.record({ type: "worker.state", ...base, state, attempt: context.attempt, ...(failed ? { error: serializeError(error) } : {}) });
+}

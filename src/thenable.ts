@@ -8,13 +8,16 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Calls `fn` and returns its promise; a synchronous throw becomes a rejected
- * promise. For API methods that return a promise: callers handle one
- * failure path (`await`, `.catch`), never two.
+ * Calls `fn` (with `arg`) and returns its promise; a synchronous throw
+ * becomes a rejected promise. For API methods that return a promise: callers
+ * handle one failure path (`await`, `.catch`), never two. On a per-message
+ * path, pass the argument rather than a new closure per call.
  */
-export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T> {
+export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T>;
+export function rejectOnThrow<A, T>(fn: (arg: A) => Promise<T>, arg: A): Promise<T>;
+export function rejectOnThrow<A, T>(fn: (arg?: A) => Promise<T>, arg?: A): Promise<T> {
   try {
-    return fn();
+    return fn(arg);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError } from "../errors.js";
 import type { Backend, JobStream, JobTicket, StreamKey } from "../backend/Backend.js";
-import type { LifecycleListener } from "../backend/events.js";
+import { isFinalStatus, type LifecycleListener } from "../backend/events.js";
 import type { JobClient } from "../job/JobClient.js";
 import { LiveJob } from "../job/LiveJob.js";
 import type { JobPlan } from "../job/JobPlan.js";
@@ -32,8 +32,13 @@ export class EnvClient implements JobClient {
   private readonly turns = new Map<string, Promise<void>>();
   /** Refusers of the enqueues still validating: `close()` rejects them (a validation may never end). */
   private readonly pending = new Set<(error: unknown) => void>();
-  /** Tickets of the jobs this env added that are not final yet. */
+  /**
+   * Tickets of the jobs this env added, final ones included until the next
+   * sweep: sweeping when the map doubled keeps it within twice the live jobs
+   * without a callback per job.
+   */
   private readonly live = new Map<string, { ticket: JobTicket; plan: JobPlan }>();
+  private sweptSize = 0;
   private closed = false;
 
   constructor(
@@ -46,6 +51,7 @@ export class EnvClient implements JobClient {
 
   /** Jobs this env added that are not final yet. */
   get liveCount(): number {
+    this.sweep();
     return this.live.size;
   }
 
@@ -81,8 +87,7 @@ export class EnvClient implements JobClient {
       const record = { jobId, kind: plan.kind, name: plan.name, jobOptions: Object.fromEntries(jobOptions), enqueuedAt: this.clock.now() };
       const ticket = this.backend.jobs.add(plan.queueKey, record);
       const job = new LiveJob(this, plan, ticket, this.backend.events.journal(jobId));
-      this.live.set(jobId, { ticket, plan });
-      void ticket.outcome.then(() => this.live.delete(jobId));
+      this.trackLive(ticket, plan);
       request.added();
       // Before the job can start (a queue hands it out after this step): `queued` comes first.
       this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at: this.clock.now(), status: "queued" });
@@ -93,6 +98,18 @@ export class EnvClient implements JobClient {
       done();
       if (this.turns.get(plan.queueKey) === mine) this.turns.delete(plan.queueKey);
     }
+  }
+
+  /** Keeps the job among the live ones until a sweep finds it final. */
+  private trackLive(ticket: JobTicket, plan: JobPlan): void {
+    this.live.set(ticket.jobId, { ticket, plan });
+    if (this.live.size >= 2 * this.sweptSize + 64) this.sweep();
+  }
+
+  /** Forgets the jobs that are final. */
+  private sweep(): void {
+    for (const [jobId, { ticket }] of this.live) if (isFinalStatus(ticket.status)) this.live.delete(jobId);
+    this.sweptSize = this.live.size;
   }
 
   openStream(key: StreamKey): JobStream {
@@ -116,11 +133,13 @@ export class EnvClient implements JobClient {
 
   /** Cancels every job this env added that is not final yet, newest first. */
   cancelAll(reason: string): void {
+    this.sweep();
     for (const { ticket, plan } of [...this.live.values()].reverse()) this.cancel(ticket, plan, reason);
   }
 
   /** Outcomes of the jobs this env added that are not final yet. */
   outcomes(): Promise<unknown>[] {
+    this.sweep();
     return [...this.live.values()].map(({ ticket }) => ticket.outcome);
   }
 

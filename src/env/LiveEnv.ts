@@ -49,8 +49,9 @@ export interface LiveEnvOptions {
   streams?: Partial<StreamLimits>;
   /**
    * Where jobs, their data and their events live. Default: a fresh
-   * `memoryBackend()` (in this process, nothing to set up). `env.close()`
-   * closes it.
+   * `memoryBackend()` (in this process, nothing to set up). A backend serves
+   * one env: giving one to a second env (even after the first closed) is a
+   * `ConfigurationError`. `env.close()` closes it.
    */
   backend?: Backend;
   /**
@@ -139,12 +140,15 @@ export class LiveEnv {
     this.inspect = userInspector(options.inspect, this.guard);
     this.specNames = new NameRegistry("JobSpec", projectId);
     this.flowNames = new NameRegistry("Liveflow", projectId);
-    const openStream = (key: StreamKey) =>
-      this.backend.streams.open(key, key.role === "output" ? { ...this.limits, now: () => this.clock.now() } : this.limits);
+    // Outputs are stamped by the env's clock; inputs carry 0. One options object each per env, not per stream.
+    const outputOptions = { ...this.limits, now: () => this.clock.now() };
+    const openStream = (key: StreamKey) => this.backend.streams.open(key, key.role === "output" ? outputOptions : this.limits);
     const guarded = (listener: LifecycleListener, what: string): LifecycleListener => (event) => this.guard.call(listener, event, what);
     this.client = new EnvClient(this.backend, this.clock, openStream, guarded, projectId);
     this.runner = new EnvRunner(this.backend, this.runtimeServices(openStream));
     if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
+    // Last: an env refused for a bad option leaves the backend free.
+    backendOwners.set(this.backend, projectId);
   }
 
   /** Creates an env. Synchronous; nothing to connect in memory. */
@@ -357,7 +361,10 @@ export class LiveEnv {
   }
 }
 
-/** The `backend` option: an object with the parts of a `Backend`, else a `ConfigurationError`. */
+/** The env each backend was given to: a backend serves one env, and `env.close()` closes it. */
+const backendOwners = new WeakMap<Backend, string>();
+
+/** The `backend` option: an object with the parts of a `Backend` that no other env was given, else a `ConfigurationError`. */
 function checkBackend(value: unknown): Backend {
   const shaped = value as Partial<Record<keyof Backend, unknown>> | null;
   const ok =
@@ -370,6 +377,12 @@ function checkBackend(value: unknown): Backend {
   if (!ok) {
     throw new ConfigurationError(
       `backend of LiveEnv.create must be a Backend, such as memoryBackend() or redisBackend(…) from liveworker/redis; got ${value === null ? "null" : typeof value}`,
+    );
+  }
+  const owner = backendOwners.get(value as Backend);
+  if (owner !== undefined) {
+    throw new ConfigurationError(
+      `backend of LiveEnv.create was already given to env "${owner}" (a backend serves one env, and closing that env closes it); create a new backend for each env`,
     );
   }
   return value as Backend;

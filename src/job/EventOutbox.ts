@@ -9,7 +9,8 @@ import type { LifecycleEvent } from "../backend/events.js";
  * outer one, so events go out once each, in order.
  */
 export class EventOutbox {
-  private pending: LifecycleEvent[] = [];
+  /** Made when first needed, dropped when delivered: an idle job holds none. */
+  private pending: LifecycleEvent[] | undefined;
   private delivering = false;
   private closed = false;
 
@@ -17,16 +18,18 @@ export class EventOutbox {
 
   /** Records `event`; it goes out at the next `flush`. Nothing is recorded once the outbox is closed. */
   record(event: LifecycleEvent): void {
-    if (!this.closed) this.pending.push(event);
+    if (!this.closed) (this.pending ??= []).push(event);
   }
 
   /** Publishes every recorded event, in order. */
   flush(): void {
-    if (this.delivering) return;
+    if (this.delivering || this.pending === undefined) return;
     this.delivering = true;
     try {
-      while (this.pending.length > 0) this.publish(this.pending.shift()!);
+      // Listeners may record more while they run: those go out in this flush too.
+      for (let i = 0; i < this.pending.length; i++) this.publish(this.pending[i]!);
     } finally {
+      this.pending = undefined;
       this.delivering = false;
     }
   }

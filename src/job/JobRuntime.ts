@@ -42,7 +42,7 @@ export class JobRuntime implements ProgressSink {
     readonly plan: JobPlan,
     readonly jobId: string,
     jobOptions: ReadonlyMap<string, unknown>,
-    private readonly defs: readonly WorkerDefinition[],
+    defs: readonly WorkerDefinition[],
     private readonly lease: JobLease,
   ) {
     const shape = planShape(plan);
@@ -74,7 +74,7 @@ export class JobRuntime implements ProgressSink {
   start(): void {
     this.actor.start();
     this.setStatus("running");
-    this.actor.send(startEvent(this.plan, this.defs));
+    this.actor.send(startEvent(this.plan, this.nodes.map((node) => node.def!)));
     // Worker transitions the job does not take part in (init done, backoff over) are delivered after each worker step.
     const observer = new EventFlusher(this);
     for (const worker of Object.values(this.actor.getSnapshot().children as Record<string, AnyActorRef>)) worker.subscribe(observer);

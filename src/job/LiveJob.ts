@@ -136,19 +136,27 @@ export class LiveJob<I = any, O = any> {
   }
 
   private createInput(): unknown {
+    // One handle per tag, made on first use: `feed` is a per-message path.
+    const handles = new Map<string, InputWriter<unknown>>();
     const writerFor = (tag: string): InputWriter<unknown> => {
+      let handle = handles.get(tag);
+      if (handle) return handle;
       const writer = this.writer(tag);
-      return {
+      // A closed stream or a synchronous schema throws inside write(): reject, never throw.
+      const write = (data: unknown) => writer.write(data);
+      handle = {
         tag,
-        // A closed stream or a synchronous schema throws inside write(): reject, never throw.
-        feed: (data) => rejectOnThrow(() => writer.write(data)),
+        feed: (data) => rejectOnThrow(write, data),
         terminate: () => writer.end(`input "${tag}" of job "${this.jobId}" was terminated`),
       };
+      handles.set(tag, handle);
+      return handle;
     };
-    const input = (tag: string) => writerFor(tag);
-    return Object.assign(input, {
+    // The per-message path: one call from `feed` to the default writer.
+    const writeDefault = (data: unknown) => this.writer("default").write(data);
+    return Object.assign(writerFor, {
       tag: "default",
-      feed: (data: unknown) => rejectOnThrow(() => writerFor("default").feed(data)),
+      feed: (data: unknown) => rejectOnThrow(writeDefault, data),
       terminate: () => rejectOnThrow(() => writerFor("default").terminate()),
     });
   }

@@ -45,7 +45,7 @@ export class AttemptInputReader {
   /** Acknowledges the message last handed out. */
   acknowledge(): void {
     if (!this.unacknowledged) return;
-    this.attempt.assertLive();
+    // The consumer's guard is this attempt: a fenced attempt's ack throws there.
     this.consumer.ack();
     this.unacknowledged = false;
   }
@@ -92,9 +92,13 @@ export class AttemptInputReader {
   /** Not async: a message already there costs one settled promise, a wait one `then`. */
   private nextNow(track: boolean): Promise<IteratorResult<unknown>> {
     try {
-      this.acknowledge();
+      // The per-message path: the consumer is called directly (fewer frames for V8 to inline).
+      if (this.unacknowledged) {
+        this.consumer.ack();
+        this.unacknowledged = false;
+      }
       this.attempt.beat();
-      const ready = this.peekNow();
+      const ready = this.consumer.peekNow();
       if (ready) return Promise.resolve(this.resultOf(ready));
       const waiting = this.pending ?? this.consumer.peek(this.attempt);
       this.attempt.enterWait();
@@ -121,8 +125,8 @@ export class AttemptInputReader {
   private resumeFailed: ((error: unknown) => never) | undefined;
 
   private resultOf(message: StreamMessage | undefined): IteratorResult<unknown> {
+    if (message) return { done: false, value: this.take(message) };
     this.attempt.assertLive();
-    if (!message) return { done: true, value: undefined };
-    return { done: false, value: this.take(message) };
+    return { done: true, value: undefined };
   }
 }

@@ -21,6 +21,13 @@ class AttemptOutputs extends PerTag<TagEmitter> {
     super();
   }
 
+  /** `output.emit(data)`: rejects with `UnknownTagError` when the spec has no default output. */
+  emitDefault(data: unknown): Promise<void> {
+    const writer = this.writers.get("default");
+    if (!writer) return rejectOnThrow(() => this.emitterFor("default").emit(data));
+    return this.emit(writer, data);
+  }
+
   emitterFor(tag: string): TagEmitter {
     const emitter = this.cached(tag);
     if (emitter) return emitter;
@@ -71,6 +78,7 @@ export function createProcessorOutput(
   const outputs = new AttemptOutputs(specName, writers, attempt);
   const output = (tag: string) => outputs.emitterFor(tag);
   return Object.assign(output, {
-    emit: (data: unknown) => rejectOnThrow(() => outputs.emitterFor("default").emit(data)),
+    // The per-message path: straight to the default writer (emit itself never throws).
+    emit: (data: unknown) => outputs.emitDefault(data),
   });
 }

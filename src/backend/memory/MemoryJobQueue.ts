@@ -9,8 +9,7 @@ const NEVER_LOST: AbortSignal = new AbortController().signal;
 class MemoryTicket implements JobTicket, JobLease {
   status: JobStatus = "queued";
   readonly outcome: Promise<JobOutcome>;
-  readonly resumed = false;
-  readonly lost = NEVER_LOST;
+  readonly jobId: string;
   private settle!: (outcome: JobOutcome) => void;
   private cancelHandler: ((reason: string) => void) | undefined;
   private cancelRequested: string | undefined;
@@ -21,13 +20,20 @@ class MemoryTicket implements JobTicket, JobLease {
   constructor(
     private readonly queue: MemoryJobQueue,
     readonly queueKey: string,
-    readonly record: JobRecord,
+    /** Until the job is handed out: then the runner has it, and the ticket lets it go. */
+    private record: JobRecord | undefined,
   ) {
+    this.jobId = record!.jobId;
     this.outcome = new Promise<JobOutcome>((resolve) => (this.settle = resolve));
   }
 
-  get jobId(): string {
-    return this.record.jobId;
+  // On the prototype, not per ticket: the memory backend never loses a lease, nor resumes a job.
+  get resumed(): boolean {
+    return false;
+  }
+
+  get lost(): AbortSignal {
+    return NEVER_LOST;
   }
 
   cancel(reason: string): { was: "queued"; outcome: JobOutcome } | { was: "running" | "final" } {
@@ -60,10 +66,13 @@ class MemoryTicket implements JobTicket, JobLease {
     this.end(outcome);
   }
 
-  /** @internal The queue hands the job out to `consumer`. */
-  start(consumer: Consumer): void {
+  /** @internal The queue hands the job out to `consumer`: its record, which the ticket no longer keeps. */
+  start(consumer: Consumer): JobRecord {
     this.status = "running";
     this.consumer = consumer;
+    const record = this.record!;
+    this.record = undefined;
+    return record;
   }
 
   private end(outcome: JobOutcome): void {
@@ -232,8 +241,7 @@ export class MemoryJobQueue implements JobQueue {
       if (!consumer || !consumer.open || consumer.running >= consumer.concurrency) break;
       fifo.shift();
       consumer.running++;
-      ticket.start(consumer);
-      consumer.run(ticket.record, ticket);
+      consumer.run(ticket.start(consumer), ticket);
     }
     if (fifo.size === 0 && this.queues.get(queueKey) === fifo) this.queues.delete(queueKey);
   }

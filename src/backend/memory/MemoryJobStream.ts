@@ -1,13 +1,6 @@
 import { StreamClosedError } from "../../errors.js";
-import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamLimits, type StreamMessage, type StreamReader, type WaitCanceller, type WriteGuard } from "../Backend.js";
+import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamMessage, type StreamOptions, type StreamReader, type WaitCanceller, type WriteGuard } from "../Backend.js";
 
-/** Options of one memory stream. */
-export interface MemoryStreamOptions extends StreamLimits {
-  /** Stamps each message; without it (inputs) messages carry 0. */
-  now?: () => number;
-  /** Copies each message's data on append (`structuredClone`), as a process boundary would. */
-  copy?: (data: unknown) => unknown;
-}
 
 /** Process-wide append order: orders messages of different streams appended in one millisecond. */
 let appendOrder = 0;
@@ -50,16 +43,26 @@ export class MemoryJobStream implements JobStream {
   private committed: unknown;
   closed: { error?: unknown; reason: string } | undefined;
 
+  /**
+   * @param options limits, and `now` to stamp each message (without it, inputs, messages carry 0).
+   * @param copy copies each message's data on append (`structuredClone`), as a process boundary would.
+   */
   constructor(
     private readonly key: StreamKey,
-    options: MemoryStreamOptions,
+    options: StreamOptions,
+    copy: ((data: unknown) => unknown) | undefined,
   ) {
     this.now = options.now;
-    this.copy = options.copy;
+    this.copy = copy;
     this.highWaterMark = options.highWaterMark;
     // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
     this.historyLimit = key.role === "output" ? options.historyLimit : 0;
     if (key.role === "input") this.acknowledged = this.openCursor(0);
+  }
+
+  /** True when this is the stream `key` names (same job assumed). */
+  is(key: StreamKey): boolean {
+    return this.key.role === key.role && this.key.tag === key.tag && this.key.node === key.node;
   }
 
   /** Built when first needed: most streams never need their name. */

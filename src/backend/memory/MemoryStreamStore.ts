@@ -3,7 +3,8 @@ import { MemoryJobStream } from "./MemoryJobStream.js";
 
 /** Keeps each job's streams in memory, from first open until `dispose`. */
 export class MemoryStreamStore implements StreamStore {
-  private readonly jobs = new Map<string, Map<string, MemoryJobStream>>();
+  /** Per job, its streams: a handful each, so a short array scanned by key beats a Map (and its table) per job. */
+  private readonly jobs = new Map<string, MemoryJobStream[]>();
 
   /** @param copy copies each message's data and checkpoint on the way in (copying mode). */
   constructor(
@@ -12,16 +13,15 @@ export class MemoryStreamStore implements StreamStore {
 
   open(key: StreamKey, options: StreamOptions): MemoryJobStream {
     let streams = this.jobs.get(key.jobId);
-    if (!streams) this.jobs.set(key.jobId, (streams = new Map()));
-    // `/` separates: no node key or tag may contain it.
-    const id = `${key.role}/${key.node}/${key.tag}`;
-    let stream = streams.get(id);
-    if (!stream) streams.set(id, (stream = new MemoryJobStream(key, { ...options, copy: this.copy })));
+    if (!streams) this.jobs.set(key.jobId, (streams = []));
+    for (const stream of streams) if (stream.is(key)) return stream;
+    const stream = new MemoryJobStream(key, options, this.copy);
+    streams.push(stream);
     return stream;
   }
 
   endAll(jobId: string, reason: string, error?: unknown): void {
-    for (const stream of this.jobs.get(jobId)?.values() ?? []) {
+    for (const stream of this.jobs.get(jobId) ?? []) {
       if (error === undefined) stream.end(reason);
       else stream.fail(error, reason);
     }

@@ -12,9 +12,10 @@ export interface MemoryBackendOptions {
    * Copies everything that crosses the backend as a process boundary would:
    * each message and checkpoint (`structuredClone`), each event, and each
    * outcome's error (serialised, then rebuilt as its class from its `code`).
-   * Data that cannot be copied (a function, a class instance's methods) is
-   * refused with a `ValidationError`. Slower; it proves a program would run
-   * unchanged on a backend across processes. Default false.
+   * Data that cannot be copied (a function, a symbol) is refused with a
+   * `ValidationError`; a class instance arrives as a plain object. Slower;
+   * it proves a program would run unchanged on a backend across processes.
+   * Default false.
    */
   copy?: boolean;
 }

@@ -84,13 +84,14 @@ export class EnvClient implements JobClient {
       if (before) await Promise.race([before, closed]);
       this.assertOpen(plan);
       request.check();
-      const record = { jobId, kind: plan.kind, name: plan.name, jobOptions: Object.fromEntries(jobOptions), enqueuedAt: this.clock.now() };
+      const at = this.clock.now();
+      const record = { jobId, kind: plan.kind, name: plan.name, jobOptions: Object.fromEntries(jobOptions), enqueuedAt: at };
       const ticket = this.backend.jobs.add(plan.queueKey, record);
       const job = new LiveJob(this, plan, ticket, this.backend.events.journal(jobId));
       this.trackLive(ticket, plan);
       request.added();
       // Before the job can start (a queue hands it out after this step): `queued` comes first.
-      this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at: this.clock.now(), status: "queued" });
+      this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at, status: "queued" });
       return job;
     } finally {
       this.reservedIds.delete(jobId);

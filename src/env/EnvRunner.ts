@@ -14,6 +14,12 @@ export interface RegisteredWorker {
   readonly def: WorkerDefinition;
 }
 
+/** What a job of a spec or flow runs: its plan and each node's worker def, found once, not per job. */
+interface Runnable {
+  readonly plan: JobPlan;
+  readonly defs: readonly WorkerDefinition[];
+}
+
 /**
  * The env's runtime side: the worker defs and flows it serves, the queues it
  * consumes, and the jobs running here. A spec's queue is consumed once its
@@ -24,6 +30,8 @@ export interface RegisteredWorker {
 export class EnvRunner {
   private readonly workers = new Map<string, RegisteredWorker>();
   private readonly flows = new Map<string, JobPlan>();
+  /** Per queue key, what its jobs run: set once the spec (or every spec of the flow) has a worker here. */
+  private readonly runnable = new Map<string, Runnable>();
   private readonly consumers = new Map<string, QueueConsumer>();
   private readonly running = new Map<string, JobRuntime>();
   private readonly run = (record: JobRecord, lease: JobLease) => this.start(record, lease);
@@ -41,8 +49,10 @@ export class EnvRunner {
   /** Serves a spec's jobs (and those of known flows it completes). The caller checked the name is free. */
   addWorker(worker: RegisteredWorker): void {
     this.workers.set(worker.spec.name, worker);
-    this.consume(queueKeyOf("spec", worker.spec.name), worker.def.concurrency);
-    for (const plan of this.flows.values()) this.consumeFlowWhenComplete(plan);
+    const plan = singleSpecPlan(worker.spec);
+    this.runnable.set(plan.queueKey, { plan, defs: [worker.def] });
+    this.consume(plan.queueKey, worker.def.concurrency);
+    for (const flow of this.flows.values()) this.consumeFlowWhenComplete(flow);
   }
 
   /** Makes a flow known here: its jobs run once every spec in it has a worker. */
@@ -89,6 +99,7 @@ export class EnvRunner {
 
   private consumeFlowWhenComplete(plan: JobPlan): void {
     if (!plan.nodes.every(({ spec }) => this.workers.has(spec.name))) return;
+    this.runnable.set(plan.queueKey, { plan, defs: plan.nodes.map(({ spec }) => this.workers.get(spec.name)!.def) });
     this.consume(plan.queueKey, Infinity);
   }
 
@@ -99,22 +110,14 @@ export class EnvRunner {
 
   /** Builds a job's runtime from its record and starts it. A record this env cannot run fails its job. */
   private start(record: JobRecord, lease: JobLease): void {
-    let plan: JobPlan | undefined;
-    if (record.kind === "spec") {
-      const worker = this.workers.get(record.name);
-      if (worker) plan = singleSpecPlan(worker.spec);
-    } else {
-      plan = this.flows.get(record.name);
-    }
-    const defs = plan?.nodes.map(({ spec }) => this.workers.get(spec.name)?.def);
-    if (!plan || !defs || defs.some((def) => def === undefined)) {
+    const runnable = record.kind === "spec" || record.kind === "flow" ? this.runnable.get(queueKeyOf(record.kind, record.name)) : undefined;
+    if (!runnable) {
       this.refuse(record, lease, new ConfigurationError(`This env cannot run job "${record.jobId}": no ${record.kind} "${record.name}" with a worker for every spec`));
       return;
     }
-    const jobOptions = new Map(Object.entries(record.jobOptions));
     let job: JobRuntime;
     try {
-      job = new JobRuntime(this.services, plan, record.jobId, jobOptions, defs as WorkerDefinition[], lease);
+      job = new JobRuntime(this.services, runnable.plan, record.jobId, record.jobOptions, runnable.defs, lease);
     } catch (error) {
       this.refuse(record, lease, new Error(`internal: job "${record.jobId}" could not be built: ${describeError(error)}`));
       return;

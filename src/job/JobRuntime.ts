@@ -34,20 +34,20 @@ export class JobRuntime implements ProgressSink {
   private wires: StreamWriter[] | undefined;
 
   /**
-   * @param jobOptions node key → validated job options of that node's spec.
+   * @param jobOptions node key → validated job options of that node's spec (own keys only are read).
    * @param defs the worker def of each node, in plan order.
    */
   constructor(
     private readonly env: RuntimeServices,
     readonly plan: JobPlan,
     readonly jobId: string,
-    jobOptions: ReadonlyMap<string, unknown>,
+    jobOptions: Readonly<Record<string, unknown>>,
     defs: readonly WorkerDefinition[],
     private readonly lease: JobLease,
   ) {
     const shape = planShape(plan);
     this.nodes = plan.nodes.map(({ key, spec }, i) => {
-      const node = new NodeRuntime(env, key, spec, jobId, jobOptions.get(key), this);
+      const node = new NodeRuntime(env, key, spec, jobId, Object.hasOwn(jobOptions, key) ? jobOptions[key] : undefined, this);
       node.def = defs[i];
       return node;
     });

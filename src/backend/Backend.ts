@@ -82,7 +82,10 @@ export interface QueueConsumer {
 /** The client's view of one job: where it is, how it ended, how to cancel it. */
 export interface JobTicket {
   readonly jobId: string;
-  /** `queued`, `running`, or a final status (as far as this process knows). */
+  /**
+   * `queued`, `running`, or a final status (as far as this process knows);
+   * final at the latest when `outcome` settles (clients sweep their jobs by it).
+   */
   readonly status: JobStatus;
   /** Settles once the job is final (never rejects). */
   readonly outcome: Promise<JobOutcome>;

@@ -810,11 +810,13 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       expect(input.consumer().checkpoint).toEqual({ seen: ["a"] });
     });
 
-    whenCopying("refuses data or a checkpoint that cannot be copied (a function) with a ValidationError, writing nothing", async () => {
+    whenCopying("refuses data or a checkpoint that cannot be copied (a function) with a ValidationError naming the stream, writing nothing", async () => {
       const backend = open();
       const output = backend.streams.open(streamKey("j1"), streamOptions());
       const reader = output.reader();
-      expect(await failureOf(() => output.append({ onDone: () => "hi" }))).toBeInstanceOf(ValidationError);
+      const refused = await failureOf(() => output.append({ onDone: () => "hi" }));
+      expect(refused).toBeInstanceOf(ValidationError);
+      expect((refused as ValidationError).message).toContain(output.label);
       expect(output.last()).toBeUndefined();
       await output.append("plain");
       expect(reader.nextNow()).toMatchObject({ data: "plain", offset: 0 });
@@ -986,15 +988,12 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       await Promise.all([other.close(), other.close()]);
     });
 
-    unlessGap("close-stops-consumers")("stops every queue consumer on close: a job added afterwards is not run", async () => {
+    unlessGap("close-stops-consumers")("stops every queue consumer on close, and refuses jobs added afterwards (ConfigurationError): none is left waiting unseen", async () => {
       const backend = open();
       const queue = recordingConsumer(backend, "q", 1);
       await backend.close();
-      try {
-        backend.jobs.add("q", jobRecord("a"));
-      } catch {
-        // A closed backend may refuse the job; what counts is that no consumer runs it.
-      }
+      expect(() => backend.jobs.add("q", jobRecord("a"))).toThrow(ConfigurationError);
+      expect(backend.jobs.ticket("a")).toBeUndefined();
       await quiet(factory);
       expect(queue.runs).toHaveLength(0);
     });

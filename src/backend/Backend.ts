@@ -4,13 +4,18 @@
  * hands jobs to a consumer one slot at a time, append-only streams with
  * per-reader cursors and an acknowledging consumer, and an event bus. The
  * memory backend (`src/backend/memory/`) is the default; a Redis backend
- * implements the same (BullMQ for the queue, Redis Streams for the data).
+ * (planned: BullMQ for the queue, Redis Streams for the data) will implement
+ * the same. `test/backend_conformance.test.ts` checks a backend against every
+ * promise below, through this interface alone.
  *
  * What crosses the seam is plain data that survives a structured copy: job
  * records, outcomes (their error serialised by a backend that crosses a
  * process: `serializeError` / `rebuildError`), events, message data and
  * checkpoints. Validation stays on the writer's side: a backend stores what
- * it is given.
+ * it is given, or, when it cannot carry a value (a function, a symbol),
+ * refuses it with a `ValidationError` naming what was written, and stores
+ * nothing. The env guards every listener it hands to the backend: they never
+ * throw.
  */
 import type { FinalStatus, JobStatus, LifecycleEvent, LifecycleListener } from "./events.js";
 
@@ -51,10 +56,10 @@ export interface JobOutcome {
 export interface JobQueue {
   /**
    * Adds a job at the end of `queueKey`'s queue and returns its ticket. The
-   * job is handed out after the caller's current step at the earliest, so
-   * what the caller does right after (announce it) comes first.
+   * job is never handed out inside `add`: at the earliest in a later
+   * microtask, so what the caller does right after (announce it) comes first.
    *
-   * @throws ConfigurationError when a job of this id is queued or running.
+   * @throws ConfigurationError when a job of this id is queued or running, or when the backend is closed; nothing is added.
    */
   add(queueKey: string, record: JobRecord): JobTicket;
   /** The ticket of a job this queue knows (queued, running, or final and still kept). */
@@ -201,7 +206,8 @@ export interface WriteGuard extends WaitCanceller {
 /**
  * What `JobStream.append` returns when it need not wait: one shared settled
  * promise, so a writer can tell the fast path (no wait, no allocation) from
- * a wait for room.
+ * a wait for room. Returning it is not required: any other promise is
+ * treated as a wait (the writer's attempt is marked waiting until it settles).
  */
 export const APPENDED: Promise<void> = Promise.resolve();
 

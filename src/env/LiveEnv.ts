@@ -376,7 +376,7 @@ function checkBackend(value: unknown): Backend {
     typeof shaped.close === "function";
   if (!ok) {
     throw new ConfigurationError(
-      `backend of LiveEnv.create must be a Backend, such as memoryBackend() or redisBackend(…) from liveworker/redis; got ${value === null ? "null" : typeof value}`,
+      `backend of LiveEnv.create must be a Backend, such as memoryBackend(); got ${value === null ? "null" : typeof value}`,
     );
   }
   const owner = backendOwners.get(value as Backend);

@@ -149,6 +149,8 @@ export class MemoryJobQueue implements JobQueue {
   ) {}
 
   add(queueKey: string, record: JobRecord): JobTicket {
+    // A job added to a closed backend would never run, and nobody would be told.
+    if (this.closed) throw new ConfigurationError(`Cannot add job "${record.jobId}" to queue "${queueKey}": the backend is closed`);
     if (this.live.has(record.jobId)) {
       throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
     }

@@ -23,7 +23,7 @@ interface Cursor {
 export class MemoryJobStream implements JobStream {
   private labelText: string | undefined;
   private readonly now: (() => number) | undefined;
-  private readonly copy: ((data: unknown) => unknown) | undefined;
+  private readonly copy: ((data: unknown, where: string) => unknown) | undefined;
   private readonly highWaterMark: number;
   private readonly historyLimit: number;
   private watchedReader: WaitCanceller | undefined;
@@ -45,12 +45,12 @@ export class MemoryJobStream implements JobStream {
 
   /**
    * @param options limits, and `now` to stamp each message (without it, inputs, messages carry 0).
-   * @param copy copies each message's data on append (`structuredClone`), as a process boundary would.
+   * @param copy copies each message's data on append (`structuredClone`), as a process boundary would; `where` names what is copied in its error.
    */
   constructor(
     private readonly key: StreamKey,
     options: StreamOptions,
-    copy: ((data: unknown) => unknown) | undefined,
+    copy: ((data: unknown, where: string) => unknown) | undefined,
   ) {
     this.now = options.now;
     this.copy = copy;
@@ -79,7 +79,7 @@ export class MemoryJobStream implements JobStream {
     if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
     guard?.assertLive();
     const message: StreamMessage = {
-      data: this.copy ? this.copy(data) : data,
+      data: this.copy ? this.copy(data, `the message for ${this.label}`) : data,
       timestamp: this.now ? this.now() : 0,
       offset: this.nextOffset++,
       order: appendOrder++,
@@ -120,14 +120,14 @@ export class MemoryJobStream implements JobStream {
 
   /** @internal The checkpoint committed with the last acknowledgement (a copy of its own in copying mode). */
   get checkpoint(): unknown {
-    return this.copy && this.committed !== undefined ? this.copy(this.committed) : this.committed;
+    return this.copy && this.committed !== undefined ? this.copy(this.committed, `the checkpoint of ${this.label}`) : this.committed;
   }
 
   /** @internal What a reader gets of a stored message: in copying mode, a copy of its own. */
   deliver(message: StreamMessage): StreamMessage;
   deliver(message: StreamMessage | undefined): StreamMessage | undefined;
   deliver(message: StreamMessage | undefined): StreamMessage | undefined {
-    return this.copy && message ? { ...message, data: this.copy(message.data) } : message;
+    return this.copy && message ? { ...message, data: this.copy(message.data, `the message for ${this.label}`) } : message;
   }
 
   /** @internal True in copying mode: each reader gets copies of its own. */
@@ -137,7 +137,7 @@ export class MemoryJobStream implements JobStream {
 
   /** @internal Acknowledges up to `position`, and commits `checkpoint` with it when one is given. */
   acknowledge(position: number, checkpoint?: { value: unknown }): void {
-    if (checkpoint) this.committed = this.copy ? this.copy(checkpoint.value) : checkpoint.value;
+    if (checkpoint) this.committed = this.copy ? this.copy(checkpoint.value, `the checkpoint of ${this.label}`) : checkpoint.value;
     this.advance(this.acknowledged!, position);
   }
 

@@ -8,7 +8,7 @@ export class MemoryStreamStore implements StreamStore {
 
   /** @param copy copies each message's data and checkpoint on the way in (copying mode). */
   constructor(
-    private readonly copy: ((data: unknown) => unknown) | undefined,
+    private readonly copy: ((data: unknown, where: string) => unknown) | undefined,
   ) {}
 
   open(key: StreamKey, options: StreamOptions): MemoryJobStream {

@@ -33,22 +33,30 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     throw new ValidationError(`copy of memoryBackend must be true or false; got ${describeError(options.copy)}`);
   }
   const copy = options.copy === true;
-  const jobs = copy ? new MemoryJobQueue(copyOutcome, (record) => copyData(record) as JobRecord) : new MemoryJobQueue((outcome) => outcome);
+  const jobs = copy
+    ? new MemoryJobQueue(copyOutcome, (record) => copyData(record, `the job options of job "${record.jobId}"`) as JobRecord)
+    : new MemoryJobQueue((outcome) => outcome);
   return {
     jobs,
     streams: new MemoryStreamStore(copy ? copyData : undefined),
-    events: new MemoryEventBus(copy ? (event) => copyData(event) as LifecycleEvent : undefined),
+    events: new MemoryEventBus(copy ? (event) => copyData(event, `the ${event.type} event of job "${event.jobId}"`) as LifecycleEvent : undefined),
     close: async () => jobs.close(),
   };
 }
 
-/** A structured copy, or a `ValidationError` saying why the value cannot cross a process boundary. */
-function copyData(value: unknown): unknown {
+/**
+ * A structured copy, or a `ValidationError` naming `where` (what was being
+ * written: `the message for input "default" of job "j1" (spec "chop")`) and
+ * why it cannot cross a process boundary.
+ */
+function copyData(value: unknown, where: string): unknown {
   try {
     return structuredClone(value);
   } catch (error) {
     throw new ValidationError(
-      `The value cannot be copied across a process boundary (structuredClone failed: ${describeError(error)}); send plain data: objects, arrays, strings, numbers, booleans, null, Dates, Maps, Sets, typed arrays`,
+      `Cannot send ${where}: it cannot be copied across a process boundary (structuredClone failed: ${describeError(error)}); send plain data: objects, arrays, strings, numbers, booleans, null, Dates, Maps, Sets, typed arrays`,
+      [],
+      where,
     );
   }
 }

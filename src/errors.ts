@@ -159,7 +159,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     const out: SerializedError = { name: String(error.name), message: String(error.message) };
     for (const [key, value] of Object.entries(error)) {
       if (key === "cause" || key === "name" || key === "message") continue;
-      const field = value instanceof Error ? serializeError(value, depth + 1) : isJsonSafe(value) ? value : undefined;
+      const field = value instanceof Error ? serializeError(value, depth + 1) : jsonCopy(value);
       if (field === undefined) continue;
       // Defined, not assigned: an own `__proto__` field stays data instead of becoming the prototype.
       Object.defineProperty(out, key, { value: field, enumerable: true, writable: true, configurable: true });
@@ -171,16 +171,22 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   }
 }
 
-/** True when `value` survives `JSON.stringify` unchanged in meaning (plain data, no cycles). */
-function isJsonSafe(value: unknown): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value);
-  if (typeof value !== "object") return false;
+/**
+ * `value` as JSON carries it (a copy: nested functions left out, a Date as its
+ * string), or undefined when JSON cannot carry it (a function, a cycle, a
+ * bigint, a non-finite number). A copy, not the value: a field that merely
+ * stringifies (an object holding a function) would not survive a structured
+ * copy, and the thrown error's objects are not shared with its receivers.
+ */
+function jsonCopy(value: unknown): unknown {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== "object") return undefined;
   try {
-    JSON.stringify(value);
-    return true;
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : JSON.parse(text);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

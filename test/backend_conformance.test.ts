@@ -530,6 +530,21 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       expect(await failureOf(() => output.append("late"))).toBeInstanceOf(StreamClosedError);
     });
 
+    whenCopying("gives each reader of a failed stream a copy of its own of the error, rebuilt as its class", async () => {
+      const backend = open();
+      const output = backend.streams.open(streamKey("j1"), streamOptions());
+      const waiting = output.reader().next();
+      const failure = new UnrecoverableError("oven on fire");
+      output.fail(failure, "job failed");
+      const errors = [await failureOf(() => waiting), await failureOf(() => output.reader().next()), await failureOf(() => output.reader().next())];
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(UnrecoverableError);
+        expect(error).not.toBe(failure);
+        expect((error as Error).message).toBe("oven on fire");
+      }
+      expect(new Set(errors).size).toBe(errors.length);
+    });
+
     it("rejects a pending next or peek with the canceller's reason once it fires, and at once after", async () => {
       const backend = open();
       const reader = backend.streams.open(streamKey("j1"), streamOptions()).reader();

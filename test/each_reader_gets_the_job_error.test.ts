@@ -8,7 +8,7 @@ import { suiteBackend } from "./helpers/backends.js";
 afterEach(closeAll);
 
 /** What reading the whole output ends with: the error it throws. */
-async function readerError(job: LiveJob): Promise<unknown> {
+async function readerError(job: LiveJob<unknown, { default: z.ZodNumber }>): Promise<unknown> {
   try {
     for await (const _ of job.output);
   } catch (error) {

@@ -238,8 +238,9 @@ export class AttemptAbandonedError extends LiveworkerError {
  * `JobCancelledError` with its `reason`, `ValidationError` with its `issues`,
  * …), with the same message and fields. An error of no liveworker class
  * becomes an `Error` with the same name, message and fields; a serialised
- * non-Error stays the plain object. Used by backends whose outcomes cross a
- * process boundary.
+ * non-Error stays the plain object. A name or field the class does not set
+ * (a user's subclass: its name, its own fields) and a `cause` are kept too.
+ * Used by backends whose outcomes cross a process boundary.
  *
  * @example
  * rebuildError(serializeError(new TimeoutError("init", 100))) instanceof TimeoutError // true
@@ -285,11 +286,13 @@ export function rebuildError(serialized: SerializedError): unknown {
       break;
     default:
       error = new Error(serialized.message, cause === undefined ? undefined : { cause });
-      for (const [key, value] of Object.entries(serialized)) {
-        if (key === "message" || key === "cause") continue;
-        Object.defineProperty(error, key, { value, enumerable: key !== "name", writable: true, configurable: true });
-      }
   }
+  // The name and fields as they were: a user's class built on a liveworker one keeps its own (its name, its extra fields).
+  for (const [key, value] of Object.entries(serialized)) {
+    if (key === "message" || key === "cause" || Object.is((error as unknown as Record<string, unknown>)[key], value)) continue;
+    Object.defineProperty(error, key, { value, enumerable: key !== "name", writable: true, configurable: true });
+  }
+  if (cause !== undefined && error.cause === undefined) Object.defineProperty(error, "cause", { value: cause, writable: true, configurable: true });
   // The message as it was (a JobFailedError's names its reason, which is not kept as a field).
   if (error.message !== serialized.message) Object.defineProperty(error, "message", { value: serialized.message, writable: true, configurable: true });
   return error;

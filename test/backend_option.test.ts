@@ -59,6 +59,18 @@ describe("the backend option of LiveEnv.create", () => {
     expect(() => LiveEnv.create({ projectId: "third", backend })).toThrow(/already given to env "first"/);
   });
 
+  it("refuses a backend made of another env's parts (a wrapper spread from its backend): closing one env would stop the other's queue", async () => {
+    const backend = newBackend();
+    const first = LiveEnv.create({ projectId: "owner", backend });
+    const spec = echo(first);
+    const wrapper: Backend = { ...backend, close: () => backend.close() };
+    expect(() => LiveEnv.create({ projectId: "borrower", backend: wrapper })).toThrow(ConfigurationError);
+    expect(() => LiveEnv.create({ projectId: "borrower", backend: wrapper })).toThrow(/already given to env "owner"/);
+    const { data } = await spec.enqueueAndGetResult({ liveEnv: first, input: 2 });
+    expect(data).toBe(2);
+    await first.close();
+  });
+
   it("leaves the backend free when the env is refused for another bad option", async () => {
     const backend = newBackend();
     expect(() => LiveEnv.create({ backend, shutdownGraceMs: -1 })).toThrow(ValidationError);

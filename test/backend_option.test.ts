@@ -41,7 +41,8 @@ describe("the backend option of LiveEnv.create", () => {
   });
 
   it("refuses a value that is not a backend with a ConfigurationError that names the fix", () => {
-    for (const value of [null, 5, "memory", {}, { jobs: {}, streams: {}, events: {} }]) {
+    const nullParts = { jobs: null, streams: null, events: null, close: async () => {} };
+    for (const value of [null, 5, "memory", {}, { jobs: {}, streams: {}, events: {} }, nullParts]) {
       expect(() => LiveEnv.create({ backend: value as never })).toThrow(ConfigurationError);
     }
     expect(() => LiveEnv.create({ backend: {} as never })).toThrow(/must be a Backend, such as memoryBackend\(\)/);

@@ -376,13 +376,13 @@ function backendParts(backend: Backend): object[] {
 /** The `backend` option: an object with the parts of a `Backend` that no other env was given, else a `ConfigurationError`. */
 function checkBackend(value: unknown): Backend {
   const shaped = value as Partial<Record<keyof Backend, unknown>> | null;
+  const isObject = (part: unknown) => typeof part === "object" && part !== null;
   const ok =
-    typeof shaped === "object" &&
-    shaped !== null &&
-    typeof shaped.jobs === "object" &&
-    typeof shaped.streams === "object" &&
-    typeof shaped.events === "object" &&
-    typeof shaped.close === "function";
+    isObject(shaped) &&
+    isObject(shaped!.jobs) &&
+    isObject(shaped!.streams) &&
+    isObject(shaped!.events) &&
+    typeof shaped!.close === "function";
   if (!ok) {
     throw new ConfigurationError(
       `backend of LiveEnv.create must be a Backend, such as memoryBackend() or redisBackend(…) from liveworker/redis; got ${value === null ? "null" : typeof value}`,

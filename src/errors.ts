@@ -290,7 +290,9 @@ export function rebuildError(serialized: SerializedError): unknown {
   // The name and fields as they were: a user's class built on a liveworker one keeps its own (its name, its extra fields).
   for (const [key, value] of Object.entries(serialized)) {
     if (key === "message" || key === "cause" || Object.is((error as unknown as Record<string, unknown>)[key], value)) continue;
-    Object.defineProperty(error, key, { value, enumerable: key !== "name", writable: true, configurable: true });
+    // A liveworker error's own `name` stays enumerable; an Error's inherited one becomes an own, hidden one.
+    const enumerable = Object.getOwnPropertyDescriptor(error, key)?.enumerable ?? key !== "name";
+    Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true });
   }
   if (cause !== undefined && error.cause === undefined) Object.defineProperty(error, "cause", { value: cause, writable: true, configurable: true });
   // The message as it was (a JobFailedError's names its reason, which is not kept as a field).

@@ -19,6 +19,7 @@ describe("an error rebuilt from its serialised form keeps its name and its field
     expect(rebuilt.name).toBe("OvenFireError");
     expect(rebuilt.message).toBe("oven north is on fire");
     expect(rebuilt.ovenId).toBe("north");
+    expect(Object.keys(rebuilt).sort()).toEqual(Object.keys(new OvenFireError("north")).sort());
   });
 
   it("a ValidationError given extra fields keeps them", () => {

@@ -101,6 +101,16 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       expect(ticket.status).toBe("running");
     });
 
+    it("hands a waiting job to a new consumer after the caller's step, not during consume()", async () => {
+      const backend = open();
+      backend.jobs.add("q", jobRecord("a"));
+      await quiet(factory);
+      const queue = recordingConsumer(backend, "q", 1);
+      expect(queue.runs).toHaveLength(0);
+      await until(() => queue.runs.length === 1, "the waiting job to start");
+      expect(queue.ids()).toEqual(["a"]);
+    });
+
     it("never runs more jobs at once than the consumer's concurrency, and fills every slot", async () => {
       const backend = open();
       const queue = recordingConsumer(backend, "q", 2);

@@ -159,7 +159,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     const out: SerializedError = { name: String(error.name), message: String(error.message) };
     for (const [key, value] of Object.entries(error)) {
       if (key === "cause" || key === "name" || key === "message") continue;
-      const field = value instanceof Error ? serializeError(value, depth + 1) : isJsonSafe(value) ? value : undefined;
+      const field = value instanceof Error ? serializeError(value, depth + 1) : jsonCopy(value);
       if (field === undefined) continue;
       // Defined, not assigned: an own `__proto__` field stays data instead of becoming the prototype.
       Object.defineProperty(out, key, { value: field, enumerable: true, writable: true, configurable: true });
@@ -171,16 +171,22 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   }
 }
 
-/** True when `value` survives `JSON.stringify` unchanged in meaning (plain data, no cycles). */
-function isJsonSafe(value: unknown): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value);
-  if (typeof value !== "object") return false;
+/**
+ * `value` as JSON carries it (a copy: nested functions left out, a Date as its
+ * string), or undefined when JSON cannot carry it (a function, a cycle, a
+ * bigint, a non-finite number). A copy, not the value: a field that merely
+ * stringifies (an object holding a function) would not survive a structured
+ * copy, and the thrown error's objects are not shared with its receivers.
+ */
+function jsonCopy(value: unknown): unknown {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== "object") return undefined;
   try {
-    JSON.stringify(value);
-    return true;
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : JSON.parse(text);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -232,59 +238,65 @@ export class AttemptAbandonedError extends LiveworkerError {
  * `JobCancelledError` with its `reason`, `ValidationError` with its `issues`,
  * …), with the same message and fields. An error of no liveworker class
  * becomes an `Error` with the same name, message and fields; a serialised
- * non-Error stays the plain object. Used by backends whose outcomes cross a
- * process boundary.
+ * non-Error stays the plain object. A name or field the class does not set
+ * (a user's subclass: its name, its own fields) and a `cause` are kept too.
+ * Total: another library's error whose `code` is also one of liveworker's,
+ * with fields the class cannot take, becomes an `Error` with its fields.
+ * Used by backends whose outcomes cross a process boundary.
  *
  * @example
  * rebuildError(serializeError(new TimeoutError("init", 100))) instanceof TimeoutError // true
  */
 export function rebuildError(serialized: SerializedError): unknown {
   if (serialized.name === "NonError") return serialized;
-  const field = <T>(key: string): T => serialized[key] as T;
   const cause = serialized.cause ? rebuildError(serialized.cause) : undefined;
   let error: Error;
-  switch (serialized.code) {
-    case "VALIDATION_FAILED":
-      error = new ValidationError(serialized.message, field("issues") ?? [], field("where"));
-      break;
-    case "UNKNOWN_TAG":
-      error = new UnknownTagError(field("specName"), field("direction"), field("tag"), field("knownTags") ?? []);
-      break;
-    case "STREAM_CLOSED":
-      error = new StreamClosedError(serialized.message);
-      break;
-    case "CONFIGURATION":
-      error = new ConfigurationError(serialized.message);
-      break;
-    case "ENV_CLOSED":
-      error = new EnvClosedError(serialized.message);
-      break;
-    case "NO_OUTPUT":
-      error = new NoOutputError(serialized.message);
-      break;
-    case "UNRECOVERABLE":
-      error = new UnrecoverableError(serialized.message, cause === undefined ? undefined : { cause });
-      break;
-    case "TIMEOUT":
-      error = new TimeoutError(field("kind"), field("ms"));
-      break;
-    case "JOB_FAILED":
-      error = new JobFailedError(field("jobId"), cause, field("restarts") ?? [], "failed", field("specName"));
-      break;
-    case "JOB_CANCELLED":
-      error = new JobCancelledError(field("jobId"), field("reason"));
-      break;
-    case "ATTEMPT_ABANDONED":
-      error = new AttemptAbandonedError(field("workerName"), field("attempt"));
-      break;
-    default:
-      error = new Error(serialized.message, cause === undefined ? undefined : { cause });
-      for (const [key, value] of Object.entries(serialized)) {
-        if (key === "message" || key === "cause") continue;
-        Object.defineProperty(error, key, { value, enumerable: key !== "name", writable: true, configurable: true });
-      }
+  try {
+    error = errorOfCode(serialized, cause);
+  } catch {
+    // Another library's error with a liveworker code, and fields the class cannot take: an Error with its fields.
+    error = new Error(serialized.message, cause === undefined ? undefined : { cause });
   }
+  // The name and fields as they were: a user's class built on a liveworker one keeps its own (its name, its extra fields).
+  for (const [key, value] of Object.entries(serialized)) {
+    if (key === "message" || key === "cause" || Object.is((error as unknown as Record<string, unknown>)[key], value)) continue;
+    // A liveworker error's own `name` stays enumerable; an Error's inherited one becomes an own, hidden one.
+    const enumerable = Object.getOwnPropertyDescriptor(error, key)?.enumerable ?? key !== "name";
+    Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true });
+  }
+  if (cause !== undefined && error.cause === undefined) Object.defineProperty(error, "cause", { value: cause, writable: true, configurable: true });
   // The message as it was (a JobFailedError's names its reason, which is not kept as a field).
   if (error.message !== serialized.message) Object.defineProperty(error, "message", { value: serialized.message, writable: true, configurable: true });
   return error;
+}
+
+/** The error of the liveworker class `serialized.code` names, built from its fields (an `Error` for any other code). May throw on fields of another shape. */
+function errorOfCode(serialized: SerializedError, cause: unknown): Error {
+  const field = <T>(key: string): T => serialized[key] as T;
+  switch (serialized.code) {
+    case "VALIDATION_FAILED":
+      return new ValidationError(serialized.message, field("issues") ?? [], field("where"));
+    case "UNKNOWN_TAG":
+      return new UnknownTagError(field("specName"), field("direction"), field("tag"), field("knownTags") ?? []);
+    case "STREAM_CLOSED":
+      return new StreamClosedError(serialized.message);
+    case "CONFIGURATION":
+      return new ConfigurationError(serialized.message);
+    case "ENV_CLOSED":
+      return new EnvClosedError(serialized.message);
+    case "NO_OUTPUT":
+      return new NoOutputError(serialized.message);
+    case "UNRECOVERABLE":
+      return new UnrecoverableError(serialized.message, cause === undefined ? undefined : { cause });
+    case "TIMEOUT":
+      return new TimeoutError(field("kind"), field("ms"));
+    case "JOB_FAILED":
+      return new JobFailedError(field("jobId"), cause, field("restarts") ?? [], "failed", field("specName"));
+    case "JOB_CANCELLED":
+      return new JobCancelledError(field("jobId"), field("reason"));
+    case "ATTEMPT_ABANDONED":
+      return new AttemptAbandonedError(field("workerName"), field("attempt"));
+    default:
+      return new Error(serialized.message, cause === undefined ? undefined : { cause });
+  }
 }

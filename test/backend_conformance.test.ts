@@ -101,6 +101,16 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       expect(ticket.status).toBe("running");
     });
 
+    it("hands a waiting job to a new consumer after the caller's step, not during consume()", async () => {
+      const backend = open();
+      backend.jobs.add("q", jobRecord("a"));
+      await quiet(factory);
+      const queue = recordingConsumer(backend, "q", 1);
+      expect(queue.runs).toHaveLength(0);
+      await until(() => queue.runs.length === 1, "the waiting job to start");
+      expect(queue.ids()).toEqual(["a"]);
+    });
+
     it("never runs more jobs at once than the consumer's concurrency, and fills every slot", async () => {
       const backend = open();
       const queue = recordingConsumer(backend, "q", 2);
@@ -528,6 +538,21 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       consumer.take(last);
       await expect(consumer.peek()).rejects.toThrow("oven on fire");
       expect(await failureOf(() => output.append("late"))).toBeInstanceOf(StreamClosedError);
+    });
+
+    whenCopying("gives each reader of a failed stream a copy of its own of the error, rebuilt as its class", async () => {
+      const backend = open();
+      const output = backend.streams.open(streamKey("j1"), streamOptions());
+      const waiting = output.reader().next();
+      const failure = new UnrecoverableError("oven on fire");
+      output.fail(failure, "job failed");
+      const errors = [await failureOf(() => waiting), await failureOf(() => output.reader().next()), await failureOf(() => output.reader().next())];
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(UnrecoverableError);
+        expect(error).not.toBe(failure);
+        expect((error as Error).message).toBe("oven on fire");
+      }
+      expect(new Set(errors).size).toBe(errors.length);
     });
 
     it("rejects a pending next or peek with the canceller's reason once it fires, and at once after", async () => {

@@ -41,7 +41,8 @@ describe("the backend option of LiveEnv.create", () => {
   });
 
   it("refuses a value that is not a backend with a ConfigurationError that names the fix", () => {
-    for (const value of [null, 5, "memory", {}, { jobs: {}, streams: {}, events: {} }]) {
+    const nullParts = { jobs: null, streams: null, events: null, close: async () => {} };
+    for (const value of [null, 5, "memory", {}, { jobs: {}, streams: {}, events: {} }, nullParts]) {
       expect(() => LiveEnv.create({ backend: value as never })).toThrow(ConfigurationError);
     }
     expect(() => LiveEnv.create({ backend: {} as never })).toThrow(/must be a Backend, such as memoryBackend\(\)/);
@@ -57,6 +58,18 @@ describe("the backend option of LiveEnv.create", () => {
     expect(data).toBe(1);
     await first.close();
     expect(() => LiveEnv.create({ projectId: "third", backend })).toThrow(/already given to env "first"/);
+  });
+
+  it("refuses a backend made of another env's parts (a wrapper spread from its backend): closing one env would stop the other's queue", async () => {
+    const backend = newBackend();
+    const first = LiveEnv.create({ projectId: "owner", backend });
+    const spec = echo(first);
+    const wrapper: Backend = { ...backend, close: () => backend.close() };
+    expect(() => LiveEnv.create({ projectId: "borrower", backend: wrapper })).toThrow(ConfigurationError);
+    expect(() => LiveEnv.create({ projectId: "borrower", backend: wrapper })).toThrow(/already given to env "owner"/);
+    const { data } = await spec.enqueueAndGetResult({ liveEnv: first, input: 2 });
+    expect(data).toBe(2);
+    await first.close();
   });
 
   it("leaves the backend free when the env is refused for another bad option", async () => {

@@ -4,7 +4,7 @@
  * they do, the library's own state stays whole (issue 11 §1 and §8; found
  * by an adversarial review).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { ConfigurationError, JobSpec, type LifecycleEvent } from "../src/index.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
@@ -67,6 +67,8 @@ describe("listeners that call back into the library", () => {
       }
     });
     s.defineWorker({ liveEnv: env, concurrency: 3, processor: async () => {} });
+    // The queue hands A out after this step (as any backend may): wait for the listener's enqueue.
+    await vi.waitUntil(() => enqueuing !== undefined, { timeout: 10_000 });
     await enqueuing;
     await Promise.all([a.waitUntilFinish(), b.waitUntilFinish(), c!.waitUntilFinish()]);
     expect([a.status, b.status, c!.status]).toEqual(["completed", "completed", "completed"]);

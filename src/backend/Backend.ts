@@ -67,7 +67,9 @@ export interface JobQueue {
   /**
    * Hands the jobs of `queueKey` to `run`, oldest first, at most
    * `concurrency` at once (`Infinity`: no limit). A slot frees when the job's
-   * lease is finished. One consumer per queue and backend instance.
+   * lease is finished. One consumer per queue and backend instance. Jobs
+   * already waiting are handed out after the caller's current step at the
+   * earliest (as for `add`): what the caller does right after comes first.
    */
   consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer;
 }

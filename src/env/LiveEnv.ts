@@ -50,8 +50,8 @@ export interface LiveEnvOptions {
   /**
    * Where jobs, their data and their events live. Default: a fresh
    * `memoryBackend()` (in this process, nothing to set up). A backend serves
-   * one env: giving one to a second env (even after the first closed) is a
-   * `ConfigurationError`. `env.close()` closes it.
+   * one env: giving one to a second env (even after the first closed), or a
+   * wrapper that shares its parts, is a `ConfigurationError`. `env.close()` closes it.
    */
   backend?: Backend;
   /**
@@ -148,7 +148,7 @@ export class LiveEnv {
     this.runner = new EnvRunner(this.backend, this.runtimeServices(openStream));
     if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
     // Last: an env refused for a bad option leaves the backend free.
-    backendOwners.set(this.backend, projectId);
+    for (const claimed of backendParts(this.backend)) backendOwners.set(claimed, projectId);
   }
 
   /** Creates an env. Synchronous; nothing to connect in memory. */
@@ -361,25 +361,36 @@ export class LiveEnv {
   }
 }
 
-/** The env each backend was given to: a backend serves one env, and `env.close()` closes it. */
-const backendOwners = new WeakMap<Backend, string>();
+/**
+ * The env each backend, and each of its parts, was given to: a backend serves
+ * one env, and `env.close()` closes it. Parts too: a wrapper spread from an
+ * env's backend shares its queue, which either env's close would stop.
+ */
+const backendOwners = new WeakMap<object, string>();
+
+/** A backend and its parts, each of which serves one env. */
+function backendParts(backend: Backend): object[] {
+  return [backend, backend.jobs, backend.streams, backend.events];
+}
 
 /** The `backend` option: an object with the parts of a `Backend` that no other env was given, else a `ConfigurationError`. */
 function checkBackend(value: unknown): Backend {
   const shaped = value as Partial<Record<keyof Backend, unknown>> | null;
+  const isObject = (part: unknown) => typeof part === "object" && part !== null;
   const ok =
-    typeof shaped === "object" &&
-    shaped !== null &&
-    typeof shaped.jobs === "object" &&
-    typeof shaped.streams === "object" &&
-    typeof shaped.events === "object" &&
-    typeof shaped.close === "function";
+    isObject(shaped) &&
+    isObject(shaped!.jobs) &&
+    isObject(shaped!.streams) &&
+    isObject(shaped!.events) &&
+    typeof shaped!.close === "function";
   if (!ok) {
     throw new ConfigurationError(
       `backend of LiveEnv.create must be a Backend, such as memoryBackend(); got ${value === null ? "null" : typeof value}`,
     );
   }
-  const owner = backendOwners.get(value as Backend);
+  const owner = backendParts(value as Backend)
+    .map((part) => backendOwners.get(part))
+    .find((claimed) => claimed !== undefined);
   if (owner !== undefined) {
     throw new ConfigurationError(
       `backend of LiveEnv.create was already given to env "${owner}" (a backend serves one env, and closing that env closes it); create a new backend for each env`,

@@ -173,7 +173,8 @@ export class MemoryJobQueue implements JobQueue {
     if (this.consumers.has(queueKey)) throw new ConfigurationError(`Queue "${queueKey}" already has a consumer in this backend; close it first`);
     const consumer: Consumer = { concurrency, run, running: 0, open: true };
     this.consumers.set(queueKey, consumer);
-    this.drain(queueKey);
+    // After the caller's step, as for `add`: an env that starts consuming a flow's queue as it adds its first job announces it first.
+    queueMicrotask(() => this.drain(queueKey));
     return {
       close: () => {
         consumer.open = false;

@@ -24,6 +24,7 @@ export class MemoryJobStream implements JobStream {
   private labelText: string | undefined;
   private readonly now: (() => number) | undefined;
   private readonly copy: ((data: unknown, where: string) => unknown) | undefined;
+  private readonly copyError: ((error: unknown) => unknown) | undefined;
   private readonly highWaterMark: number;
   private readonly historyLimit: number;
   private watchedReader: WaitCanceller | undefined;
@@ -46,14 +47,17 @@ export class MemoryJobStream implements JobStream {
   /**
    * @param options limits, and `now` to stamp each message (without it, inputs, messages carry 0).
    * @param copy copies each message's data on append (`structuredClone`), as a process boundary would; `where` names what is copied in its error.
+   * @param copyError gives each reader that throws a failed stream's error a copy of its own, as a process boundary would.
    */
   constructor(
     private readonly key: StreamKey,
     options: StreamOptions,
     copy: ((data: unknown, where: string) => unknown) | undefined,
+    copyError?: (error: unknown) => unknown,
   ) {
     this.now = options.now;
     this.copy = copy;
+    this.copyError = copyError;
     this.highWaterMark = options.highWaterMark;
     // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
     this.historyLimit = key.role === "output" ? options.historyLimit : 0;
@@ -128,6 +132,12 @@ export class MemoryJobStream implements JobStream {
   deliver(message: StreamMessage | undefined): StreamMessage | undefined;
   deliver(message: StreamMessage | undefined): StreamMessage | undefined {
     return this.copy && message ? { ...message, data: this.copy(message.data, `the message for ${this.label}`) } : message;
+  }
+
+  /** @internal What a reader of a failed stream throws: in copying mode, a copy of its own. */
+  failure(): unknown {
+    const error = this.closed?.error;
+    return this.copyError ? this.copyError(error) : error;
   }
 
   /** @internal True in copying mode: each reader gets copies of its own. */
@@ -209,7 +219,7 @@ export class MemoryJobStream implements JobStream {
     if (canceller?.cancelled) return Promise.reject(canceller.cancelReason);
     const message = this.at(offset);
     if (message) return Promise.resolve(message);
-    if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.closed.error) : ENDED;
+    if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.failure()) : ENDED;
     if (canceller) this.watch(canceller);
     return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, resolve, reject)));
   }
@@ -368,7 +378,7 @@ class PendingRead {
     if (!message && !closed) return false;
     this.settled = true;
     if (message) this.resolve(message);
-    else if (closed!.error !== undefined) this.reject(closed!.error);
+    else if (closed!.error !== undefined) this.reject(this.stream.failure());
     else this.resolve(undefined);
     return true;
   }

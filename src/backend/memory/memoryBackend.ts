@@ -11,7 +11,8 @@ export interface MemoryBackendOptions {
   /**
    * Copies everything that crosses the backend as a process boundary would:
    * each message and checkpoint (`structuredClone`), each event, and each
-   * outcome's error (serialised, then rebuilt as its class from its `code`).
+   * error (an outcome's, and a failed stream's for each reader that throws
+   * it: serialised, then rebuilt as its class from its `code`).
    * Data that cannot be copied (a function, a symbol) is refused with a
    * `ValidationError`; a class instance arrives as a plain object. Slower;
    * it proves a program would run unchanged on a backend across processes.
@@ -38,7 +39,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     : new MemoryJobQueue((outcome) => outcome);
   return {
     jobs,
-    streams: new MemoryStreamStore(copy ? copyData : undefined),
+    streams: new MemoryStreamStore(copy ? copyData : undefined, copy ? copyError : undefined),
     events: new MemoryEventBus(copy ? (event) => copyData(event, `the ${event.type} event of job "${event.jobId}"`) as LifecycleEvent : undefined),
     close: async () => jobs.close(),
   };
@@ -61,8 +62,13 @@ function copyData(value: unknown, where: string): unknown {
   }
 }
 
+/** An error as another process would get it: serialised and rebuilt. */
+function copyError(error: unknown): unknown {
+  return rebuildError(serializeError(error));
+}
+
 /** An outcome as another process would get it: its error serialised and rebuilt. */
 function copyOutcome(outcome: JobOutcome): JobOutcome {
   if (outcome.error === undefined) return outcome;
-  return { status: outcome.status, error: rebuildError(serializeError(outcome.error)) };
+  return { status: outcome.status, error: copyError(outcome.error) };
 }

@@ -87,7 +87,7 @@ export class EnvClient implements JobClient {
       const at = this.clock.now();
       const record = { jobId, kind: plan.kind, name: plan.name, jobOptions: Object.fromEntries(jobOptions), enqueuedAt: at };
       const ticket = this.backend.jobs.add(plan.queueKey, record);
-      const job = new LiveJob(this, plan, ticket, this.backend.events.journal(jobId));
+      const job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId));
       this.trackLive(ticket, plan);
       request.added();
       // Before the job can start (a queue hands it out after this step): `queued` comes first.

@@ -4,6 +4,7 @@ import type { Backend, JobLease, JobRecord, QueueConsumer } from "../backend/Bac
 import { JobRuntime } from "../job/JobRuntime.js";
 import { queueKeyOf, singleSpecPlan, type JobPlan } from "../job/JobPlan.js";
 import { finishUnstarted } from "../job/finishUnstarted.js";
+import { allFlowPlans, flowPlansNamed, watchFlowPlans } from "../job/definedFlows.js";
 import type { RuntimeServices } from "../job/RuntimeServices.js";
 import type { SpecShape } from "../spec/types.js";
 import type { WorkerDefinition } from "../worker/options.js";
@@ -23,23 +24,31 @@ interface Runnable {
 /**
  * The env's runtime side: the worker defs and flows it serves, the queues it
  * consumes, and the jobs running here. A spec's queue is consumed once its
- * worker is defined; a flow's once every spec in it has a worker. Each job
- * the queue hands out runs as a `JobRuntime` built from its record alone
- * (spec or flow found by name), so it could come from another process.
+ * worker is defined; a flow's (any flow defined in this process) once every
+ * spec in it has a worker. Each job the queue hands out runs as a
+ * `JobRuntime` built from its record alone (spec or flow found by name), so
+ * it could come from another process.
  */
 export class EnvRunner {
   private readonly workers = new Map<string, RegisteredWorker>();
+  /** Flows this env enqueued: their jobs run with these plans, whatever else is defined under the name. */
   private readonly flows = new Map<string, JobPlan>();
-  /** Per queue key, what its jobs run: set once the spec (or every spec of the flow) has a worker here. */
+  /** Per spec queue key, what its jobs run (set when the worker is defined). */
   private readonly runnable = new Map<string, Runnable>();
+  /** Per flow plan, its runnable form (made on its first job). */
+  private readonly flowRunnables = new Map<JobPlan, Runnable>();
   private readonly consumers = new Map<string, QueueConsumer>();
   private readonly running = new Map<string, JobRuntime>();
   private readonly run = (record: JobRecord, lease: JobLease) => this.start(record, lease);
 
+  private readonly unwatch: () => void;
+
   constructor(
     private readonly backend: Backend,
     private readonly services: RuntimeServices,
-  ) {}
+  ) {
+    this.unwatch = watchFlowPlans((plan) => this.consumeFlowWhenComplete(plan));
+  }
 
   /** The worker of a spec name, if defined here. */
   worker(specName: string): RegisteredWorker | undefined {
@@ -52,10 +61,10 @@ export class EnvRunner {
     const plan = singleSpecPlan(worker.spec);
     this.runnable.set(plan.queueKey, { plan, defs: [worker.def] });
     this.consume(plan.queueKey, worker.def.concurrency);
-    for (const flow of this.flows.values()) this.consumeFlowWhenComplete(flow);
+    for (const flow of allFlowPlans()) this.consumeFlowWhenComplete(flow);
   }
 
-  /** Makes a flow known here: its jobs run once every spec in it has a worker. */
+  /** A flow this env enqueued: its jobs run with this plan (once every spec in it has a worker). */
   addFlow(plan: JobPlan): void {
     if (this.flows.has(plan.name)) return;
     this.flows.set(plan.name, plan);
@@ -79,6 +88,7 @@ export class EnvRunner {
 
   /** Takes no more jobs (those running go on). */
   stopConsuming(): void {
+    this.unwatch();
     for (const consumer of this.consumers.values()) consumer.close();
     this.consumers.clear();
   }
@@ -98,9 +108,34 @@ export class EnvRunner {
   }
 
   private consumeFlowWhenComplete(plan: JobPlan): void {
-    if (!plan.nodes.every(({ spec }) => this.workers.has(spec.name))) return;
-    this.runnable.set(plan.queueKey, { plan, defs: plan.nodes.map(({ spec }) => this.workers.get(spec.name)!.def) });
-    this.consume(plan.queueKey, Infinity);
+    if (this.canRun(plan)) this.consume(plan.queueKey, Infinity);
+  }
+
+  /** True when every spec of `plan` has this env's worker: that very spec object, not another of its name. */
+  private canRun(plan: JobPlan): boolean {
+    return plan.nodes.every(({ spec }) => this.workers.get(spec.name)?.spec === spec);
+  }
+
+  /**
+   * What a job of flow `name` runs: the flow this env enqueued under that
+   * name, else the one flow of that name defined in this process whose specs
+   * all have a worker here. A `ConfigurationError` when there is none, or
+   * more than one.
+   */
+  private flowRunnable(jobId: string, name: string): Runnable | ConfigurationError {
+    const known = this.flows.get(name);
+    const candidates = known ? [known].filter((plan) => this.canRun(plan)) : flowPlansNamed(name).filter((plan) => this.canRun(plan));
+    if (candidates.length !== 1) {
+      return new ConfigurationError(
+        candidates.length === 0
+          ? `This env cannot run job "${jobId}": no flow "${name}" is defined in this process with a worker here for every spec`
+          : `This env cannot run job "${jobId}": ${candidates.length} different flows named "${name}" are defined in this process, each with a worker here for every spec; give them different names`,
+      );
+    }
+    const plan = candidates[0]!;
+    let runnable = this.flowRunnables.get(plan);
+    if (!runnable) this.flowRunnables.set(plan, (runnable = { plan, defs: plan.nodes.map(({ spec }) => this.workers.get(spec.name)!.def) }));
+    return runnable;
   }
 
   private consume(queueKey: string, concurrency: number): void {
@@ -110,9 +145,13 @@ export class EnvRunner {
 
   /** Builds a job's runtime from its record and starts it. A record this env cannot run fails its job. */
   private start(record: JobRecord, lease: JobLease): void {
-    const runnable = record.kind === "spec" || record.kind === "flow" ? this.runnable.get(queueKeyOf(record.kind, record.name)) : undefined;
-    if (!runnable) {
-      this.refuse(record, lease, new ConfigurationError(`This env cannot run job "${record.jobId}": no ${record.kind} "${record.name}" with a worker for every spec`));
+    const runnable =
+      record.kind === "flow"
+        ? this.flowRunnable(record.jobId, record.name)
+        : (this.runnable.get(queueKeyOf("spec", record.name)) ??
+          new ConfigurationError(`This env cannot run job "${record.jobId}": no worker for spec "${record.name}" here`));
+    if (runnable instanceof ConfigurationError) {
+      this.refuse(record, lease, runnable);
       return;
     }
     let job: JobRuntime;

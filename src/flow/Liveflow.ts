@@ -8,6 +8,7 @@ import { enqueueTarget } from "../env/enqueueTarget.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { queueKeyOf, type JobPlan } from "../job/JobPlan.js";
+import { defineFlowPlan } from "../job/definedFlows.js";
 import { checkFlow } from "./checkFlow.js";
 import { validateJobOptions } from "../spec/validateJobOptions.js";
 import type { Connection, Direction, Exposure } from "./wiring.js";
@@ -113,6 +114,8 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
       ...(jobMs !== undefined && jobMs !== Infinity ? { jobMs } : {}),
       flow: this,
     };
+    // Found by name by any env of this process that runs its jobs, whether or not it enqueues them.
+    defineFlowPlan(this.plan);
   }
 
   /** Defines a flow; throws at once on any wiring mistake. */

@@ -29,8 +29,8 @@ export class LiveJob<I = any, O = any> {
   private writers: Map<string, StreamWriter> | undefined;
   private settled: Promise<void> | undefined;
 
-  /** @internal */
-  constructor(
+  // Private: users get handles from enqueueJob, never build one (the declarations keep it private).
+  private constructor(
     private readonly client: JobClient,
     /** @internal */
     readonly plan: JobPlan,
@@ -39,6 +39,11 @@ export class LiveJob<I = any, O = any> {
   ) {
     this.inputs = openPorts(client, plan, ticket.jobId, "input");
     this.outputs = openPorts(client, plan, ticket.jobId, "output");
+  }
+
+  /** @internal The handle of a job just added: its streams are opened now, so a job that ends first still has them. */
+  static open<I, O>(client: JobClient, plan: JobPlan, ticket: JobTicket, journal: JobJournal): LiveJob<I, O> {
+    return new LiveJob<I, O>(client, plan, ticket, journal);
   }
 
   /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */

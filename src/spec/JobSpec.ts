@@ -127,7 +127,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
 
   /** Declares how this spec's jobs are processed in an env (one def per spec per env). */
   defineWorker<R = undefined>(options: LiveWorkerOptions<I, O, Opt, R>): LiveWorkerDef<I, O, Opt, R> {
-    return new LiveWorkerDef<I, O, Opt, R>(this, options);
+    return LiveWorkerDef.define<I, O, Opt, R>(this, options);
   }
 
   /**

@@ -20,8 +20,8 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements Work
   readonly processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
   readonly dispose: ((context: DisposeContext<R>) => void | Promise<void>) | undefined;
 
-  /** @internal Made by `spec.defineWorker`. */
-  constructor(
+  // Private: made by `spec.defineWorker` (the declarations keep it private).
+  private constructor(
     readonly spec: SpecShape,
     options: LiveWorkerOptions<I, O, Opt, R>,
   ) {
@@ -44,6 +44,11 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements Work
     this.dispose = options.dispose;
     this.liveEnv = resolveEnv(options.liveEnv, `defineWorker of spec "${spec.name}"`);
     this.liveEnv.registerWorker(spec, this);
+  }
+
+  /** @internal What `spec.defineWorker` calls: checks every option, then registers the def with its env. */
+  static define<I, O, Opt, R>(spec: SpecShape, options: LiveWorkerOptions<I, O, Opt, R>): LiveWorkerDef<I, O, Opt, R> {
+    return new LiveWorkerDef<I, O, Opt, R>(spec, options);
   }
 }
 

@@ -110,7 +110,7 @@ export class MemoryJobStream implements JobStream {
   }
 
   last(): StreamMessage | undefined {
-    return this.newestMessage;
+    return this.deliver(this.newestMessage);
   }
 
   reader(from: "oldest" | "live" = "oldest"): StreamReader {

@@ -10,6 +10,7 @@
  *   env          src/env/: LiveEnv (queues, runner, clients)
  *   definitions  JobSpec, LiveWorkerDef (and its options), Liveflow with flow/: what users define, over an env
  *   entry        src/index.ts, src/testing/
+ *   redis        src/redis/: the Redis backend (the `liveworker/redis` entry), over base and the seam only
  * Only the backend's own entry points (defaultBackend.ts, index.ts) name a
  * concrete backend: the rest of the library knows only Backend.ts.
  */
@@ -34,6 +35,8 @@ module.exports = {
     { name: "runtime-below-env", severity: "error", from: { path: runtime, pathNot: definitions }, to: { path: [env, definitions, entry] } },
     { name: "env-below-definitions", severity: "error", from: { path: env }, to: { path: [definitions, entry] } },
     { name: "definitions-below-entry", severity: "error", from: { path: definitions }, to: { path: entry } },
+    { name: "redis-is-a-backend", severity: "error", from: { path: "^src/redis/" }, to: { path: "^src/", pathNot: [base, "^src/backend/(Backend|events|streamLabel)\\.ts$", "^src/redis/"] } },
+    { name: "nothing-imports-redis", severity: "error", from: { path: "^(src|machines)/", pathNot: "^src/redis/" }, to: { path: "^src/redis/" } },
     { name: "nothing-imports-the-entry", severity: "error", from: { path: "^(src|machines)/" }, to: { path: "^src/index\\.ts$" } },
   ],
   options: {

@@ -16,6 +16,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Any XState warning fails the test it happened in.
     setupFiles: ["test/setup/failOnXStateWarnings.ts", "test/setup/backendFromEnvironment.ts"],
+    // A Redis for the Redis tests (scripts/ensure-redis.sh; LW_REDIS_URL wins).
+    globalSetup: ["test/setup/redisForTests.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -112,17 +112,17 @@ describe("bad input to feed", () => {
     let accepted = 0;
     await fc.assert(
       fc.asyncProperty(arbitraryValue, async (value) => {
-        const before = { status: job.status, fed: appended(input) };
+        const before = { status: job.status, fed: await appended(input) };
         const valid = Veg.safeParse(value).success;
         const error = await errorOf(() => job.input.feed(value as never));
         if (valid) {
           expect(error).toBeUndefined();
           accepted++;
-          expect(appended(input)).toBe(before.fed + 1);
+          expect(await appended(input)).toBe(before.fed + 1);
         } else {
           expectTyped(error, ValidationError);
           expect((error as ValidationError).issues.length).toBeGreaterThan(0);
-          expect(appended(input)).toBe(before.fed);
+          expect(await appended(input)).toBe(before.fed);
         }
         expect(job.status).toBe(before.status);
       }),
@@ -144,14 +144,14 @@ describe("bad input to feed", () => {
     await job.input.feed({ veg: "kale" });
     await job.input.terminate();
     const input = inputOf(job);
-    const length = appended(input);
+    const length = await appended(input);
     await fc.assert(
       fc.asyncProperty(arbitraryValue, async (value) => {
         const error = await errorOf(() => job.input.feed(value as never));
         // Invalid values may be refused for being invalid or for the stream being closed.
         expectTyped(error);
         expect([StreamClosedError, ValidationError].some((type) => error instanceof type)).toBe(true);
-        expect(appended(input)).toBe(length);
+        expect(await appended(input)).toBe(length);
       }),
       { seed: SEED, numRuns: 100 },
     );
@@ -168,7 +168,7 @@ describe("bad input to feed", () => {
     }
     expect(job.status).toBe("running");
     await job.input.feed({ veg: "ok" });
-    expect(appended(inputOf(job))).toBe(1);
+    expect(await appended(inputOf(job))).toBe(1);
   });
 });
 
@@ -197,7 +197,7 @@ describe("bad input to emit", () => {
         const output = outputOf(job);
         if (Pieces.safeParse(value).success) {
           expect(outcome).toBeUndefined();
-          expect(appended(output)).toBe(1);
+          expect(await appended(output)).toBe(1);
         } else {
           // Failed at once (no restart spent) with the emit's own ValidationError as cause.
           expectTyped(outcome, JobFailedError);
@@ -205,7 +205,7 @@ describe("bad input to emit", () => {
           expectTyped(emitErrors[0], ValidationError);
           expectSameError((outcome as JobFailedError).cause, emitErrors[0]);
           expect((outcome as JobFailedError).restarts).toEqual([]);
-          expect(appended(output)).toBe(0);
+          expect(await appended(output)).toBe(0);
           expect(job.status).toBe("failed");
         }
         await env.close();

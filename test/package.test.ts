@@ -90,6 +90,9 @@ const ESM_TYPES = `
 import { z } from "zod";
 import { JobSpec, LiveEnv, type LiveJob } from "liveworker";
 import { workerMachine } from "liveworker/machines";
+import { redisBackend, type RedisBackendOptions } from "liveworker/redis";
+export const redisOptions: RedisBackendOptions = { connection: "redis://127.0.0.1:6379", leaseMs: 30_000 };
+export const makeBackend = () => LiveEnv.create({ backend: redisBackend(redisOptions) });
 const spec = JobSpec.define({ name: "t", input: z.string(), output: z.number() });
 export async function check(env: LiveEnv): Promise<number> {
   const job: LiveJob = await spec.enqueueJob({ liveEnv: env });
@@ -125,7 +128,8 @@ beforeAll(async () => {
   consumer = join(work, "consumer");
   await mkdir(consumer);
   await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
-  await sh(consumer, "npm", ["install", tarball, "zod", "--prefer-offline", "--no-audit", "--no-fund", "--silent"]);
+  // bullmq and ioredis: the optional peer dependencies of liveworker/redis.
+  await sh(consumer, "npm", ["install", tarball, "zod", "bullmq@^6.7.0", "ioredis@^6.0.0", "--prefer-offline", "--no-audit", "--no-fund", "--silent"]);
 }, TIMEOUT);
 
 afterAll(async () => {
@@ -135,7 +139,7 @@ afterAll(async () => {
 describe("package", () => {
   it("packs dist and the README, and no sources or tests", async () => {
     const listing = (await sh(work, "tar", ["-tzf", tarball])).split("\n").filter(Boolean);
-    for (const file of ["index.js", "index.cjs", "index.d.ts", "index.d.cts", "machines.js", "machines.cjs", "machines.d.ts", "machines.d.cts"]) {
+    for (const file of ["index.js", "index.cjs", "index.d.ts", "index.d.cts", "machines.js", "machines.cjs", "machines.d.ts", "machines.d.cts", "redis.js", "redis.cjs", "redis.d.ts", "redis.d.cts"]) {
       expect(listing).toContain(`package/dist/${file}`);
     }
     expect(listing).toContain("package/package.json");
@@ -175,11 +179,11 @@ describe("package", () => {
     for (const file of (await readdir(dist)).filter((name) => name.endsWith(".d.ts") || name.endsWith(".d.cts"))) {
       for (const match of (await readFile(join(dist, file), "utf8")).matchAll(/^\s*(?:export\s+)?declare\s+(?:abstract\s+)?class\s+(\w+)/gm)) declared.add(match[1]!);
     }
-    // What users can reach: classes exported by the three entry points.
+    // What users can reach: classes exported by the four entry points.
     await writeFile(
       join(consumer, "classes.mjs"),
       `const names = new Set();
-      for (const entry of ["liveworker", "liveworker/testing", "liveworker/machines"]) {
+      for (const entry of ["liveworker", "liveworker/testing", "liveworker/machines", "liveworker/redis"]) {
         for (const [name, value] of Object.entries(await import(entry))) {
           if (typeof value === "function" && /^class\\b/.test(Function.prototype.toString.call(value))) names.add(name);
         }

@@ -115,9 +115,9 @@ describe("shared-Redis helpers", () => {
     }
   });
 
-  it("uniquePrefix() is lwtest:<label>:<random>, different on every call", () => {
+  it("uniquePrefix() is lwtest:<run>:<label>:<random>, different on every call", () => {
     const first = uniquePrefix("conformance");
-    expect(first).toMatch(/^lwtest:conformance:[0-9a-f]{8}$/);
+    expect(first).toMatch(new RegExp(`^lwtest:${process.env.LW_TEST_RUN ?? "adhoc"}:conformance:[0-9a-f]{8}$`));
     expect(uniquePrefix("conformance")).not.toBe(first);
     expect(() => uniquePrefix("")).toThrow(/label/);
   });

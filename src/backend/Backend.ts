@@ -3,9 +3,9 @@
  * lifecycle events live. Designed from what the runtime needs: a queue that
  * hands jobs to a consumer one slot at a time, append-only streams with
  * per-reader cursors and an acknowledging consumer, and an event bus. The
- * memory backend (`src/backend/memory/`) is the default; a Redis backend
- * (planned: BullMQ for the queue, Redis Streams for the data) will implement
- * the same. `test/backend_conformance.test.ts` checks a backend against every
+ * memory backend (`src/backend/memory/`) is the default; the Redis backend
+ * (`src/redis/`: BullMQ for the queue, Redis Streams for the data) implements
+ * the same across processes. `test/backend_conformance.test.ts` checks a backend against every
  * promise below, through this interface alone.
  *
  * What crosses the seam is plain data that survives a structured copy: job
@@ -24,8 +24,29 @@ export interface Backend {
   readonly jobs: JobQueue;
   readonly streams: StreamStore;
   readonly events: EventBus;
+  /**
+   * True when jobs outlive the process that added or runs them (another
+   * process can take them over): closing an env then releases the jobs it
+   * runs (`JobLease.release`) instead of cancelling them, and leaves the jobs
+   * it added to run on. Absent or false: jobs live and die with the env.
+   */
+  readonly shared?: boolean;
+  /**
+   * Called once, when an env takes the backend, with what names it: a shared
+   * backend keeps the env's jobs, data and events apart from other envs'
+   * under `projectId`. Optional.
+   */
+  bind?(scope: BackendScope): void;
   /** Stops every consumer and releases what the backend holds (connections, timers). Idempotent. */
   close(): Promise<void>;
+}
+
+/** The env a backend serves. */
+export interface BackendScope {
+  /** The env's `projectId`: processes whose backends share a store and this id form one env. */
+  readonly projectId: string;
+  /** The env's logger (guarded: it never throws), for what a backend reports (a reconnect, a lost lease). */
+  readonly logger: { warn(message: string, fields?: Record<string, unknown>): void; error(message: string, fields?: Record<string, unknown>): void };
 }
 
 // ——— jobs ———
@@ -55,15 +76,17 @@ export interface JobOutcome {
  */
 export interface JobQueue {
   /**
-   * Adds a job at the end of `queueKey`'s queue and returns its ticket. The
-   * job is never handed out inside `add`: at the earliest in a later
-   * microtask, so what the caller does right after (announce it) comes first.
+   * Adds a job at the end of `queueKey`'s queue and resolves to its ticket.
+   * Once the job is stored, and before any consumer can be handed it, calls
+   * `announce` with the ticket (the env publishes the job's `queued` event
+   * there, so it comes before `running`). A backend that stores the job in
+   * this step (memory) calls `announce` before `add` returns.
    *
-   * @throws ConfigurationError when a job of this id is queued or running, or when the backend is closed; nothing is added.
+   * @throws ConfigurationError (a rejection) when a job of this id is queued or running, or when the backend is closed; nothing is added and `announce` is not called.
    */
-  add(queueKey: string, record: JobRecord): JobTicket;
-  /** The ticket of a job this queue knows (queued, running, or final and still kept). */
-  ticket(jobId: string): JobTicket | undefined;
+  add(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket>;
+  /** The ticket of a job this queue knows (queued, running, or final and still kept); undefined for any other id. */
+  find(jobId: string): Promise<JobTicket | undefined>;
   /**
    * Hands the jobs of `queueKey` to `run`, oldest first, at most
    * `concurrency` at once (`Infinity`: no limit). A slot frees when the job's
@@ -89,6 +112,8 @@ export interface QueueConsumer {
 /** The client's view of one job: where it is, how it ended, how to cancel it. */
 export interface JobTicket {
   readonly jobId: string;
+  /** The queue the job was added to (`spec/<name>` or `flow/<name>`). */
+  readonly queueKey: string;
   /**
    * `queued`, `running`, or a final status (as far as this process knows);
    * final at the latest when `outcome` settles (clients sweep their jobs by it).
@@ -102,8 +127,11 @@ export interface JobTicket {
    * finishes it, since it never ran), `running` (its runner is told:
    * `JobLease.onCancel`), or `final` (nothing changes).
    */
-  cancel(reason: string): { was: "queued"; outcome: JobOutcome } | { was: "running" | "final" };
+  cancel(reason: string): Promise<CancelAnswer>;
 }
+
+/** Where a job was when `JobTicket.cancel` asked (see there). */
+export type CancelAnswer = { was: "queued"; outcome: JobOutcome } | { was: "running" | "final" };
 
 /** What a runner holds while it runs a job. */
 export interface JobLease {
@@ -119,6 +147,13 @@ export interface JobLease {
    * current step, so the caller's own final event comes first.
    */
   finish(outcome: JobOutcome): void;
+  /**
+   * Gives the job back without an outcome (its env is closing and the
+   * backend is shared): it waits in its queue again, and the consumer that
+   * takes it next resumes it (`resumed`) from its acknowledged input. Frees
+   * the slot. Absent on a backend that is not shared.
+   */
+  release?(): void;
 }
 
 // ——— data ———
@@ -240,8 +275,8 @@ export interface JobStream {
    * acknowledgements (a stale attempt's acks are refused).
    */
   consumer(guard?: WriteGuard): StreamConsumer;
-  /** The newest message appended (kept even when `historyLimit` dropped it). */
-  last(): StreamMessage | undefined;
+  /** The newest message appended (kept even when `historyLimit` dropped it); undefined before any. */
+  last(): Promise<StreamMessage | undefined>;
 }
 
 /** Reads a stream with its own cursor; while open, it pins retention and counts toward backpressure. */

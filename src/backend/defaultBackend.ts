@@ -22,3 +22,17 @@ export function createDefaultBackend(): Backend {
 export function setDefaultBackend(factory: (() => Backend) | undefined): void {
   makeDefault = factory ?? (() => memoryBackend());
 }
+
+/**
+ * A backend in this process: the default one, unless that is shared (the
+ * test suite's `LW_BACKEND=redis`), then a fresh `memoryBackend()`. For
+ * `createTestEnv`, whose simulated clock a shared backend's I/O would not follow.
+ *
+ * @internal
+ */
+export function createInProcessBackend(): Backend {
+  const backend = makeDefault();
+  if (!backend.shared) return backend;
+  void backend.close();
+  return memoryBackend();
+}

@@ -66,9 +66,7 @@ export class EnvClient implements JobClient {
   async enqueue(request: EnqueueRequest): Promise<LiveJob> {
     const { plan, jobId } = request;
     this.assertOpen(plan);
-    if (this.reservedIds.has(jobId) || this.backend.jobs.ticket(jobId)) {
-      throw new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.envName}"; pass a unique jobId or omit it`);
-    }
+    if (this.reservedIds.has(jobId)) throw this.idInUse(jobId);
     request.check();
     this.reservedIds.add(jobId);
     const before = this.turns.get(plan.queueKey);
@@ -80,25 +78,57 @@ export class EnvClient implements JobClient {
     closed.catch(() => {});
     this.pending.add(refuse);
     try {
-      const jobOptions = await Promise.race([Promise.resolve(request.validate()), closed]);
+      const [jobOptions, existing] = await Promise.race([
+        Promise.all([Promise.resolve(request.validate()), this.backend.jobs.find(jobId)]),
+        closed,
+      ]);
+      if (existing && !isFinalStatus(existing.status)) throw this.idInUse(jobId);
       if (before) await Promise.race([before, closed]);
       this.assertOpen(plan);
       request.check();
       const at = this.clock.now();
       const record = { jobId, kind: plan.kind, name: plan.name, jobOptions: Object.fromEntries(jobOptions), enqueuedAt: at };
-      const ticket = this.backend.jobs.add(plan.queueKey, record);
-      const job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId));
-      this.trackLive(ticket, plan);
-      request.added();
-      // Before the job can start (a queue hands it out after this step): `queued` comes first.
-      this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at, status: "queued" });
-      return job;
+      // Opened before the job can run: a job that ends before `add` resolves still has them.
+      const ports = LiveJob.openPorts(this, plan, jobId);
+      let job: LiveJob | undefined;
+      const adding = this.backend.jobs.add(plan.queueKey, record, (ticket) => {
+        // Stored, not yet handed out: the handle, names and flows first, then `queued` (before `running`).
+        job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), ports);
+        this.trackLive(ticket, plan);
+        request.added();
+        this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at, status: "queued" });
+      });
+      // A backend that stored the job in this step (memory) announced it already: no tick to wait.
+      if (job === undefined) await adding;
+      else adding.catch(() => {});
+      return job!;
     } finally {
       this.reservedIds.delete(jobId);
       this.pending.delete(refuse);
       done();
       if (this.turns.get(plan.queueKey) === mine) this.turns.delete(plan.queueKey);
     }
+  }
+
+  /**
+   * The handle of a job of `plan` that exists in the backend (added by any
+   * process), or undefined when there is none of that id.
+   *
+   * @throws ConfigurationError when the job of that id belongs to another spec or flow.
+   */
+  async find(plan: JobPlan, jobId: string): Promise<LiveJob | undefined> {
+    const ticket = await this.backend.jobs.find(jobId);
+    if (!ticket) return undefined;
+    if (ticket.queueKey !== plan.queueKey) {
+      throw new ConfigurationError(
+        `Job "${jobId}" is a job of ${ticket.queueKey.replace("/", " ")}, not of ${plan.kind} "${plan.name}"; call getJob on that ${ticket.queueKey.split("/")[0]}`,
+      );
+    }
+    return LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), LiveJob.openPorts(this, plan, jobId));
+  }
+
+  private idInUse(jobId: string): ConfigurationError {
+    return new ConfigurationError(`Job id "${jobId}" is already in use in env "${this.envName}"; pass a unique jobId or omit it`);
   }
 
   /** Keeps the job among the live ones until a sweep finds it final. */
@@ -121,8 +151,8 @@ export class EnvClient implements JobClient {
     return this.guard(listener, what);
   }
 
-  cancel(ticket: JobTicket, plan: JobPlan, reason: string): void {
-    const answer = ticket.cancel(reason);
+  async cancel(ticket: JobTicket, plan: JobPlan, reason: string): Promise<void> {
+    const answer = await ticket.cancel(reason);
     if (answer.was === "queued") finishUnstarted(this.backend, ticket.jobId, plan.name, answer.outcome, this.clock.now());
   }
 
@@ -133,9 +163,9 @@ export class EnvClient implements JobClient {
   }
 
   /** Cancels every job this env added that is not final yet, newest first. */
-  cancelAll(reason: string): void {
+  async cancelAll(reason: string): Promise<void> {
     this.sweep();
-    for (const { ticket, plan } of [...this.live.values()].reverse()) this.cancel(ticket, plan, reason);
+    await Promise.allSettled([...this.live.values()].reverse().map(({ ticket, plan }) => this.cancel(ticket, plan, reason)));
   }
 
   /** Outcomes of the jobs this env added that are not final yet. */

@@ -81,9 +81,23 @@ export class EnvRunner {
     return [...this.running.values()];
   }
 
-  /** @internal A running job is final. */
+  /** @internal A running job is final (or was released). */
   finished(job: { readonly jobId: string }): void {
     if (this.running.get(job.jobId) === job) this.running.delete(job.jobId);
+    if (this.running.size === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private readonly idleWaiters: Array<() => void> = [];
+
+  /** Resolves once no job runs here. */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Gives back every job running here, unfinished (a shared backend hands them to another process). */
+  releaseAll(): void {
+    for (const job of [...this.running.values()]) job.release();
   }
 
   /** Takes no more jobs (those running go on). */

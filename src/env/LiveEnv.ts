@@ -149,6 +149,7 @@ export class LiveEnv {
     if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
     // Last: an env refused for a bad option leaves the backend free.
     for (const claimed of backendParts(this.backend)) backendOwners.set(claimed, projectId);
+    this.backend.bind?.({ projectId, logger: this.logger });
   }
 
   /** Creates an env. Synchronous; nothing to connect in memory. */
@@ -255,9 +256,14 @@ export class LiveEnv {
   }
 
   /**
-   * Stops accepting jobs, gives running jobs `graceMs` to finish, cancels the
-   * rest, closes the viewers `serveInspector` opened, and resolves when every
-   * actor, timer, stream and viewer is stopped.
+   * Stops accepting jobs, gives running jobs `graceMs` to finish, then ends
+   * the rest, closes the viewers `serveInspector` opened, and resolves when
+   * every actor, timer, stream and viewer is stopped. On the memory backend
+   * the rest are the jobs this env added, and they are cancelled. On a shared
+   * backend (Redis) this process stops taking jobs at once; the jobs running
+   * here after `graceMs` are released, not cancelled (another process
+   * resumes them from their acknowledged input), and jobs this env added
+   * that run elsewhere go on. `job.cancel()` is what cancels.
    */
   close(options: CloseOptions = {}): Promise<void> {
     return rejectOnThrow(() => {
@@ -271,24 +277,42 @@ export class LiveEnv {
   private async shutdown(graceMs: number): Promise<void> {
     if (globalEnv === this) globalEnv = undefined;
     this.client.close();
-    const outcomes = this.client.outcomes();
-    const all = Promise.allSettled(outcomes);
-    if (graceMs === Infinity) await all; // no limit: no timer either
-    else if (graceMs > 0 && outcomes.length > 0) {
-      let timer: unknown;
-      await Promise.race([all, new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, graceMs)))]);
-      this.clock.clearTimeout(timer);
-    }
-    // No job starts once the grace is over: every one left is cancelled, newest first.
-    this.runner.stopConsuming();
-    this.client.cancelAll("the env is closing");
-    await Promise.allSettled(this.client.outcomes());
-    await all;
+    if (this.backend.shared) await this.releaseJobs(graceMs);
+    else await this.cancelJobs(graceMs);
     // A worker's dispose may still run after its job's final status (bounded by its stopMs).
     while (this.lingering.size > 0) await Promise.allSettled([...this.lingering]);
     this.removeSignalHandlers?.();
     await Promise.all([...this.viewers].map((viewer) => viewer.close()));
     await this.backend.close();
+  }
+
+  /** Waits up to `graceMs` for the jobs running here, then releases the rest (a shared backend: jobs outlive this process). */
+  private async releaseJobs(graceMs: number): Promise<void> {
+    this.runner.stopConsuming();
+    const idle = this.runner.whenIdle();
+    if (graceMs === Infinity) await idle;
+    else if (graceMs > 0) await this.within(idle, graceMs);
+    this.runner.releaseAll();
+  }
+
+  /** Resolves when `work` settles or `ms` passed (by the env's clock), whichever is first. */
+  private async within(work: Promise<unknown>, ms: number): Promise<void> {
+    let timer: unknown;
+    await Promise.race([work, new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ms)))]);
+    this.clock.clearTimeout(timer);
+  }
+
+  /** Gives the jobs this env added `graceMs` to finish, then cancels the rest (jobs live and die with the env). */
+  private async cancelJobs(graceMs: number): Promise<void> {
+    const outcomes = this.client.outcomes();
+    const all = Promise.allSettled(outcomes);
+    if (graceMs === Infinity) await all; // no limit: no timer either
+    else if (graceMs > 0 && outcomes.length > 0) await this.within(all, graceMs);
+    // No job starts once the grace is over: every one left is cancelled, newest first.
+    this.runner.stopConsuming();
+    await this.client.cancelAll("the env is closing");
+    await Promise.allSettled(this.client.outcomes());
+    await all;
   }
 
   /**
@@ -332,6 +356,16 @@ export class LiveEnv {
         }
       },
     });
+  }
+
+  /**
+   * @internal The handle of an existing job of `plan` (added by any process
+   * sharing this env's backend), or undefined when there is no job of that id.
+   *
+   * @throws ConfigurationError (a rejection) when the job belongs to another spec or flow.
+   */
+  findJob(plan: JobPlan, jobId: string): Promise<LiveJob | undefined> {
+    return this.client.find(plan, jobId);
   }
 
   private runtimeServices(openStream: (key: StreamKey) => ReturnType<Backend["streams"]["open"]>): RuntimeServices {

@@ -5,6 +5,7 @@ import { ConfigurationError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
 import { assertKnownKeys, checkDuration } from "../options.js";
 import { enqueueTarget } from "../env/enqueueTarget.js";
+import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { queueKeyOf, type JobPlan } from "../job/JobPlan.js";
@@ -155,5 +156,19 @@ export class Liveflow<I = AnyTags, O = AnyTags> {
       }
       return jobOptions;
     }) as Promise<LiveJob<I, O>>;
+  }
+
+  /**
+   * The handle of an existing job of this flow, by id, from any process
+   * whose env shares the backend (see `JobSpec.getJob`). Resolves
+   * `undefined` when the backend knows no job of that id.
+   *
+   * @throws ValidationError (a rejection) for an invalid job id; ConfigurationError (a rejection) for an unknown option key or a job of another spec or flow.
+   */
+  async getJob(jobId: string, options: { liveEnv?: LiveEnv } = {}): Promise<LiveJob<I, O> | undefined> {
+    assertKnownKeys(`getJob options of Liveflow "${this.name}"`, options, ["liveEnv"]);
+    assertValidId("job id", jobId);
+    const env = resolveEnv(options.liveEnv, `getJob of Liveflow "${this.name}"`);
+    return (await env.findJob(this.plan, jobId)) as LiveJob<I, O> | undefined;
   }
 }

@@ -9,5 +9,5 @@ export interface JobClient {
   /** `listener` wrapped so that what it throws (or rejects with) is reported once, never rethrown. */
   guarded(listener: LifecycleListener, what: string): LifecycleListener;
   /** Cancels the job: where it runs, or here when it was still queued (it never ran). */
-  cancel(ticket: JobTicket, plan: JobPlan, reason: string): void;
+  cancel(ticket: JobTicket, plan: JobPlan, reason: string): Promise<void>;
 }

@@ -189,6 +189,25 @@ export class JobRuntime implements ProgressSink {
     this.env.forget(this.jobId);
   }
 
+  /**
+   * @internal Gives the job back unfinished (its env is closing on a shared
+   * backend): its attempts are abandoned and fenced, its actors stop, and no
+   * stream is ended and no final status recorded: the consumer that takes
+   * the job next resumes it from its acknowledged input.
+   */
+  release(): void {
+    if (isFinalStatus(this.status)) return;
+    const why = `job "${this.jobId}" was released by this process (its env is closing)`;
+    for (const writer of this.wires ?? []) writer.refuse(why);
+    for (const node of this.nodes) for (const writer of node.outputs.values()) writer.refuse(why);
+    this.actor.stop();
+    for (const node of this.nodes) node.release();
+    this.lease.release?.();
+    this.env.jobFinished(this);
+    this.outbox.close();
+    this.env.forget(this.jobId);
+  }
+
   /** Records and delivers an event (outside XState's steps: listeners may act on the job at once). */
   private emit(event: LifecycleEvent): void {
     this.outbox.record(event);

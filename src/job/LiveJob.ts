@@ -36,14 +36,20 @@ export class LiveJob<I = any, O = any> {
     readonly plan: JobPlan,
     private readonly ticket: JobTicket,
     private readonly journal: JobJournal,
+    ports: JobPorts,
   ) {
-    this.inputs = openPorts(client, plan, ticket.jobId, "input");
-    this.outputs = openPorts(client, plan, ticket.jobId, "output");
+    this.inputs = ports.inputs;
+    this.outputs = ports.outputs;
   }
 
-  /** @internal The handle of a job just added: its streams are opened now, so a job that ends first still has them. */
-  static open<I, O>(client: JobClient, plan: JobPlan, ticket: JobTicket, journal: JobJournal): LiveJob<I, O> {
-    return new LiveJob<I, O>(client, plan, ticket, journal);
+  /** @internal Opens the streams a job's handle exposes: before the job is added, so a job that ends first still has them. */
+  static openPorts(client: JobClient, plan: JobPlan, jobId: string): JobPorts {
+    return { inputs: openPorts(client, plan, jobId, "input"), outputs: openPorts(client, plan, jobId, "output") };
+  }
+
+  /** @internal The handle of a job, over the ports `openPorts` opened. */
+  static open<I, O>(client: JobClient, plan: JobPlan, ticket: JobTicket, journal: JobJournal, ports: JobPorts): LiveJob<I, O> {
+    return new LiveJob<I, O>(client, plan, ticket, journal, ports);
   }
 
   /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */
@@ -93,7 +99,7 @@ export class LiveJob<I = any, O = any> {
         "reason",
       );
     }
-    this.client.cancel(this.ticket, this.plan, reason);
+    await this.client.cancel(this.ticket, this.plan, reason);
     await this.waitUntilFinish().catch(() => {});
   }
 
@@ -179,6 +185,12 @@ export class LiveJob<I = any, O = any> {
       first: () => rejectOnThrow(() => readerFor("default").first()),
     });
   }
+}
+
+/** @internal The streams of a job's handle: exposed inputs and outputs, by alias. */
+export interface JobPorts {
+  readonly inputs: PortMap<JobStream>;
+  readonly outputs: PortMap<JobStream>;
 }
 
 /** A reader handle: each iteration opens its own cursor at the oldest kept message. */

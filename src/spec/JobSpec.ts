@@ -4,6 +4,7 @@ import { assertValidId } from "../ids.js";
 import { assertKnownKeys } from "../options.js";
 import { isSchema, validate, type Schema } from "../schema.js";
 import { enqueueTarget } from "../env/enqueueTarget.js";
+import { resolveEnv } from "../env/resolveEnv.js";
 import type { LiveEnv } from "../env/LiveEnv.js";
 import { LiveJob } from "../job/LiveJob.js";
 import { singleSpecPlan } from "../job/JobPlan.js";
@@ -154,6 +155,26 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   }
 
   /**
+   * The handle of an existing job of this spec, by id: one added by any
+   * process whose env shares this env's backend (on the memory backend, this
+   * env). Resolves `undefined` when the backend knows no job of that id
+   * (never added, or its data expired: the Redis backend's `retentionMs`).
+   *
+   * @param options.liveEnv default `LiveEnv.global()`.
+   * @throws ValidationError (a rejection) for a job id that is not a valid id.
+   * @throws ConfigurationError (a rejection) for an unknown option key, or when the job of that id belongs to another spec or flow.
+   * @example
+   * const job = await chop.getJob("order-17", { liveEnv: env });
+   * for await (const { data } of job!.output) console.log(data);
+   */
+  async getJob(jobId: string, options: { liveEnv?: LiveEnv } = {}): Promise<LiveJob<I, O> | undefined> {
+    assertKnownKeys(`getJob options of spec "${this.name}"`, options, ["liveEnv"]);
+    assertValidId("job id", jobId);
+    const env = resolveEnv(options.liveEnv, `getJob of spec "${this.name}"`);
+    return (await env.findJob(singleSpecPlan(this), jobId)) as LiveJob<I, O> | undefined;
+  }
+
+  /**
    * Enqueues a job, feeds `input`, terminates input, waits for the job and
    * returns the last message on `outputTag`. Rejects with the job's error, or
    * `NoOutputError` when it emitted nothing there.
@@ -180,7 +201,7 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     }
     await Promise.all(Object.keys(this.inputSchemas).map((tag) => job.writer(tag).end(`input of job "${job.jobId}" was terminated`)));
     await job.waitUntilFinish();
-    const last = job.outputStream(outputTag)!.last();
+    const last = await job.outputStream(outputTag)!.last();
     if (!last) {
       throw new NoOutputError(`Job "${job.jobId}" of spec "${this.name}" completed without emitting on output "${outputTag}"`);
     }

@@ -1,5 +1,6 @@
 import { SimulatedClock } from "xstate";
 import { LiveEnv, type LiveEnvOptions } from "../env/LiveEnv.js";
+import { createInProcessBackend } from "../backend/defaultBackend.js";
 import { isFinalStatus, type JobStatus, type LifecycleEvent, type WorkerState } from "../backend/events.js";
 import type { Logger } from "../logger.js";
 import { assertKnownKeys, checkDuration, withDefaults } from "../options.js";
@@ -27,7 +28,9 @@ export interface TestEnv {
 /**
  * Options of `createTestEnv`: those of `LiveEnv.create`, without `clock`
  * (a `ConfigurationError`, like any unknown key). Default logger: silent
- * (also when `logger` is `undefined`).
+ * (also when `logger` is `undefined`). Default backend: in this process (a
+ * test env steps a simulated clock, which a shared backend's I/O would not
+ * follow); pass `backend` to run on another.
  */
 export type TestEnvOptions = Omit<LiveEnvOptions, "clock">;
 
@@ -67,7 +70,8 @@ export function createTestEnv(options: TestEnvOptions = {}): TestEnv {
   // `clock` is not an option here: the test env brings its own simulated one.
   assertKnownKeys("createTestEnv options", options, TEST_ENV_KEYS);
   const clock = new SimulatedClock();
-  const env = LiveEnv.create({ ...withDefaults({ logger: silentLogger }, options), clock });
+  const backend = options.backend ?? createInProcessBackend();
+  const env = LiveEnv.create({ ...withDefaults({ logger: silentLogger }, options), backend, clock });
   const events: LifecycleEvent[] = [];
   const jobStatus = new Map<string, JobStatus>();
   const workerState = new Map<string, WorkerState>();

@@ -1,5 +1,7 @@
 import type { Backend } from "../../src/backend/Backend.js";
 import { memoryBackend } from "../../src/backend/memory/memoryBackend.js";
+import { redisBackend } from "../../src/redis/index.js";
+import { redisUrl, uniquePrefix } from "./redisServer.js";
 
 /** A backend the conformance suite (and backend-agnostic tests) run against. */
 export interface BackendFactory {
@@ -32,12 +34,21 @@ const MEMORY_GAPS: ReadonlySet<string> = new Set([]);
 const AVAILABLE: readonly BackendFactory[] = [
   { name: "memory", copies: false, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend() },
   { name: "memory-copy", copies: true, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend({ copy: true }) },
-  // The "redis" factory joins this list with the Redis backend (issue 13); it
-  // needs no other change here: selecting it by name already works.
+  {
+    name: "redis",
+    copies: true,
+    quietMs: 150,
+    knownGaps: new Set([]),
+    // Keys of each backend apart (a prefix of its own), kept a minute after their job ended.
+    create: () => redisBackend({ connection: redisUrl(), prefix: uniquePrefix("suite"), retentionMs: 60_000, leaseMs: 5_000 }),
+  },
 ];
 
+/** Backends a `LW_BACKEND` left unset selects: those that need no service. */
+const WITHOUT_SERVICES = ["memory", "memory-copy"];
+
 /** Names `LW_BACKEND` accepts, including backends not built yet. */
-const PLANNED = ["redis"];
+const PLANNED: string[] = [];
 
 /**
  * The backends `LW_BACKEND` selects (`memory`, `memory-copy` or `redis`):
@@ -65,7 +76,7 @@ export function suiteBackend(): BackendFactory {
 /** The backends a `LW_BACKEND` value selects; see `selectedBackends`. */
 export function selectBackends(selection: string | undefined): BackendFactory[] {
   const name = selection?.trim() ?? "";
-  if (name === "") return [...AVAILABLE];
+  if (name === "") return AVAILABLE.filter((candidate) => WITHOUT_SERVICES.includes(candidate.name));
   const factory = AVAILABLE.find((candidate) => candidate.name === name);
   if (factory) return [factory];
   const available = AVAILABLE.map((candidate) => candidate.name).join(", ");

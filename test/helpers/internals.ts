@@ -7,8 +7,8 @@ import type { LiveEnv, LiveJob } from "../../src/index.js";
 import type { JobRuntime } from "../../src/job/JobRuntime.js";
 
 /** How many messages were ever appended to a stream. */
-export function appended(stream: JobStream | undefined): number {
-  return (stream?.last()?.offset ?? -1) + 1;
+export async function appended(stream: JobStream | undefined): Promise<number> {
+  return ((await stream?.last())?.offset ?? -1) + 1;
 }
 
 /** The stream of a job's exposed input (`default` unless named). */

@@ -139,7 +139,7 @@ export function redisUrl(): string {
 }
 
 /**
- * A key prefix no other test file (or run) uses: `lwtest:<label>:<8 hex chars>`,
+ * A key prefix no other test file (or run) uses: `lwtest:<run>:<label>:<8 hex chars>`,
  * so tests sharing one Redis never see each other's keys.
  *
  * @param label names the test file or case, e.g. `"conformance"`.
@@ -147,7 +147,9 @@ export function redisUrl(): string {
  */
 export function uniquePrefix(label: string): string {
   if (label === "") throw new Error("uniquePrefix: label must not be empty");
-  return `lwtest:${label}:${randomBytes(4).toString("hex")}`;
+  // Under the run's own prefix (test/setup/redisForTests.ts deletes its keys at the end).
+  const run = process.env.LW_TEST_RUN ?? "adhoc";
+  return `lwtest:${run}:${label}:${randomBytes(4).toString("hex")}`;
 }
 
 /** Spawns redis-server (in the foreground: it is our child) and resolves once it, and not another server, answers. */

@@ -1,5 +1,5 @@
 import { ConfigurationError, JobCancelledError } from "../../errors.js";
-import type { JobLease, JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../Backend.js";
+import type { CancelAnswer, JobLease, JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../Backend.js";
 import type { JobStatus } from "../events.js";
 
 /** The lease of the memory backend: never lost, never resumed. */
@@ -36,7 +36,12 @@ class MemoryTicket implements JobTicket, JobLease {
     return NEVER_LOST;
   }
 
-  cancel(reason: string): { was: "queued"; outcome: JobOutcome } | { was: "running" | "final" } {
+  cancel(reason: string): Promise<CancelAnswer> {
+    return Promise.resolve(this.cancelNow(reason));
+  }
+
+  /** Cancels in this step (the memory queue needs no I/O). */
+  private cancelNow(reason: string): CancelAnswer {
     if (this.status === "queued") {
       const outcome: JobOutcome = { status: "cancelled", error: new JobCancelledError(this.jobId, reason) };
       this.end(outcome);
@@ -148,24 +153,35 @@ export class MemoryJobQueue implements JobQueue {
     private readonly store: (record: JobRecord) => JobRecord = (record) => record,
   ) {}
 
-  add(queueKey: string, record: JobRecord): JobTicket {
+  add(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket> {
+    try {
+      return Promise.resolve(this.addNow(queueKey, record, announce));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Adds in this step: the ticket exists, and the job waits, when `add` returns. */
+  private addNow(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): JobTicket {
     // A job added to a closed backend would never run, and nobody would be told.
     if (this.closed) throw new ConfigurationError(`Cannot add job "${record.jobId}" to queue "${queueKey}": the backend is closed`);
     if (this.live.has(record.jobId)) {
       throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
     }
-    const ticket = new MemoryTicket(this, queueKey, this.store(record));
+    const stored = this.store(record);
+    const ticket = new MemoryTicket(this, queueKey, stored);
     this.live.set(record.jobId, ticket);
     let fifo = this.queues.get(queueKey);
     if (!fifo) this.queues.set(queueKey, (fifo = new Fifo()));
     fifo.push(ticket);
-    // After the adder's step: what it does right after adding (its `queued` event) comes before the job starts.
+    // Announced before the job can start (the queue hands it out after this step).
+    announce(ticket);
     queueMicrotask(() => this.drain(queueKey));
     return ticket;
   }
 
-  ticket(jobId: string): JobTicket | undefined {
-    return this.live.get(jobId);
+  find(jobId: string): Promise<JobTicket | undefined> {
+    return Promise.resolve(this.live.get(jobId));
   }
 
   consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer {

@@ -1,3 +1,4 @@
+import { streamLabel } from "../streamLabel.js";
 import { StreamClosedError } from "../../errors.js";
 import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamMessage, type StreamOptions, type StreamReader, type WaitCanceller, type WriteGuard } from "../Backend.js";
 
@@ -71,12 +72,7 @@ export class MemoryJobStream implements JobStream {
 
   /** Built when first needed: most streams never need their name. */
   get label(): string {
-    if (this.labelText === undefined) {
-      const { jobId, node, tag, role, specName } = this.key;
-      const where = node === specName ? "" : `node "${node}" of `;
-      this.labelText = `${role} "${tag}" of ${where}job "${jobId}" (spec "${specName}")`;
-    }
-    return this.labelText;
+    return (this.labelText ??= streamLabel(this.key));
   }
 
   append(data: unknown, guard?: WriteGuard): Promise<void> {
@@ -109,8 +105,12 @@ export class MemoryJobStream implements JobStream {
     this.wakeWriters();
   }
 
-  last(): StreamMessage | undefined {
-    return this.deliver(this.newestMessage);
+  last(): Promise<StreamMessage | undefined> {
+    try {
+      return Promise.resolve(this.deliver(this.newestMessage));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   reader(from: "oldest" | "live" = "oldest"): StreamReader {

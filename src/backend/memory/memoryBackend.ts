@@ -34,13 +34,14 @@ export function memoryBackend(options: MemoryBackendOptions = {}): Backend {
     throw new ValidationError(`copy of memoryBackend must be true or false; got ${describeError(options.copy)}`);
   }
   const copy = options.copy === true;
+  const events = new MemoryEventBus(copy ? (event) => copyData(event, `the ${event.type} event of job "${event.jobId}"`) as LifecycleEvent : undefined);
   const jobs = copy
     ? new MemoryJobQueue(copyOutcome, (record) => copyData(record, `the job options of job "${record.jobId}"`) as JobRecord)
     : new MemoryJobQueue((outcome) => outcome);
   return {
     jobs,
     streams: new MemoryStreamStore(copy ? copyData : undefined, copy ? copyError : undefined),
-    events: new MemoryEventBus(copy ? (event) => copyData(event, `the ${event.type} event of job "${event.jobId}"`) as LifecycleEvent : undefined),
+    events,
     close: async () => jobs.close(),
   };
 }

@@ -1,0 +1,54 @@
+import type { StreamMessage, WaitCanceller } from "../backend/Backend.js";
+import type { StreamEntry } from "./entries.js";
+import type { StreamHandle } from "./streamHandle.js";
+
+/**
+ * Entries of one job stream read ahead, for one cursor (a reader, or the
+ * input's consumer): the next message is handed out of the buffer; when it
+ * is empty, `fetch` reads more, and between reads the cursor sleeps until
+ * the job's channel tells of a change (or `pollMs` passed). An end or
+ * failure marker ends the cursor for good.
+ */
+export abstract class EntryBuffer {
+  protected buffer: StreamEntry[] = [];
+  private ended: { error?: unknown; failed: boolean } | undefined;
+
+  constructor(protected readonly stream: StreamHandle) {}
+
+  /** The next message if it is read already (not taken). */
+  protected head(): StreamMessage | undefined {
+    const entry = this.buffer[0];
+    return entry?.kind === "message" ? entry.message : undefined;
+  }
+
+  /**
+   * Waits for the next message (not taken) or the end (`undefined`); rejects
+   * with a failed stream's error, or the canceller's reason once it fires.
+   */
+  protected async waitForMessage(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+    for (;;) {
+      const entry = this.buffer[0];
+      if (entry?.kind === "message") return entry.message;
+      if (entry) this.endWith(entry);
+      if (this.ended) {
+        if (this.ended.failed) throw this.ended.error;
+        return undefined;
+      }
+      if (canceller?.cancelled) throw canceller.cancelReason;
+      await this.stream.watching();
+      const since = this.stream.changes.version;
+      if (await this.fetch()) continue;
+      await this.stream.changes.wait(since, this.stream.ctx.pollMs, canceller);
+    }
+  }
+
+  /** Reads the next entries into the buffer; false when there were none. */
+  protected abstract fetch(): Promise<boolean>;
+
+  private endWith(entry: StreamEntry): void {
+    if (entry.kind === "message") return;
+    this.buffer.shift();
+    this.ended = entry.kind === "fail" ? { error: entry.error, failed: true } : { failed: false };
+    this.stream.learnClosed(entry.reason, entry.kind === "fail" ? entry.error : undefined);
+  }
+}

@@ -1,0 +1,92 @@
+import type { StreamConsumer, StreamMessage, WaitCanceller, WriteGuard } from "../backend/Backend.js";
+import { decode, encode } from "./codec.js";
+import { EntryBuffer } from "./EntryBuffer.js";
+import { parseEntries } from "./entries.js";
+import type { StreamHandle } from "./streamHandle.js";
+
+/** Entries one read asks for. */
+const BATCH = 512;
+
+/**
+ * The consumer of an input, through the stream's consumer group (`lw`, one
+ * consumer `c`: one attempt reads at a time). It first reads what was handed
+ * out and not acknowledged (the pending entries: a new attempt, here or in
+ * another process, starts there), then new entries. Acknowledging sends
+ * `XACK` (and deletes the entries) with the checkpoint, in one script that
+ * checks the job's fencing token.
+ */
+export class RedisConsumer extends EntryBuffer implements StreamConsumer {
+  /** Where the pending entries are read from (`0`, then the last id read); undefined once they are all read. */
+  private pendingAfter: string | undefined = "0";
+  private created = false;
+  private taken: string[] = [];
+  private committed: unknown;
+
+  constructor(
+    stream: StreamHandle,
+    private readonly guard: WriteGuard | undefined,
+  ) {
+    super(stream);
+  }
+
+  /** The checkpoint committed with the last acknowledgement, as of this consumer's last read (undefined before its first). */
+  get checkpoint(): unknown {
+    return this.committed;
+  }
+
+  peekNow(): StreamMessage | undefined {
+    return this.head();
+  }
+
+  peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+    return this.waitForMessage(canceller);
+  }
+
+  take(message: StreamMessage): void {
+    const head = this.buffer[0];
+    if (head?.kind !== "message" || head.message !== message) throw new Error(`internal: take() of a message that is not the next one of ${this.stream.label}`);
+    this.buffer.shift();
+    this.taken.push(head.id);
+  }
+
+  ack(checkpoint?: unknown): void {
+    this.guard?.assertLive();
+    if (this.taken.length === 0 && checkpoint === undefined) return;
+    const ids = this.taken;
+    this.taken = [];
+    const { ctx, jobKey, streamKey, channel, suffix, key } = this.stream;
+    const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
+    const bytes = checkpoint === undefined ? Buffer.alloc(0) : encode(checkpoint, `the checkpoint of ${this.stream.label}`);
+    ctx.writes.push(() => {
+      ctx.client.lwAck(jobKey, streamKey, channel, token, suffix, checkpoint === undefined ? "0" : "1", bytes, ...ids).then(
+        (applied) => {
+          if (Number(applied) === 0) ctx.fenced(key.jobId);
+        },
+        (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
+      );
+    });
+  }
+
+  close(): void {}
+
+  /** Reads pending entries first, then new ones; false when there were none. */
+  protected async fetch(): Promise<boolean> {
+    const { ctx, jobKey, streamKey, suffix } = this.stream;
+    await ctx.ready();
+    for (;;) {
+      const from = this.pendingAfter ?? ">";
+      const [raw, checkpoint] = (await ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")) as [unknown, Buffer | null];
+      this.created = true;
+      if (checkpoint) this.committed = decode(checkpoint);
+      const entries = parseEntries(raw);
+      if (entries.length === 0) {
+        if (this.pendingAfter === undefined) return false;
+        this.pendingAfter = undefined; // every pending entry read: new ones from now on
+        continue;
+      }
+      if (this.pendingAfter !== undefined) this.pendingAfter = entries[entries.length - 1]!.id;
+      this.buffer.push(...entries);
+      return true;
+    }
+  }
+}

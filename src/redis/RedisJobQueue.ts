@@ -1,0 +1,366 @@
+import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { ConfigurationError, JobCancelledError } from "../errors.js";
+import type { CancelAnswer, JobLease, JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
+import { isFinalStatus, type FinalStatus, type JobStatus } from "../backend/events.js";
+import { decode, encode } from "./codec.js";
+import type { RedisContext } from "./context.js";
+import { decodeOutcome, encodeOutcome } from "./outcome.js";
+
+/** BullMQ's concurrency for a queue without a limit (`Infinity`): jobs a process holds at once. */
+const UNLIMITED = 10_000;
+
+/** Settings of the Redis job queue. */
+export interface RedisQueueSettings {
+  /** BullMQ's connection options (it makes its own connections). */
+  readonly bullConnection: ConnectionOptions;
+  readonly leaseMs: number;
+  readonly retentionMs: number;
+  /** Caps a spec's jobs running at once across every process (BullMQ's global concurrency); undefined: no cap. */
+  readonly globalConcurrency: ((queueKey: string) => number | undefined) | undefined;
+}
+
+/** BullMQ refuses `:` in queue names and job ids; liveworker's ids never hold `/`, so `:` → `/` is reversible. */
+const bullName = (name: string) => name.replaceAll(":", "/");
+const liveId = (bullId: string) => bullId.replaceAll("/", ":");
+
+/**
+ * Jobs on BullMQ: one BullMQ queue per spec or flow, whose worker (one per
+ * queue and process) hands jobs to the runner at the consumer's
+ * concurrency; BullMQ's lock, renewed while the job runs, is the lease, and
+ * its stalled-job check gives a dead process's jobs to another. The job
+ * itself (record, status, fencing token, outcome) lives in the job's hash,
+ * changed only by the backend's scripts; BullMQ's job carries nothing but
+ * the id, and is removed once done.
+ */
+export class RedisJobQueue implements JobQueue {
+  private readonly producers = new Map<string, Queue>();
+  private readonly workers = new Set<Worker>();
+  /** Leases this process holds, by job id. */
+  private readonly leases = new Map<string, RedisLease>();
+  /** Tickets of jobs this process handed out and that are not final yet: one per job. */
+  private readonly tickets = new Map<string, RedisTicket>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: RedisContext,
+    private readonly settings: RedisQueueSettings,
+  ) {}
+
+  async add(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket> {
+    this.assertOpen(`add job "${record.jobId}" to queue "${queueKey}"`);
+    const bytes = encode(record, `the job options of job "${record.jobId}"`);
+    await this.ctx.ready();
+    const { client, keys } = this.ctx;
+    const stored = await client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId));
+    if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
+    const ticket = this.ticketFor(record.jobId, queueKey, "queued");
+    announce(ticket);
+    // What `announce` published lands before any process can take the job.
+    this.ctx.writes.flush();
+    await client.ping();
+    await this.producer(queueKey).add("job", {}, { jobId: bullName(record.jobId), removeOnComplete: true, removeOnFail: true });
+    return ticket;
+  }
+
+  async find(jobId: string): Promise<JobTicket | undefined> {
+    const known = this.tickets.get(jobId);
+    if (known) return known;
+    await this.ctx.ready();
+    const [queueKey, status] = await this.ctx.client.hmget(this.ctx.keys.job(jobId), "q", "st");
+    if (!queueKey || !status) return undefined;
+    return this.ticketFor(jobId, queueKey, status as JobStatus);
+  }
+
+  consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer {
+    this.assertOpen(`consume queue "${queueKey}"`);
+    const worker = new Worker(bullName(queueKey), (job, token) => this.process(job, token, run), {
+      connection: this.settings.bullConnection,
+      prefix: this.ctx.keys.bull,
+      concurrency: Number.isFinite(concurrency) ? concurrency : UNLIMITED,
+      lockDuration: this.settings.leaseMs,
+      // Jobs found stalled (their process died) go back to their queue as often as that happens: liveworker counts restarts itself.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+    });
+    worker.on("error", (error) => this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error));
+    this.workers.add(worker);
+    const cap = this.settings.globalConcurrency?.(queueKey);
+    if (cap !== undefined) this.producer(queueKey).setGlobalConcurrency(cap).catch((error: unknown) => this.ctx.report(`setting the global concurrency of "${queueKey}"`, error));
+    let closing: Promise<void> | undefined;
+    return {
+      close: () => {
+        // Takes no more jobs; those running go on until their lease is finished or released.
+        closing ??= worker.close().finally(() => this.workers.delete(worker));
+      },
+    };
+  }
+
+  /** Stops taking jobs and closes BullMQ's connections (after the jobs running here ended or were released). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const ticket of this.tickets.values()) ticket.stop();
+    this.tickets.clear();
+    await Promise.allSettled([...this.workers].map((worker) => worker.close()));
+    await Promise.allSettled([...this.producers.values()].map((queue) => queue.close()));
+  }
+
+  /** The ticket of a job, one per job while it is not final. */
+  ticketFor(jobId: string, queueKey: string, status: JobStatus): RedisTicket {
+    let ticket = this.tickets.get(jobId);
+    if (!ticket) {
+      ticket = new RedisTicket(this.ctx, this, jobId, queueKey, status, this.settings.retentionMs);
+      if (!isFinalStatus(status)) this.tickets.set(jobId, ticket);
+    }
+    return ticket;
+  }
+
+  /** @internal A ticket is final. */
+  forget(ticket: RedisTicket): void {
+    if (this.tickets.get(ticket.jobId) === ticket) this.tickets.delete(ticket.jobId);
+  }
+
+  /** @internal The job ended in this process: its ticket here follows at once (its outcome as another process would get it). */
+  finishedHere(jobId: string, outcome: JobOutcome): void {
+    this.tickets.get(jobId)?.final(decodeOutcome(encodeOutcome(outcome)));
+  }
+
+  /** @internal A write of the job was refused for a stale fencing token: its lease here is lost. */
+  fenced(jobId: string): void {
+    this.leases.get(jobId)?.loseLease();
+  }
+
+  /** @internal Removes a job cancelled while queued from BullMQ's queue (a process that takes it meanwhile finds it final). */
+  removeQueued(queueKey: string, jobId: string): void {
+    this.producer(queueKey)
+      .remove(bullName(jobId))
+      .catch(() => {});
+  }
+
+  private producer(queueKey: string): Queue {
+    let queue = this.producers.get(queueKey);
+    if (!queue) {
+      queue = new Queue(bullName(queueKey), { connection: this.settings.bullConnection, prefix: this.ctx.keys.bull });
+      queue.on("error", (error) => this.ctx.report(`the BullMQ queue "${queueKey}"`, error));
+      this.producers.set(queueKey, queue);
+    }
+    return queue;
+  }
+
+  /** BullMQ handed this process a job: take it (a new fencing token), run it, and hold BullMQ's lock until its lease ends. */
+  private async process(job: Job, token: string | undefined, run: JobRunner): Promise<void> {
+    const jobId = liveId(job.id!);
+    const { client, keys, tokens } = this.ctx;
+    const started = (await client.lwStartBuffer(keys.job(jobId), keys.channel(jobId))) as Buffer[];
+    if (started.length < 4) return; // final (cancelled while queued) or gone: nothing to run
+    const [before, fence, recordBytes, cancelled] = started as [Buffer, Buffer, Buffer, Buffer];
+    const record = decode(recordBytes) as JobRecord;
+    const lease = new RedisLease(this.ctx, this, jobId, fence.toString(), before.toString() === "running", cancelled.toString(), this.settings.retentionMs);
+    tokens.set(jobId, lease.token);
+    this.leases.set(jobId, lease);
+    this.tickets.get(jobId)?.note("running");
+    run(record, lease);
+    const end = await lease.ended;
+    if (tokens.get(jobId) === lease.token) tokens.delete(jobId);
+    if (this.leases.get(jobId) === lease) this.leases.delete(jobId);
+    if (end === "released" && token) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new ConfigurationError(`Cannot ${what}: the backend is closed`);
+  }
+}
+
+/**
+ * A job as a client sees it: its status follows the job's hash (told by a
+ * notification on the job's channel, looked up again after a reconnect), and
+ * its outcome settles when the hash holds one.
+ */
+export class RedisTicket implements JobTicket {
+  readonly outcome: Promise<JobOutcome>;
+  private settle!: (outcome: JobOutcome) => void;
+  private readonly unwatch: () => void;
+  private refreshing = false;
+  private again = false;
+  private settled = false;
+
+  constructor(
+    private readonly ctx: RedisContext,
+    private readonly queue: RedisJobQueue,
+    readonly jobId: string,
+    readonly queueKey: string,
+    public status: JobStatus,
+    private readonly retentionMs: number,
+  ) {
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+    const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
+      if (message === "s" || message === "reconnected") this.refresh();
+    });
+    this.unwatch = watch.stop;
+    // What changed before the subscription took hold.
+    void watch.ready.then(() => this.refresh());
+  }
+
+  async cancel(reason: string): Promise<CancelAnswer> {
+    await this.ctx.ready();
+    const { client, keys } = this.ctx;
+    const outcome: JobOutcome = { status: "cancelled", error: new JobCancelledError(this.jobId, reason) };
+    const answer = String(
+      await client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId)),
+    );
+    if (answer === "queued") {
+      this.queue.removeQueued(this.queueKey, this.jobId);
+      this.final(outcome);
+      return { was: "queued", outcome };
+    }
+    return { was: answer === "running" ? "running" : "final" };
+  }
+
+  /** @internal This process saw the job's status change (it runs the job). */
+  note(status: JobStatus): void {
+    if (!this.settled && !isFinalStatus(status)) this.status = status;
+  }
+
+  /** Stops following the job (the backend closes). */
+  stop(): void {
+    this.unwatch();
+  }
+
+  /** Reads the job's status (and outcome, once final) from its hash. */
+  private refresh(): void {
+    if (this.settled) return;
+    if (this.refreshing) {
+      this.again = true;
+      return;
+    }
+    this.refreshing = true;
+    const { client, keys } = this.ctx;
+    client.hmgetBuffer(keys.job(this.jobId), "st", "out").then(
+      ([status, outcome]) => {
+        this.refreshing = false;
+        if (status && outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
+        else if (status) this.status = status.toString() as JobStatus;
+        if (this.again) {
+          this.again = false;
+          this.refresh();
+        }
+      },
+      (error: unknown) => {
+        this.refreshing = false;
+        this.ctx.report(`reading the status of job "${this.jobId}"`, error);
+      },
+    );
+  }
+
+  /** @internal The job is final: status, outcome, and no more following. */
+  final(outcome: JobOutcome): void {
+    if (this.settled) return; // the first outcome holds
+    this.settled = true;
+    this.status = outcome.status as FinalStatus;
+    this.settle(outcome);
+    this.unwatch();
+    this.queue.forget(this);
+  }
+}
+
+/** How a lease ended: the job is final, given back, or taken over by another process. */
+type LeaseEnd = "finished" | "released" | "lost";
+
+/** What the process that took a job holds while it runs it: its fencing token, and the way to end it. */
+class RedisLease implements JobLease {
+  readonly ended: Promise<LeaseEnd>;
+  private end!: (how: LeaseEnd) => void;
+  private readonly controller = new AbortController();
+  private cancelHandler: ((reason: string) => void) | undefined;
+  private cancelReason: string | undefined;
+  private cancelDelivered = false;
+  private done = false;
+  private readonly unwatch: () => void;
+
+  constructor(
+    private readonly ctx: RedisContext,
+    private readonly queue: RedisJobQueue,
+    private readonly jobId: string,
+    readonly token: string,
+    readonly resumed: boolean,
+    cancelledBefore: string,
+    private readonly retentionMs: number,
+  ) {
+    this.ended = new Promise((resolve) => (this.end = resolve));
+    if (cancelledBefore !== "") this.cancelReason = cancelledBefore;
+    const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
+      if (message === "c" || message === "reconnected") this.lookForCancel();
+    });
+    this.unwatch = watch.stop;
+    void watch.ready.then(() => this.lookForCancel());
+  }
+
+  get lost(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  onCancel(handler: (reason: string) => void): void {
+    this.cancelHandler = handler;
+    this.deliverCancel();
+  }
+
+  finish(outcome: JobOutcome): void {
+    if (this.done) return;
+    this.done = true;
+    this.unwatch();
+    const { client, keys, writes } = this.ctx;
+    const bytes = encodeOutcome(outcome);
+    this.queue.finishedHere(this.jobId, outcome);
+    // After the job's last writes (its streams' ends), in order.
+    writes.push(() => {
+      client
+        .lwFinish(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), this.token, outcome.status, bytes, this.retentionMs, keys.streamPrefix(this.jobId))
+        .then(
+          (applied) => {
+            if (Number(applied) === 0) this.loseLease();
+            this.end(Number(applied) === 0 ? "lost" : "finished");
+          },
+          (error: unknown) => {
+            this.ctx.report(`recording the outcome of job "${this.jobId}"`, error);
+            this.end("lost");
+          },
+        );
+    });
+  }
+
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.unwatch();
+    // After the job's last writes: the next process reads what they acknowledged.
+    this.ctx.writes.push(() => {
+      this.ctx.client.ping().then(
+        () => this.end("released"),
+        () => this.end("released"),
+      );
+    });
+  }
+
+  /** @internal Another process holds the job now: stop, and write nothing. */
+  loseLease(): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
+  }
+
+  private lookForCancel(): void {
+    if (this.done || this.cancelDelivered) return;
+    this.ctx.client.hget(this.ctx.keys.job(this.jobId), "cx").then(
+      (reason) => {
+        if (reason !== null && this.cancelReason === undefined) this.cancelReason = reason;
+        this.deliverCancel();
+      },
+      (error: unknown) => this.ctx.report(`reading the cancel request of job "${this.jobId}"`, error),
+    );
+  }
+
+  private deliverCancel(): void {
+    if (this.cancelDelivered || this.cancelReason === undefined || !this.cancelHandler || this.done) return;
+    this.cancelDelivered = true;
+    this.cancelHandler(this.cancelReason);
+  }
+}

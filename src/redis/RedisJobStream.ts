@@ -1,0 +1,220 @@
+import { streamLabel } from "../backend/streamLabel.js";
+import { StreamClosedError } from "../errors.js";
+import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamMessage, type StreamOptions, type StreamReader, type WriteGuard } from "../backend/Backend.js";
+import { decode, encode, encodeError } from "./codec.js";
+import { ChangeSignal } from "./ChangeSignal.js";
+import type { RedisContext } from "./context.js";
+import { RedisKeys } from "./keys.js";
+import { RedisConsumer } from "./RedisConsumer.js";
+import { RedisReader } from "./RedisReader.js";
+import type { StreamHandle } from "./streamHandle.js";
+
+/** One queued append: its bytes and timestamp. */
+interface PendingAppend {
+  bytes: Buffer;
+  timestamp: number;
+}
+
+/**
+ * A job stream in Redis, as this process sees it: appends are queued and
+ * sent at the end of the step (one script call per run of appends), readers
+ * and the input's consumer read with their own cursors, and a notification
+ * on the job's channel wakes whoever waits. `closed` is what this process
+ * knows: set when it ended the stream, or read its end.
+ */
+export class RedisJobStream implements JobStream, StreamHandle {
+  closed: { error?: unknown; reason: string } | undefined;
+  readonly suffix: string;
+  readonly streamKey: string;
+  readonly jobKey: string;
+  readonly channel: string;
+  /** Notifications of this job's channel (data, acknowledgements). */
+  readonly changes = new ChangeSignal();
+  private labelText: string | undefined;
+  /** The lag Redis last reported (see `lwAppend`), and appends sent or queued since. */
+  private lag = 0;
+  private inflight = 0;
+  private spaceWaiters: Array<{ guard: WriteGuard | undefined; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private measuring = false;
+  private unwatch: (() => void) | undefined;
+  private watchReady: Promise<void> | undefined;
+  /** Batch owners: appends with a fencing token and without one never share a script call. */
+  private readonly fencedOwner = {};
+
+  constructor(
+    readonly ctx: RedisContext,
+    readonly key: StreamKey,
+    readonly options: StreamOptions,
+  ) {
+    this.suffix = RedisKeys.suffix(key);
+    this.streamKey = ctx.keys.stream(key.jobId, this.suffix);
+    this.jobKey = ctx.keys.job(key.jobId);
+    this.channel = ctx.keys.channel(key.jobId);
+  }
+
+  get label(): string {
+    return (this.labelText ??= streamLabel(this.key));
+  }
+
+  /** Subscribes to the job's channel (once); resolves when subscribed, so no notification after it is missed. */
+  watching(): Promise<void> {
+    if (!this.watchReady) {
+      const watch = this.ctx.notifier.watch(this.channel, () => {
+        this.changes.bump();
+        if (this.spaceWaiters.length > 0) this.measure();
+      });
+      this.unwatch = watch.stop;
+      this.watchReady = watch.ready;
+    }
+    return this.watchReady;
+  }
+
+  /** The store forgot the job: stop listening to its channel once the stream is closed (readers may still wait for its end). */
+  dispose(): void {
+    this.disposed = true;
+    if (this.closed) this.stopWatching();
+  }
+
+  private disposed = false;
+
+  private stopWatching(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    this.watchReady = undefined;
+  }
+
+  append(data: unknown, guard?: WriteGuard): Promise<void> {
+    if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
+    guard?.assertLive();
+    const item: PendingAppend = { bytes: encode(data, `the message for ${this.label}`), timestamp: this.options.now ? this.options.now() : 0 };
+    this.inflight++;
+    const token = guard ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
+    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token));
+    return this.lag + this.inflight >= this.options.highWaterMark ? this.waitForSpace(guard) : APPENDED;
+  }
+
+  end(reason: string): void {
+    this.mark(reason, undefined);
+  }
+
+  fail(error: unknown, reason: string): void {
+    this.mark(reason, { error });
+  }
+
+  reader(from: "oldest" | "live" = "oldest"): StreamReader {
+    return new RedisReader(this, from, this.key.role === "output");
+  }
+
+  consumer(guard?: WriteGuard): StreamConsumer {
+    if (this.key.role !== "input") throw new Error(`internal: ${this.label} is not an input`);
+    return new RedisConsumer(this, guard);
+  }
+
+  async last(): Promise<StreamMessage | undefined> {
+    await this.ctx.ready();
+    const [data, timestamp, offset] = await this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`);
+    if (!data) return undefined;
+    return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: 0 };
+  }
+
+  /** @internal This process learned that the stream ended (a marker read, or a write refused). */
+  learnClosed(reason: string, error?: unknown): void {
+    if (this.closed) return;
+    this.closed = error === undefined ? { reason } : { error, reason };
+    this.changes.bump();
+    this.settleWriters();
+    if (this.disposed) this.stopWatching();
+  }
+
+  private mark(reason: string, failure: { error: unknown } | undefined): void {
+    if (this.closed) return;
+    this.closed = failure ? { error: failure.error, reason } : { reason };
+    const errorBytes = failure ? encodeError(failure.error) : Buffer.alloc(0);
+    this.ctx.writes.push(() => {
+      this.ctx.client
+        .lwMark(this.jobKey, this.streamKey, this.channel, this.suffix, failure ? "f" : "e", reason, errorBytes)
+        .catch((error: unknown) => this.ctx.report(`ending ${this.label}`, error));
+    });
+    this.changes.bump();
+    this.settleWriters();
+  }
+
+  private sendAppends(items: PendingAppend[], token: string): void {
+    const args: Array<string | number | Buffer> = [this.suffix, token, this.key.role === "input" ? -1 : this.options.historyLimit, Date.now()];
+    for (const item of items) args.push(item.timestamp, item.bytes);
+    this.ctx.client
+      .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}:cursors`, `${this.streamKey}:leases`, this.channel, ...args)
+      .then(
+        (reply) => {
+          this.inflight -= items.length;
+          this.answered(reply as [string, number], items.length);
+        },
+        (error: unknown) => {
+          this.inflight -= items.length;
+          this.ctx.report(`writing to ${this.label}`, error);
+        },
+      );
+  }
+
+  /** What `lwAppend` answered: the lag, or why nothing was written. */
+  private answered([status, lag]: [string, number], written: number): void {
+    if (status === "ok") {
+      this.lag = Number(lag);
+      this.settleWriters();
+      return;
+    }
+    if (status === "fenced") {
+      this.ctx.fenced(this.key.jobId);
+      return;
+    }
+    if (written > 0 || status === "gone") this.learnClosed(status === "gone" ? `job "${this.key.jobId}" is no longer known` : "the stream was ended");
+  }
+
+  private waitForSpace(guard: WriteGuard | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.spaceWaiters.push({ guard, resolve, reject });
+      void this.watching().then(() => this.measure());
+      guard?.onCancel(() => this.settleWriters());
+      this.pollSpace();
+    });
+  }
+
+  /** While writers wait, looks at the lag now and then (a notification may be lost). */
+  private pollSpace(): void {
+    const timer = setTimeout(() => {
+      if (this.spaceWaiters.length === 0) return;
+      this.measure();
+      this.pollSpace();
+    }, this.ctx.pollMs);
+    timer.unref?.();
+  }
+
+  /** Asks Redis for the lag (an append of nothing), then settles the writers that can go on. */
+  private measure(): void {
+    if (this.measuring) return;
+    this.measuring = true;
+    this.ctx.client
+      .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}:cursors`, `${this.streamKey}:leases`, this.channel, this.suffix, "", this.key.role === "input" ? -1 : this.options.historyLimit, Date.now())
+      .then(
+        (reply) => {
+          this.measuring = false;
+          this.answered(reply as [string, number], 0);
+        },
+        () => {
+          this.measuring = false;
+        },
+      );
+  }
+
+  private settleWriters(): void {
+    if (this.spaceWaiters.length === 0) return;
+    const room = this.closed !== undefined || this.lag + this.inflight < this.options.highWaterMark;
+    const waiting = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const waiter of waiting) {
+      if (waiter.guard?.cancelled) waiter.reject(waiter.guard.cancelReason);
+      else if (room) waiter.resolve();
+      else this.spaceWaiters.push(waiter);
+    }
+  }
+}

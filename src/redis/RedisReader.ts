@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import type { StreamMessage, StreamReader, WaitCanceller } from "../backend/Backend.js";
+import { EntryBuffer } from "./EntryBuffer.js";
+import { parseEntries } from "./entries.js";
+import type { StreamHandle } from "./streamHandle.js";
+
+/** Entries one read asks for. */
+const BATCH = 512;
+
+/**
+ * A reader of a Redis job stream with its own cursor (the id of the last
+ * entry read). An output's reader pins its position while open (writers wait
+ * for it, and the stream keeps what it has not read) for `readerLeaseMs`
+ * after its last read: a reader of a process that died stops pinning.
+ */
+export class RedisReader extends EntryBuffer implements StreamReader {
+  private after: string | undefined;
+  private position = 0;
+  private closed = false;
+  private readonly readerId: string;
+
+  constructor(stream: StreamHandle, from: "oldest" | "live", pin: boolean) {
+    super(stream);
+    this.readerId = pin ? randomUUID() : "";
+    if (from === "oldest") this.after = "0-0";
+  }
+
+  nextNow(): StreamMessage | undefined {
+    const message = this.head();
+    if (message) this.take();
+    return message;
+  }
+
+  async next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+    const message = this.head() ?? (await this.waitForMessage(canceller));
+    if (message) this.take();
+    return message;
+  }
+
+  /** Moves past the message at the head of the buffer. */
+  private take(): void {
+    const entry = this.buffer.shift();
+    if (entry?.kind === "message") this.position = entry.message.offset + 1;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.readerId === "") return;
+    const { ctx, streamKey } = this.stream;
+    ctx.writes.push(() => {
+      ctx.client.zrem(`${streamKey}:cursors`, this.readerId).catch(() => {});
+      ctx.client.hdel(`${streamKey}:leases`, this.readerId).catch(() => {});
+    });
+  }
+
+  protected async fetch(): Promise<boolean> {
+    const { ctx, streamKey, jobKey, channel } = this.stream;
+    await ctx.ready();
+    if (this.after === undefined) {
+      // A live reader starts after the newest entry there is now.
+      const newest = (await ctx.client.xrevrange(streamKey, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
+      this.after = newest[0]?.[0] ?? "0-0";
+      return false;
+    }
+    const raw = await ctx.client.lwRangeBuffer(
+      streamKey,
+      `${streamKey}:cursors`,
+      `${streamKey}:leases`,
+      jobKey,
+      channel,
+      this.after,
+      BATCH,
+      this.readerId,
+      this.position,
+      Date.now() + ctx.readerLeaseMs,
+    );
+    const entries = parseEntries(raw);
+    if (entries.length === 0) return false;
+    this.after = entries[entries.length - 1]!.id;
+    this.buffer.push(...entries);
+    return true;
+  }
+}

@@ -1,0 +1,40 @@
+import type { StreamKey, StreamOptions, StreamStore } from "../backend/Backend.js";
+import { encodeError } from "./codec.js";
+import type { RedisContext } from "./context.js";
+import { RedisJobStream } from "./RedisJobStream.js";
+
+/** Job streams in Redis; this process keeps one handle per stream it opened, until `dispose`. */
+export class RedisStreamStore implements StreamStore {
+  private readonly jobs = new Map<string, RedisJobStream[]>();
+
+  constructor(private readonly ctx: RedisContext) {}
+
+  open(key: StreamKey, options: StreamOptions): RedisJobStream {
+    let streams = this.jobs.get(key.jobId);
+    if (!streams) this.jobs.set(key.jobId, (streams = []));
+    for (const stream of streams) if (stream.key.role === key.role && stream.key.node === key.node && stream.key.tag === key.tag) return stream;
+    const stream = new RedisJobStream(this.ctx, key, options);
+    streams.push(stream);
+    return stream;
+  }
+
+  endAll(jobId: string, reason: string, error?: unknown): void {
+    for (const stream of this.jobs.get(jobId) ?? []) {
+      if (error === undefined) stream.end(reason);
+      else stream.fail(error, reason);
+    }
+    // Streams other processes wrote to, which this one never opened.
+    const { client, keys, writes } = this.ctx;
+    const errorBytes = error === undefined ? Buffer.alloc(0) : encodeError(error);
+    writes.push(() => {
+      client
+        .lwEndAll(keys.job(jobId), keys.channel(jobId), keys.streamPrefix(jobId), error === undefined ? "e" : "f", reason, errorBytes)
+        .catch((failure: unknown) => this.ctx.report(`ending the streams of job "${jobId}"`, failure));
+    });
+  }
+
+  dispose(jobId: string): void {
+    for (const stream of this.jobs.get(jobId) ?? []) stream.dispose();
+    this.jobs.delete(jobId);
+  }
+}

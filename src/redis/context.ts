@@ -1,0 +1,25 @@
+import type { ScriptedRedis } from "./connection.js";
+import type { RedisKeys } from "./keys.js";
+import type { Notifier } from "./Notifier.js";
+import type { WriteQueue } from "./writeQueue.js";
+
+/** What the Redis backend's parts share in one process. */
+export interface RedisContext {
+  /** The command connection (scripts defined, auto-pipelined). */
+  readonly client: ScriptedRedis;
+  readonly keys: RedisKeys;
+  readonly writes: WriteQueue;
+  readonly notifier: Notifier;
+  /** Job id → the fencing token of the lease this process holds on it (runtime writes carry it). */
+  readonly tokens: Map<string, string>;
+  /** A write of a job was refused for a stale token: this process lost the job's lease. */
+  fenced(jobId: string): void;
+  /** Reports a failure no caller waits for (logged once per kind). */
+  report(what: string, error: unknown): void;
+  /** Resolves once connected; rejects with `RedisUnavailableError` when Redis cannot be reached. */
+  ready(): Promise<void>;
+  /** How long a waiting reader or writer goes without a notification before it looks again (ms). */
+  readonly pollMs: number;
+  /** How long an output reader pins its position without reading (ms): a dead process's readers stop pinning after it. */
+  readonly readerLeaseMs: number;
+}

@@ -1,0 +1,57 @@
+import type { StreamKey } from "../backend/Backend.js";
+
+/**
+ * Where an env's jobs live in Redis. Every key starts with
+ * `<prefix>:<projectId>:`; a job's keys carry its id in braces (a Redis
+ * Cluster hash tag), so one script can touch all of them.
+ *
+ * - `…:job:{id}`: the job's hash (record, status, fencing token, outcome, per-stream counters and checkpoints);
+ * - `…:s:{id}:<role>:<node>/<tag>`: one Redis stream per node, tag and direction;
+ * - `…:s:{id}:<role>:<node>/<tag>:cursors`: the output readers' positions (sorted set) and `…:leases` their expiry (hash);
+ * - `…:ev:{id}`: the job's journal (its lifecycle events, capped);
+ * - `…:events`: every job's lifecycle events (capped);
+ * - channel `…:n:{id}`: notifications of the job (data appended, acknowledged, status, cancel);
+ * - `…:bull`: BullMQ's own keys (one queue per spec or flow).
+ */
+export class RedisKeys {
+  readonly base: string;
+
+  constructor(prefix: string, projectId: string) {
+    this.base = `${prefix}:${projectId}`;
+  }
+
+  job(jobId: string): string {
+    return `${this.base}:job:{${jobId}}`;
+  }
+
+  /** What names a stream within its job: `<role>:<node>/<tag>` (ids hold no `/` or `:`). */
+  static suffix(key: Pick<StreamKey, "role" | "node" | "tag">): string {
+    return `${key.role}:${key.node}/${key.tag}`;
+  }
+
+  stream(jobId: string, suffix: string): string {
+    return `${this.base}:s:{${jobId}}:${suffix}`;
+  }
+
+  /** Prefix of a job's stream keys, for scripts that walk them (`…:s:{id}:`). */
+  streamPrefix(jobId: string): string {
+    return `${this.base}:s:{${jobId}}:`;
+  }
+
+  journal(jobId: string): string {
+    return `${this.base}:ev:{${jobId}}`;
+  }
+
+  get events(): string {
+    return `${this.base}:events`;
+  }
+
+  channel(jobId: string): string {
+    return `${this.base}:n:{${jobId}}`;
+  }
+
+  /** BullMQ's key prefix for this env's queues. */
+  get bull(): string {
+    return `${this.base}:bull`;
+  }
+}

@@ -1,0 +1,21 @@
+import type { StreamKey } from "../backend/Backend.js";
+import type { ChangeSignal } from "./ChangeSignal.js";
+import type { RedisContext } from "./context.js";
+
+/** What a reader or consumer of a Redis job stream needs of its stream (`RedisJobStream`). */
+export interface StreamHandle {
+  readonly ctx: RedisContext;
+  readonly key: StreamKey;
+  readonly label: string;
+  /** Within its job: `<role>:<node>/<tag>`. */
+  readonly suffix: string;
+  readonly streamKey: string;
+  readonly jobKey: string;
+  readonly channel: string;
+  /** Notifications of the job's channel. */
+  readonly changes: ChangeSignal;
+  /** Resolves once the job's channel is subscribed. */
+  watching(): Promise<void>;
+  /** A reader found the stream's end (or failure). */
+  learnClosed(reason: string, error?: unknown): void;
+}

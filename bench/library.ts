@@ -16,7 +16,8 @@ async function buildLibrary(): Promise<void> {
   const root = fileURLToPath(new URL("../", import.meta.url));
   await build({
     config: false,
-    entry: { index: `${root}src/index.ts`, machines: `${root}machines/index.ts` },
+    entry: { index: `${root}src/index.ts`, machines: `${root}machines/index.ts`, redis: `${root}src/redis/index.ts` },
+    external: ["bullmq", "ioredis"],
     format: ["esm"],
     outDir,
     target: "node20",
@@ -30,17 +31,24 @@ async function buildLibrary(): Promise<void> {
 
 type Library = typeof import("../src/index.js");
 type Machines = typeof import("../machines/index.js");
+type Redis = typeof import("../src/redis/index.js");
 
-async function load(): Promise<{ library: Library; machines: Machines; label: string }> {
+async function load(): Promise<{ library: Library; machines: Machines; redis: Redis; label: string }> {
   if (fromSource) {
-    return { library: await import("../src/index.js"), machines: await import("../machines/index.js"), label: "src/ under tsx" };
+    return {
+      library: await import("../src/index.js"),
+      machines: await import("../machines/index.js"),
+      redis: await import("../src/redis/index.js"),
+      label: "src/ under tsx",
+    };
   }
   await buildLibrary();
   return {
     library: (await import(`${outDir}index.js`)) as Library,
     machines: (await import(`${outDir}machines.js`)) as Machines,
+    redis: (await import(`${outDir}redis.js`)) as Redis,
     label: "built bundle (tsup)",
   };
 }
 
-export const { library, machines, label: libraryLabel } = await load();
+export const { library, machines, redis, label: libraryLabel } = await load();

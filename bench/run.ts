@@ -41,6 +41,11 @@ const scenarios: Array<[string, (mode: BenchMode) => Promise<ResultRow[]>]> = [
   ["4", latency],
   ["5", inspection],
 ];
+// `--redis`: scenario 6, liveworker on Redis against BullMQ and raw Redis Streams (needs a Redis: LW_REDIS_URL).
+if (process.argv.includes("--redis")) {
+  const { redisScenarios } = await import("./redisScenarios.js");
+  scenarios.push(["6", redisScenarios]);
+}
 
 const format = (value: number | undefined): string => {
   if (value === undefined) return "—";

@@ -80,7 +80,9 @@ export interface JobQueue {
    * Once the job is stored, and before any consumer can be handed it, calls
    * `announce` with the ticket (the env publishes the job's `queued` event
    * there, so it comes before `running`). A backend that stores the job in
-   * this step (memory) calls `announce` before `add` returns.
+   * this step (memory) calls `announce` before `add` returns. Jobs of one
+   * queue are queued in the order `add` was called, whether or not the
+   * earlier calls have resolved.
    *
    * @throws ConfigurationError (a rejection) when a job of this id is queued or running, or when the backend is closed; nothing is added and `announce` is not called.
    */

@@ -59,7 +59,8 @@ export class EnvClient implements JobClient {
    * Creates a job: its id and its place in its queue are taken at once, its
    * options validated (maybe async), then it is added after every job of its
    * queue called before it (a job still validating holds its place; one that
-   * fails gives it back), and its `queued` event goes out.
+   * fails gives it back: the next is added once this one's `add` is called,
+   * the backend keeping that order), and its `queued` event goes out.
    *
    * @throws EnvClosedError when the env closes first; ConfigurationError when the id is taken; what `validate` or `check` throw.
    */
@@ -91,6 +92,7 @@ export class EnvClient implements JobClient {
       // Opened before the job can run: a job that ends before `add` resolves still has them.
       const ports = LiveJob.openPorts(this, plan, jobId);
       let job: LiveJob | undefined;
+      // The backend keeps the order of adds as they are called: the next enqueue of this queue may add now, without waiting for this one's round trips.
       const adding = this.backend.jobs.add(plan.queueKey, record, (ticket) => {
         // Stored, not yet handed out: the handle, names and flows first, then `queued` (before `running`).
         job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), ports);
@@ -98,6 +100,7 @@ export class EnvClient implements JobClient {
         request.added();
         this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at, status: "queued" });
       });
+      done();
       // A backend that stored the job in this step (memory) announced it already: no tick to wait.
       if (job === undefined) await adding;
       else adding.catch(() => {});

@@ -12,6 +12,7 @@ import type { StreamHandle } from "./streamHandle.js";
 export abstract class EntryBuffer {
   protected buffer: StreamEntry[] = [];
   private ended: { error?: unknown; failed: boolean } | undefined;
+  private subscribed = false;
 
   constructor(protected readonly stream: StreamHandle) {}
 
@@ -35,9 +36,16 @@ export abstract class EntryBuffer {
         return undefined;
       }
       if (canceller?.cancelled) throw canceller.cancelReason;
-      await this.stream.watching();
+      // Subscribing and reading at once: one round trip, not two, for a cursor's first read.
+      const subscribed = this.stream.watching();
       const since = this.stream.changes.version;
       if (await this.fetch()) continue;
+      if (!this.subscribed) {
+        // What was appended before the subscription held told nobody: read once more before sleeping.
+        await subscribed;
+        this.subscribed = true;
+        continue;
+      }
       await this.stream.changes.wait(since, this.stream.ctx.pollMs, canceller);
     }
   }

@@ -6,6 +6,8 @@ import type { StreamHandle } from "./streamHandle.js";
 
 /** Entries one read asks for. */
 const BATCH = 512;
+/** Entry ids one acknowledging script call takes at most. */
+const ACK_CHUNK = 1_000;
 
 /**
  * The consumer of an input, through the stream's consumer group (`lw`, one
@@ -54,17 +56,33 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     if (this.taken.length === 0 && checkpoint === undefined) return;
     const ids = this.taken;
     this.taken = [];
+    const bytes = checkpoint === undefined ? undefined : encode(checkpoint, `the checkpoint of ${this.stream.label}`);
+    // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
+    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks));
+  }
+
+  private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined }>): void {
     const { ctx, jobKey, streamKey, channel, suffix, key } = this.stream;
     const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
-    const bytes = checkpoint === undefined ? Buffer.alloc(0) : encode(checkpoint, `the checkpoint of ${this.stream.label}`);
-    ctx.writes.push(() => {
-      ctx.client.lwAck(jobKey, streamKey, channel, token, suffix, checkpoint === undefined ? "0" : "1", bytes, ...ids).then(
-        (applied) => {
-          if (Number(applied) === 0) ctx.fenced(key.jobId);
-        },
-        (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
-      );
-    });
+    let checkpoint: Buffer | undefined;
+    const ids: string[] = [];
+    for (const ack of acks) {
+      ids.push(...ack.ids);
+      if (ack.checkpoint !== undefined) checkpoint = ack.checkpoint;
+    }
+    // Lua's unpack takes a few thousand arguments at most: long runs go in chunks, the checkpoint with the last.
+    for (let from = 0; from < Math.max(ids.length, 1); from += ACK_CHUNK) {
+      const last = from + ACK_CHUNK >= ids.length;
+      const withCheckpoint = last && checkpoint !== undefined;
+      ctx.client
+        .lwAck(jobKey, streamKey, channel, token, suffix, withCheckpoint ? "1" : "0", withCheckpoint ? checkpoint! : Buffer.alloc(0), ...ids.slice(from, from + ACK_CHUNK))
+        .then(
+          (applied) => {
+            if (Number(applied) === 0) ctx.fenced(key.jobId);
+          },
+          (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
+        );
+    }
   }
 
   close(): void {}
@@ -73,20 +91,20 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   protected async fetch(): Promise<boolean> {
     const { ctx, jobKey, streamKey, suffix } = this.stream;
     await ctx.ready();
-    for (;;) {
-      const from = this.pendingAfter ?? ">";
-      const [raw, checkpoint] = (await ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")) as [unknown, Buffer | null];
-      this.created = true;
-      if (checkpoint) this.committed = decode(checkpoint);
-      const entries = parseEntries(raw);
-      if (entries.length === 0) {
-        if (this.pendingAfter === undefined) return false;
-        this.pendingAfter = undefined; // every pending entry read: new ones from now on
-        continue;
-      }
-      if (this.pendingAfter !== undefined) this.pendingAfter = entries[entries.length - 1]!.id;
-      this.buffer.push(...entries);
-      return true;
-    }
+    const from = this.pendingAfter ?? ">";
+    const [raw, checkpoint, pendingDone] = (await ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")) as [
+      unknown,
+      Buffer | null,
+      number,
+    ];
+    this.created = true;
+    if (checkpoint) this.committed = decode(checkpoint);
+    const entries = parseEntries(raw);
+    // Every pending entry read: new ones from now on (what this read returned, if any, was new).
+    if (Number(pendingDone) === 1) this.pendingAfter = undefined;
+    else if (entries.length > 0) this.pendingAfter = entries[entries.length - 1]!.id;
+    if (entries.length === 0) return false;
+    this.buffer.push(...entries);
+    return true;
   }
 }

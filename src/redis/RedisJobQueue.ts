@@ -49,18 +49,35 @@ export class RedisJobQueue implements JobQueue {
   async add(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket> {
     this.assertOpen(`add job "${record.jobId}" to queue "${queueKey}"`);
     const bytes = encode(record, `the job options of job "${record.jobId}"`);
-    await this.ctx.ready();
-    const { client, keys } = this.ctx;
-    const stored = await client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId));
-    if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
-    const ticket = this.ticketFor(record.jobId, queueKey, "queued");
-    announce(ticket);
-    // What `announce` published lands before any process can take the job.
-    this.ctx.writes.flush();
-    await client.ping();
-    await this.producer(queueKey).add("job", {}, { jobId: bullName(record.jobId), removeOnComplete: true, removeOnFail: true });
-    return ticket;
+    // Adds of one queue reach BullMQ in call order, each as soon as the one before it was sent (not answered).
+    const previous = this.addOrder.get(queueKey);
+    let sent!: () => void;
+    const mine = new Promise<void>((resolve) => (sent = resolve));
+    this.addOrder.set(queueKey, mine);
+    try {
+      await this.ctx.ready();
+      const { client, keys } = this.ctx;
+      const stored = await client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId));
+      if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
+      const ticket = this.ticketFor(record.jobId, queueKey, "queued");
+      announce(ticket);
+      // What `announce` published lands before any process can take the job.
+      this.ctx.writes.flush();
+      const published = client.ping();
+      await previous;
+      await published;
+      const adding = this.producer(queueKey).add("job", {}, { jobId: bullName(record.jobId), removeOnComplete: true, removeOnFail: true });
+      sent();
+      await adding;
+      return ticket;
+    } finally {
+      sent();
+      if (this.addOrder.get(queueKey) === mine) this.addOrder.delete(queueKey);
+    }
   }
+
+  /** Per queue, when the last add called so far was sent to BullMQ (or gave up). */
+  private readonly addOrder = new Map<string, Promise<void>>();
 
   async find(jobId: string): Promise<JobTicket | undefined> {
     const known = this.tickets.get(jobId);

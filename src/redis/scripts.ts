@@ -174,9 +174,11 @@ return 1`,
   },
   /**
    * Reads an input through its consumer group (`lw`, consumer `c`): ARGV
-   * from (`0`: the messages handed out and not acknowledged; `>`: new ones),
-   * count, suffix, create (`1`: make the group first). KEYS: job, stream.
-   * Returns `{ entries | false, checkpoint | false }`.
+   * from (`0` or the last pending id read: the messages handed out and not
+   * acknowledged, after it; `>`: new ones), count, suffix, create (`1`: make
+   * the group first). When no pending message is left after `from`, reads new
+   * ones in the same call. KEYS: job, stream. Returns
+   * `{ entries | false, checkpoint | false, pendingDone (0 | 1) }`.
    */
   lwConsume: {
     keys: 2,
@@ -186,10 +188,18 @@ if ARGV[4] == '1' then
   followTtl(KEYS[1], KEYS[2])
   redis.call('HSETNX', KEYS[1], 'n:' .. ARGV[3], 0)
 end
-local read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], ARGV[1])
+local from = ARGV[1]
 local entries = false
-if read then entries = read[1][2] end
-return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3])}`,
+local read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], from)
+if read and #read[1][2] > 0 then entries = read[1][2] end
+local pendingDone = 0
+if from == '>' then pendingDone = 1
+elseif not entries then
+  pendingDone = 1
+  read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '>')
+  if read and #read[1][2] > 0 then entries = read[1][2] end
+end
+return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone}`,
   },
   /**
    * Acknowledges input (and commits a checkpoint with it). KEYS: job,

@@ -1,16 +1,23 @@
 /**
  * Orders a process's writes to Redis: each write is queued, and the queue
  * is sent at the end of the current step, in call order, on one connection
- * (ioredis pipelines what is sent in one step). Appends to one stream made
- * one after another coalesce into one script call.
+ * (ioredis pipelines what is sent in one step). Batched writes of one owner
+ * (appends to a stream, acknowledgements of a consumer) coalesce into one
+ * script call: a batch takes items until the next plain write (a barrier:
+ * an end marker, an event, a job's outcome), so those stay after every
+ * item called before them; batches of different owners may be reordered
+ * among themselves.
  */
 export class WriteQueue {
   private ops: Array<PendingOp> = [];
+  /** Batches still taking items (since the last plain write). */
+  private open = new Map<object, unknown[]>();
   private scheduled = false;
 
-  /** Queues `send` (it issues its commands when the queue flushes). */
+  /** Queues `send` (it issues its commands when the queue flushes), after everything queued so far. */
   push(send: () => void): void {
-    this.ops.push({ send, batch: undefined });
+    this.ops.push({ send });
+    this.open.clear();
     this.schedule();
   }
 
@@ -20,17 +27,18 @@ export class WriteQueue {
   }
 
   /**
-   * Adds `item` to the batch of `owner` when that batch is the last thing
-   * queued, else starts a batch that `sendBatch` sends at the flush.
+   * Adds `item` to the open batch of `owner`, or starts one that `sendBatch`
+   * sends at the flush.
    */
   batch<T>(owner: object, item: T, sendBatch: (items: T[]) => void): void {
-    const last = this.ops[this.ops.length - 1];
-    if (last?.batch && last.batch.owner === owner) {
-      (last.batch.items as T[]).push(item);
+    const open = this.open.get(owner) as T[] | undefined;
+    if (open) {
+      open.push(item);
       return;
     }
     const items: T[] = [item];
-    this.ops.push({ send: () => sendBatch(items), batch: { owner, items } });
+    this.open.set(owner, items);
+    this.ops.push({ send: () => sendBatch(items) });
     this.schedule();
   }
 
@@ -45,11 +53,11 @@ export class WriteQueue {
     this.scheduled = false;
     const ops = this.ops;
     this.ops = [];
+    this.open.clear();
     for (const op of ops) op.send();
   }
 }
 
 interface PendingOp {
   send: () => void;
-  batch: { owner: object; items: unknown[] } | undefined;
 }

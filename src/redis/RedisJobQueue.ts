@@ -21,7 +21,13 @@ export interface RedisQueueSettings {
 
 /** BullMQ refuses `:` in queue names and job ids; liveworker's ids never hold `/`, so `:` → `/` is reversible. */
 const bullName = (name: string) => name.replaceAll(":", "/");
-const liveId = (bullId: string) => bullId.replaceAll("/", ":");
+/**
+ * A job's id in BullMQ: `j/` and its id with `:` → `/`. BullMQ also refuses
+ * an id that reads as an integer (`"42"`, `"-7"`, even `"NaN"`), which
+ * liveworker allows; the prefix makes none of them read so.
+ */
+const bullJobId = (jobId: string) => `j/${bullName(jobId)}`;
+const liveId = (bullId: string) => bullId.slice(2).replaceAll("/", ":");
 
 /**
  * Jobs on BullMQ: one BullMQ queue per spec or flow, whose worker (one per
@@ -58,7 +64,7 @@ export class RedisJobQueue implements JobQueue {
     // What `announce` published lands before any process can take the job.
     this.ctx.writes.flush();
     await client.ping();
-    await this.producer(queueKey).add("job", {}, { jobId: bullName(record.jobId), removeOnComplete: true, removeOnFail: true });
+    await this.producer(queueKey).add("job", {}, { jobId: bullJobId(record.jobId), removeOnComplete: true, removeOnFail: true });
     return ticket;
   }
 
@@ -131,7 +137,7 @@ export class RedisJobQueue implements JobQueue {
   /** @internal Removes a job cancelled while queued from BullMQ's queue (a process that takes it meanwhile finds it final). */
   removeQueued(queueKey: string, jobId: string): void {
     this.producer(queueKey)
-      .remove(bullName(jobId))
+      .remove(bullJobId(jobId))
       .catch(() => {});
   }
 

@@ -140,7 +140,7 @@ describe("a slow reader in another process", () => {
 });
 
 describe("Redis gone mid-run", () => {
-  it("enqueueJob fails with a RedisUnavailableError naming the address instead of hanging", async () => {
+  it("enqueueJob after the connection dropped fails with a RedisUnavailableError naming the address instead of hanging", async () => {
     const server = await startRedisServer();
     const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
     try {
@@ -149,6 +149,8 @@ describe("Redis gone mid-run", () => {
       expect((await spec.enqueueAndGetResult({ liveEnv: env, input: "up" })).data).toBe("up");
       server.kill();
       await server.stop();
+      // Once the process saw the connection drop (a command sent at the very moment it dropped still waits: see the review).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       const error = await within(spec.enqueueJob({ liveEnv: env }).catch((e: unknown) => e), 8_000, "enqueueJob() with Redis down");
       expect(error).toBeInstanceOf(RedisUnavailableError);
       expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);

@@ -21,7 +21,13 @@ export interface RedisQueueSettings {
 
 /** BullMQ refuses `:` in queue names and job ids; liveworker's ids never hold `/`, so `:` → `/` is reversible. */
 const bullName = (name: string) => name.replaceAll(":", "/");
-const liveId = (bullId: string) => bullId.replaceAll("/", ":");
+/**
+ * A job's id in BullMQ: `j/` and its id with `:` → `/`. BullMQ also refuses
+ * an id that reads as an integer (`"42"`, `"-7"`, even `"NaN"`), which
+ * liveworker allows; the prefix makes none of them read so.
+ */
+const bullJobId = (jobId: string) => `j/${bullName(jobId)}`;
+const liveId = (bullId: string) => bullId.slice(2).replaceAll("/", ":");
 
 /**
  * Jobs on BullMQ: one BullMQ queue per spec or flow, whose worker (one per
@@ -66,7 +72,7 @@ export class RedisJobQueue implements JobQueue {
       const published = client.ping();
       await previous;
       await published;
-      const adding = this.producer(queueKey).add("job", {}, { jobId: bullName(record.jobId), removeOnComplete: true, removeOnFail: true });
+      const adding = this.producer(queueKey).add("job", {}, { jobId: bullJobId(record.jobId), removeOnComplete: true, removeOnFail: true });
       sent();
       await adding;
       return ticket;
@@ -148,7 +154,7 @@ export class RedisJobQueue implements JobQueue {
   /** @internal Removes a job cancelled while queued from BullMQ's queue (a process that takes it meanwhile finds it final). */
   removeQueued(queueKey: string, jobId: string): void {
     this.producer(queueKey)
-      .remove(bullName(jobId))
+      .remove(bullJobId(jobId))
       .catch(() => {});
   }
 

@@ -12,7 +12,15 @@ export class RedisStreamStore implements StreamStore {
   open(key: StreamKey, options: StreamOptions): RedisJobStream {
     let streams = this.jobs.get(key.jobId);
     if (!streams) this.jobs.set(key.jobId, (streams = []));
-    for (const stream of streams) if (stream.key.role === key.role && stream.key.node === key.node && stream.key.tag === key.tag) return stream;
+    const known = streams.findIndex((stream) => stream.key.role === key.role && stream.key.node === key.node && stream.key.tag === key.tag);
+    if (known >= 0) {
+      const stream = streams[known]!;
+      // A stream this process saw end is not handed out again: its job may be over elsewhere and its id reused
+      // (a new job of the id starts with open streams). Who holds the old handle keeps it; a new one reads Redis.
+      if (!stream.closed) return stream;
+      stream.dispose();
+      streams.splice(known, 1);
+    }
     const stream = new RedisJobStream(this.ctx, key, options);
     streams.push(stream);
     return stream;

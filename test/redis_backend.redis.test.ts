@@ -212,3 +212,38 @@ describe("one env, several processes (a backend each)", () => {
     }
   });
 });
+
+describe("globalConcurrency", () => {
+  it("caps a spec's jobs running at once across processes (BullMQ's global concurrency), while each process allows more", async () => {
+    const prefix = uniquePrefix("redis-backend");
+    const spec = upper();
+    const envOf = () => {
+      const env = LiveEnv.create({
+        projectId: "kitchen",
+        logger: silent,
+        backend: redisBackend({ connection: redisUrl(), prefix, retentionMs: 60_000, globalConcurrency: { [spec.name]: 1 } }),
+      });
+      opened.push(env);
+      return env;
+    };
+    const client = envOf();
+    let running = 0;
+    let most = 0;
+    for (const worker of [envOf(), envOf()]) {
+      spec.defineWorker({
+        liveEnv: worker,
+        concurrency: 5,
+        processor: async ({ input, output }) => {
+          most = Math.max(most, ++running);
+          for await (const word of input) await output.emit(word);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          running--;
+        },
+      });
+    }
+    const jobs = await Promise.all(Array.from({ length: 6 }, () => spec.enqueueJob({ liveEnv: client })));
+    for (const job of jobs) await job.input.terminate();
+    await Promise.all(jobs.map((job) => job.waitUntilFinish()));
+    expect(most).toBe(1);
+  });
+});

@@ -357,10 +357,17 @@ class RedisLease implements JobLease {
     this.done = true;
     this.unwatch();
     // After the job's last writes: the next process reads what they acknowledged.
-    this.ctx.writes.push(() => {
-      this.ctx.client.ping().then(
-        () => this.end("released"),
-        () => this.end("released"),
+    const { client, keys, writes } = this.ctx;
+    writes.push(() => {
+      client.lwRelease(keys.job(this.jobId), keys.channel(this.jobId), this.token).then(
+        (applied) => {
+          if (Number(applied) === 0) this.loseLease();
+          this.end(Number(applied) === 0 ? "lost" : "released");
+        },
+        (error: unknown) => {
+          this.ctx.report(`releasing job "${this.jobId}"`, error);
+          this.end("released");
+        },
       );
     });
   }

@@ -64,9 +64,20 @@ return 1`,
 if not st then return {'gone'} end
 if st ~= 'queued' and st ~= 'running' then return {st} end
 local tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
-redis.call('HSET', KEYS[1], 'st', 'running')
+redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1)
 redis.call('PUBLISH', KEYS[2], 's')
 return {st, tostring(tok), redis.call('HGET', KEYS[1], 'r'), redis.call('HGET', KEYS[1], 'cx') or ''}`,
+  },
+  /**
+   * Gives a job back (its process closes): held by no process until the next
+   * take. KEYS: job, channel. ARGV: token. Returns 1, or 0 when fenced.
+   */
+  lwRelease: {
+    keys: 2,
+    lua: `if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'held', 0)
+redis.call('PUBLISH', KEYS[2], 's')
+return 1`,
   },
   /**
    * Records a job's outcome. KEYS: job, channel, journal. ARGV: token,
@@ -84,13 +95,15 @@ return 1`,
   /**
    * Cancels a job. KEYS: job, channel, journal. ARGV: reason, outcome (used
    * when queued), retentionMs, streamPrefix. Returns `queued` (now final,
-   * cancelled), `running` (its process is told) or `final`.
+   * cancelled: a queued job, or a released one no process holds), `running`
+   * (its process is told) or `final`.
    */
   lwCancel: {
     keys: 3,
     lua: `${EXPIRE_JOB}
 local st = redis.call('HGET', KEYS[1], 'st')
-if st == 'queued' then
+-- A released job (running, held by no process: it waits in its queue again) is cancelled like a queued one.
+if st == 'queued' or (st == 'running' and redis.call('HGET', KEYS[1], 'held') == '0') then
   redis.call('HSET', KEYS[1], 'st', 'cancelled', 'out', ARGV[2])
   expireJob(KEYS[1], KEYS[3], ARGV[4], tonumber(ARGV[3]))
   redis.call('PUBLISH', KEYS[2], 's')

@@ -69,6 +69,10 @@ export class RedisJobStream implements JobStream, StreamHandle {
     return this.watchReady;
   }
 
+  get closedHere(): boolean {
+    return this.closed !== undefined;
+  }
+
   /** The store forgot the job: stop listening to its channel once the stream is closed (readers may still wait for its end). */
   dispose(): void {
     this.disposed = true;

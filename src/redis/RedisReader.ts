@@ -18,6 +18,8 @@ export class RedisReader extends EntryBuffer implements StreamReader {
   private position = 0;
   private closed = false;
   private readonly readerId: string;
+  /** Renews the pin while the reader is open (a reader busy with what it read may not fetch for a while). */
+  private renewal: NodeJS.Timeout | undefined;
 
   constructor(stream: StreamHandle, from: "oldest" | "live", pin: boolean) {
     super(stream);
@@ -46,12 +48,32 @@ export class RedisReader extends EntryBuffer implements StreamReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.renewal);
     if (this.readerId === "") return;
     const { ctx, streamKey } = this.stream;
     ctx.writes.push(() => {
       ctx.client.zrem(`${streamKey}:cursors`, this.readerId).catch(() => {});
       ctx.client.hdel(`${streamKey}:leases`, this.readerId).catch(() => {});
     });
+  }
+
+  /**
+   * Keeps the pin alive at half its lease while the reader is open: its
+   * position (last fetched) stays pinned however long the reader works on
+   * what it holds. Stops once the reader is closed or the stream ended.
+   */
+  private renew(): void {
+    if (this.readerId === "" || this.renewal || this.closed) return;
+    const { ctx, streamKey } = this.stream;
+    this.renewal = setInterval(() => {
+      if (this.closed || this.stream.closedHere) {
+        clearInterval(this.renewal);
+        return;
+      }
+      ctx.client.hset(`${streamKey}:leases`, this.readerId, Date.now() + ctx.readerLeaseMs).catch(() => {});
+    }, Math.max(50, Math.floor(ctx.readerLeaseMs / 2)));
+    // An open reader alone does not keep the process alive.
+    this.renewal.unref();
   }
 
   protected async fetch(): Promise<boolean> {
@@ -75,6 +97,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
       this.position,
       Date.now() + ctx.readerLeaseMs,
     );
+    this.renew();
     const entries = parseEntries(raw);
     if (entries.length === 0) return false;
     this.after = entries[entries.length - 1]!.id;

@@ -16,6 +16,8 @@ export interface StreamHandle {
   readonly changes: ChangeSignal;
   /** Resolves once the job's channel is subscribed. */
   watching(): Promise<void>;
+  /** True once this process knows the stream ended (or failed). */
+  readonly closedHere: boolean;
   /** A reader found the stream's end (or failure). */
   learnClosed(reason: string, error?: unknown): void;
 }

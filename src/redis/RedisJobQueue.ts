@@ -117,13 +117,24 @@ export class RedisJobQueue implements JobQueue {
     };
   }
 
-  /** Stops taking jobs and closes BullMQ's connections (after the jobs running here ended or were released). */
-  async close(): Promise<void> {
+  /**
+   * Stops taking jobs and closes BullMQ's connections (after the jobs running
+   * here ended or were released), waiting at most `withinMs` for BullMQ to
+   * close them cleanly (Redis may be down): then they are cut.
+   */
+  async close(withinMs: number): Promise<void> {
     this.closed = true;
     for (const ticket of this.tickets.values()) ticket.stop();
     this.tickets.clear();
-    await Promise.allSettled([...this.workers].map((worker) => worker.close()));
-    await Promise.allSettled([...this.producers.values()].map((queue) => queue.close()));
+    const parts = [...this.workers, ...this.producers.values()];
+    let timer: NodeJS.Timeout | undefined;
+    const clean = Promise.allSettled([...this.workers].map((worker) => worker.close())).then(() =>
+      Promise.allSettled([...this.producers.values()].map((queue) => queue.close())),
+    );
+    const timedOut = await Promise.race([clean.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), withinMs)))]);
+    clearTimeout(timer);
+    // BullMQ's own disconnect waits for a connection too: asked for, not waited on.
+    if (timedOut) for (const part of parts) part.disconnect().catch(() => {});
   }
 
   /** The ticket of a job, one per job while it is not final. */

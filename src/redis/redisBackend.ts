@@ -211,9 +211,12 @@ class RedisBackend implements Backend, RedisContext {
   readonly close = (): Promise<void> => {
     this.closing ??= (async () => {
       this.events.close();
-      await this.jobs.close();
+      await this.jobs.close(this.settings.connectTimeoutMs);
       this.writes.flush();
-      await Promise.allSettled([this.client.quit(), this.subscriber.quit(), this.blocking.disconnect()]);
+      // A clean QUIT (after what was sent) while Redis answers; else the connections are cut, not left retrying.
+      const end = (client: Redis) => (client.status === "ready" ? client.quit().catch(() => client.disconnect()) : client.disconnect());
+      await Promise.allSettled([end(this.client), end(this.subscriber)]);
+      this.blocking.disconnect();
     })();
     return this.closing;
   };

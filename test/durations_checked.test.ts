@@ -119,9 +119,9 @@ describe("every duration option is checked", () => {
       expectRefused(error, "graceMs", value);
       expect(env.isClosed).toBe(false);
     }
-    expect(job.status).toBe("running");
+    await expect.poll(() => job.status).toBe("running");
     await settle();
-    expect(job.status).toBe("running");
+    await expect.poll(() => job.status).toBe("running");
   });
 
   it("the test kit's advance(ms) takes durations only", async () => {
@@ -149,7 +149,7 @@ describe("Infinity means no limit, and arms no timer", () => {
       clock.increment(ms);
       await settle();
     }
-    expect(job.status).toBe("running");
+    await expect.poll(() => job.status).toBe("running");
     expect(closed).toBe(false);
     await job.input.feed(1);
     await job.input.terminate();

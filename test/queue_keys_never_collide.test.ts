@@ -45,7 +45,7 @@ describe("queue keys of specs and flows never collide", () => {
     expect([specJob.status, waiting.status]).toEqual(["running", "queued"]);
 
     const flowJob = await flow.enqueueJob({ liveEnv: env });
-    expect(flowJob.status).toBe("running");
+    await expect.poll(() => flowJob.status).toBe("running");
     await flowJob.input("in").feed(7);
     await flowJob.input("in").terminate();
     await flowJob.waitUntilFinish();
@@ -59,10 +59,10 @@ describe("queue keys of specs and flows never collide", () => {
     const flow = oneNodeFlow(env, name);
     const spec = echoSpec(env, `flow:${name}`, 1);
     const flowJob = await flow.enqueueJob({ liveEnv: env });
-    expect(flowJob.status).toBe("running");
+    await expect.poll(() => flowJob.status).toBe("running");
 
     const first = await spec.enqueueJob({ liveEnv: env });
-    expect(first.status).toBe("running");
+    await expect.poll(() => first.status).toBe("running");
     // The spec's own limit still holds: its second job waits for the first.
     const second = await spec.enqueueJob({ liveEnv: env });
     expect(second.status).toBe("queued");
@@ -71,6 +71,6 @@ describe("queue keys of specs and flows never collide", () => {
     await second.input.terminate();
     await second.waitUntilFinish();
     expect(second.status).toBe("completed");
-    expect(flowJob.status).toBe("running");
+    await expect.poll(() => flowJob.status).toBe("running");
   });
 });

@@ -47,8 +47,9 @@ describe("unknown option keys", () => {
     expectUnknownKey(await env.close({ graceMS: 1_000 } as never).then(() => undefined, (e: unknown) => e), "graceMS");
     await settle();
     expect(env.isClosed).toBe(false);
-    expect(job.status).toBe("running");
-    expect(await spec.enqueueJob({ liveEnv: env }).then((j) => j.status)).toBe("running");
+    await expect.poll(() => job.status).toBe("running");
+    const next = await spec.enqueueJob({ liveEnv: env });
+    await expect.poll(() => next.status).toBe("running");
   });
 
   it("Liveflow.define's supervision and supervision.backoff refuse unknown keys (`retries: 5`)", () => {

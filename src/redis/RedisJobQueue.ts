@@ -273,6 +273,8 @@ export class RedisTicket implements JobTicket {
     client.hmgetBuffer(keys.job(this.jobId), "st", "out").then(
       ([status, outcome]) => {
         this.refreshing = false;
+        // Final meanwhile (the job ended in this process): a reply read before that is stale.
+        if (this.settled) return;
         if (status && outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
         else if (status) this.status = status.toString() as JobStatus;
         if (this.again) {

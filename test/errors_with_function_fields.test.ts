@@ -39,8 +39,8 @@ describe("an error whose fields hold functions (an HTTP client's request config)
     env.subscribe((event) => events.push(event));
     const job = await spec.enqueueJob({ liveEnv: env });
     await expect(job.waitUntilFinish()).rejects.toBeInstanceOf(JobFailedError);
-    const statuses = events.filter((event) => event.type === "job.status").map((event) => event.status);
-    expect(statuses).toEqual(["queued", "running", "failed"]);
+    // Events may arrive after the outcome (a backend across processes): wait for them.
+    await expect.poll(() => events.filter((event) => event.type === "job.status").map((event) => event.status)).toEqual(["queued", "running", "failed"]);
     const failed = events.find((event) => event.type === "job.status" && event.status === "failed")!;
     expect(JSON.parse(JSON.stringify(failed))).toEqual(failed);
   });

@@ -35,8 +35,8 @@ describe("a flow job's lifecycle events start with `queued`", () => {
     const second = await pizzeria.enqueueJob({ liveEnv: env, jobId: "second" });
     for (const job of [first, second]) await job.input("orders").terminate();
     await Promise.all([first.waitUntilFinish(), second.waitUntilFinish()]);
-    expect(statusesOf(events, "first")).toEqual(["queued", "running", "completed"]);
-    expect(statusesOf(replayed, "first")).toEqual(["queued", "running", "completed"]);
-    expect(statusesOf(events, "second")).toEqual(["queued", "running", "completed"]);
+    await expect.poll(() => statusesOf(events, "first")).toEqual(["queued", "running", "completed"]);
+    await expect.poll(() => statusesOf(replayed, "first")).toEqual(["queued", "running", "completed"]);
+    await expect.poll(() => statusesOf(events, "second")).toEqual(["queued", "running", "completed"]);
   });
 });

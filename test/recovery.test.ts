@@ -44,7 +44,7 @@ describe("recovery", () => {
     // Attempt 2 starts at message 3: 1 and 2 were acknowledged, 3 was not.
     expect(seen).toEqual(["1@1", "2@1", "3@1", "3@2", "4@2", "5@2"]);
     // No init step: each attempt starts in executing.
-    expect(workerStates(events)).toEqual(["executing@1", "error@1", "recovering@1", "executing@2", "done@2"]);
+    await expect.poll(() => workerStates(events)).toEqual(["executing@1", "error@1", "recovering@1", "executing@2", "done@2"]);
     const restart = events.find((e) => e.type === "worker.restart");
     expect(restart).toMatchObject({ attempt: 1, delayMs: 10, error: { message: "bad ingredient 3" } });
   });
@@ -139,7 +139,7 @@ describe("recovery", () => {
     expect(attempts).toBe(1);
     expect(job.status).toBe("failed");
     expect(events.some((e) => e.type === "worker.restart")).toBe(false);
-    expect(workerStates(events)).toEqual(["executing@1", "error@1", "crashed@1"]);
+    await expect.poll(() => workerStates(events)).toEqual(["executing@1", "error@1", "crashed@1"]);
   });
 
   it("a throwing init is retried too, and the processor gets the resources of the attempt that succeeded", async () => {
@@ -167,7 +167,7 @@ describe("recovery", () => {
     await job.input.terminate();
     expect(await collect(job.output)).toEqual([2]);
     expect(inits).toBe(2);
-    expect(workerStates(events)).toEqual([
+    await expect.poll(() => workerStates(events)).toEqual([
       "initializing@1",
       "error@1",
       "recovering@1",

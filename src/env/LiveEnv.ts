@@ -1,4 +1,4 @@
-import { toObserver, type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
+import { type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
 import { checkClock, systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
@@ -17,6 +17,8 @@ import type { WorkerDefinition } from "../worker/options.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
 import { toInspectable } from "../inspect/inspectable.js";
 import { CallbackGuard } from "./CallbackGuard.js";
+import { checkBackend, claimBackend } from "./backendClaim.js";
+import { userInspector } from "./userInspector.js";
 import { EnvClient } from "./EnvClient.js";
 import { EnvRunner } from "./EnvRunner.js";
 import { closeOnSignals } from "./signals.js";
@@ -148,7 +150,7 @@ export class LiveEnv {
     this.runner = new EnvRunner(this.backend, this.runtimeServices(openStream));
     if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
     // Last: an env refused for a bad option leaves the backend free.
-    for (const claimed of backendParts(this.backend)) backendOwners.set(claimed, projectId);
+    claimBackend(this.backend, projectId);
     this.backend.bind?.({ projectId, logger: this.logger });
   }
 
@@ -393,59 +395,4 @@ export class LiveEnv {
       },
     };
   }
-}
-
-/**
- * The env each backend, and each of its parts, was given to: a backend serves
- * one env, and `env.close()` closes it. Parts too: a wrapper spread from an
- * env's backend shares its queue, which either env's close would stop.
- */
-const backendOwners = new WeakMap<object, string>();
-
-/** A backend and its parts, each of which serves one env. */
-function backendParts(backend: Backend): object[] {
-  return [backend, backend.jobs, backend.streams, backend.events];
-}
-
-/** The `backend` option: an object with the parts of a `Backend` that no other env was given, else a `ConfigurationError`. */
-function checkBackend(value: unknown): Backend {
-  const shaped = value as Partial<Record<keyof Backend, unknown>> | null;
-  const isObject = (part: unknown) => typeof part === "object" && part !== null;
-  const ok =
-    isObject(shaped) &&
-    isObject(shaped!.jobs) &&
-    isObject(shaped!.streams) &&
-    isObject(shaped!.events) &&
-    typeof shaped!.close === "function";
-  if (!ok) {
-    throw new ConfigurationError(
-      `backend of LiveEnv.create must be a Backend, such as memoryBackend(); got ${value === null ? "null" : typeof value}`,
-    );
-  }
-  const owner = backendParts(value as Backend)
-    .map((part) => backendOwners.get(part))
-    .find((claimed) => claimed !== undefined);
-  if (owner !== undefined) {
-    throw new ConfigurationError(
-      `backend of LiveEnv.create was already given to env "${owner}" (a backend serves one env, and closing that env closes it); create a new backend for each env`,
-    );
-  }
-  return value as Backend;
-}
-
-/**
- * The user's `inspect` as a function that never throws (a throw is reported
- * once). A value that is neither a function nor an observer is a `ConfigurationError`.
- */
-function userInspector(inspect: LiveEnvOptions["inspect"], guard: CallbackGuard): ((event: InspectionEvent) => void) | undefined {
-  if (inspect === undefined) return undefined;
-  const isObserver = typeof inspect === "object" && inspect !== null && typeof (inspect as Observer<InspectionEvent>).next === "function";
-  if (typeof inspect !== "function" && !isObserver) {
-    throw new ConfigurationError(
-      `inspect of LiveEnv.create must be a function (event) => void or an observer { next(event) }; got ${inspect === null ? "null" : typeof inspect}`,
-    );
-  }
-  const observer = toObserver(inspect);
-  const next = (event: InspectionEvent) => observer.next?.(event);
-  return (event) => guard.call(next, event, "the inspect observer");
 }

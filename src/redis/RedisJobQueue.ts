@@ -1,10 +1,12 @@
 import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
-import { ConfigurationError, JobCancelledError } from "../errors.js";
-import type { CancelAnswer, JobLease, JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
-import { isFinalStatus, type FinalStatus, type JobStatus } from "../backend/events.js";
+import { ConfigurationError } from "../errors.js";
+import type { JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
+import { isFinalStatus, type JobStatus } from "../backend/events.js";
 import { decode, encode } from "./codec.js";
 import type { RedisContext } from "./context.js";
 import { decodeOutcome, encodeOutcome } from "./outcome.js";
+import { RedisLease } from "./RedisLease.js";
+import { RedisTicket, type TicketKeeper } from "./RedisTicket.js";
 
 /** BullMQ's concurrency for a queue without a limit (`Infinity`): jobs a process holds at once. */
 const UNLIMITED = 10_000;
@@ -38,7 +40,7 @@ const liveId = (bullId: string) => bullId.slice(2).replaceAll("/", ":");
  * changed only by the backend's scripts; BullMQ's job carries nothing but
  * the id, and is removed once done.
  */
-export class RedisJobQueue implements JobQueue {
+export class RedisJobQueue implements JobQueue, TicketKeeper {
   private readonly producers = new Map<string, Queue>();
   private readonly workers = new Set<Worker>();
   /** Leases this process holds, by job id. */
@@ -203,207 +205,5 @@ export class RedisJobQueue implements JobQueue {
 
   private assertOpen(what: string): void {
     if (this.closed) throw new ConfigurationError(`Cannot ${what}: the backend is closed`);
-  }
-}
-
-/**
- * A job as a client sees it: its status follows the job's hash (told by a
- * notification on the job's channel, looked up again after a reconnect), and
- * its outcome settles when the hash holds one.
- */
-export class RedisTicket implements JobTicket {
-  readonly outcome: Promise<JobOutcome>;
-  private settle!: (outcome: JobOutcome) => void;
-  private readonly unwatch: () => void;
-  private refreshing = false;
-  private again = false;
-  private settled = false;
-
-  constructor(
-    private readonly ctx: RedisContext,
-    private readonly queue: RedisJobQueue,
-    readonly jobId: string,
-    readonly queueKey: string,
-    public status: JobStatus,
-    private readonly retentionMs: number,
-  ) {
-    this.outcome = new Promise((resolve) => (this.settle = resolve));
-    const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
-      if (message === "s" || message === "reconnected") this.refresh();
-    });
-    this.unwatch = watch.stop;
-    // What changed before the subscription took hold.
-    void watch.ready.then(() => this.refresh());
-  }
-
-  async cancel(reason: string): Promise<CancelAnswer> {
-    await this.ctx.ready();
-    const { client, keys } = this.ctx;
-    const outcome: JobOutcome = { status: "cancelled", error: new JobCancelledError(this.jobId, reason) };
-    const answer = String(
-      await client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId)),
-    );
-    if (answer === "queued") {
-      this.queue.removeQueued(this.queueKey, this.jobId);
-      this.final(outcome);
-      return { was: "queued", outcome };
-    }
-    return { was: answer === "running" ? "running" : "final" };
-  }
-
-  /** @internal This process saw the job's status change (it runs the job). */
-  note(status: JobStatus): void {
-    if (!this.settled && !isFinalStatus(status)) this.status = status;
-  }
-
-  /** Stops following the job (the backend closes). */
-  stop(): void {
-    this.unwatch();
-  }
-
-  /** Reads the job's status (and outcome, once final) from its hash. */
-  private refresh(): void {
-    if (this.settled) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
-    this.refreshing = true;
-    const { client, keys } = this.ctx;
-    client.hmgetBuffer(keys.job(this.jobId), "st", "out").then(
-      ([status, outcome]) => {
-        this.refreshing = false;
-        // Final meanwhile (the job ended in this process): a reply read before that is stale.
-        if (this.settled) return;
-        if (status && outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
-        else if (status) this.status = status.toString() as JobStatus;
-        if (this.again) {
-          this.again = false;
-          this.refresh();
-        }
-      },
-      (error: unknown) => {
-        this.refreshing = false;
-        this.ctx.report(`reading the status of job "${this.jobId}"`, error);
-      },
-    );
-  }
-
-  /** @internal The job is final: status, outcome, and no more following. */
-  final(outcome: JobOutcome): void {
-    if (this.settled) return; // the first outcome holds
-    this.settled = true;
-    this.status = outcome.status as FinalStatus;
-    this.settle(outcome);
-    this.unwatch();
-    this.queue.forget(this);
-  }
-}
-
-/** How a lease ended: the job is final, given back, or taken over by another process. */
-type LeaseEnd = "finished" | "released" | "lost";
-
-/** What the process that took a job holds while it runs it: its fencing token, and the way to end it. */
-class RedisLease implements JobLease {
-  readonly ended: Promise<LeaseEnd>;
-  private end!: (how: LeaseEnd) => void;
-  private readonly controller = new AbortController();
-  private cancelHandler: ((reason: string) => void) | undefined;
-  private cancelReason: string | undefined;
-  private cancelDelivered = false;
-  private done = false;
-  private readonly unwatch: () => void;
-
-  constructor(
-    private readonly ctx: RedisContext,
-    private readonly queue: RedisJobQueue,
-    private readonly jobId: string,
-    readonly token: string,
-    readonly resumed: boolean,
-    cancelledBefore: string,
-    private readonly retentionMs: number,
-  ) {
-    this.ended = new Promise((resolve) => (this.end = resolve));
-    if (cancelledBefore !== "") this.cancelReason = cancelledBefore;
-    const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
-      if (message === "c" || message === "reconnected") this.lookForCancel();
-    });
-    this.unwatch = watch.stop;
-    void watch.ready.then(() => this.lookForCancel());
-  }
-
-  get lost(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  onCancel(handler: (reason: string) => void): void {
-    this.cancelHandler = handler;
-    this.deliverCancel();
-  }
-
-  finish(outcome: JobOutcome): void {
-    if (this.done) return;
-    this.done = true;
-    this.unwatch();
-    const { client, keys, writes } = this.ctx;
-    const bytes = encodeOutcome(outcome);
-    this.queue.finishedHere(this.jobId, outcome);
-    // After the job's last writes (its streams' ends), in order.
-    writes.push(() => {
-      client
-        .lwFinish(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), this.token, outcome.status, bytes, this.retentionMs, keys.streamPrefix(this.jobId))
-        .then(
-          (applied) => {
-            if (Number(applied) === 0) this.loseLease();
-            this.end(Number(applied) === 0 ? "lost" : "finished");
-          },
-          (error: unknown) => {
-            this.ctx.report(`recording the outcome of job "${this.jobId}"`, error);
-            this.end("lost");
-          },
-        );
-    });
-  }
-
-  release(): void {
-    if (this.done) return;
-    this.done = true;
-    this.unwatch();
-    // After the job's last writes: the next process reads what they acknowledged.
-    const { client, keys, writes } = this.ctx;
-    writes.push(() => {
-      client.lwRelease(keys.job(this.jobId), keys.channel(this.jobId), this.token).then(
-        (applied) => {
-          if (Number(applied) === 0) this.loseLease();
-          this.end(Number(applied) === 0 ? "lost" : "released");
-        },
-        (error: unknown) => {
-          this.ctx.report(`releasing job "${this.jobId}"`, error);
-          this.end("released");
-        },
-      );
-    });
-  }
-
-  /** @internal Another process holds the job now: stop, and write nothing. */
-  loseLease(): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
-  }
-
-  private lookForCancel(): void {
-    if (this.done || this.cancelDelivered) return;
-    this.ctx.client.hget(this.ctx.keys.job(this.jobId), "cx").then(
-      (reason) => {
-        if (reason !== null && this.cancelReason === undefined) this.cancelReason = reason;
-        this.deliverCancel();
-      },
-      (error: unknown) => this.ctx.report(`reading the cancel request of job "${this.jobId}"`, error),
-    );
-  }
-
-  private deliverCancel(): void {
-    if (this.cancelDelivered || this.cancelReason === undefined || !this.cancelHandler || this.done) return;
-    this.cancelDelivered = true;
-    this.cancelHandler(this.cancelReason);
   }
 }

@@ -1,0 +1,111 @@
+import type { JobLease, JobOutcome } from "../backend/Backend.js";
+import type { RedisContext } from "./context.js";
+import { encodeOutcome } from "./outcome.js";
+
+/** How a lease ended: the job is final, given back, or taken over by another process. */
+export type LeaseEnd = "finished" | "released" | "lost";
+
+/** What the process that took a job holds while it runs it: its fencing token, and the way to end it. */
+export class RedisLease implements JobLease {
+  readonly ended: Promise<LeaseEnd>;
+  private end!: (how: LeaseEnd) => void;
+  private readonly controller = new AbortController();
+  private cancelHandler: ((reason: string) => void) | undefined;
+  private cancelReason: string | undefined;
+  private cancelDelivered = false;
+  private done = false;
+  private readonly unwatch: () => void;
+
+  constructor(
+    private readonly ctx: RedisContext,
+    private readonly queue: { finishedHere(jobId: string, outcome: JobOutcome): void },
+    private readonly jobId: string,
+    readonly token: string,
+    readonly resumed: boolean,
+    cancelledBefore: string,
+    private readonly retentionMs: number,
+  ) {
+    this.ended = new Promise((resolve) => (this.end = resolve));
+    if (cancelledBefore !== "") this.cancelReason = cancelledBefore;
+    const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
+      if (message === "c" || message === "reconnected") this.lookForCancel();
+    });
+    this.unwatch = watch.stop;
+    void watch.ready.then(() => this.lookForCancel());
+  }
+
+  get lost(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  onCancel(handler: (reason: string) => void): void {
+    this.cancelHandler = handler;
+    this.deliverCancel();
+  }
+
+  finish(outcome: JobOutcome): void {
+    if (this.done) return;
+    this.done = true;
+    this.unwatch();
+    const { client, keys, writes } = this.ctx;
+    const bytes = encodeOutcome(outcome);
+    this.queue.finishedHere(this.jobId, outcome);
+    // After the job's last writes (its streams' ends), in order.
+    writes.push(() => {
+      client
+        .lwFinish(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), this.token, outcome.status, bytes, this.retentionMs, keys.streamPrefix(this.jobId))
+        .then(
+          (applied) => {
+            if (Number(applied) === 0) this.loseLease();
+            this.end(Number(applied) === 0 ? "lost" : "finished");
+          },
+          (error: unknown) => {
+            this.ctx.report(`recording the outcome of job "${this.jobId}"`, error);
+            this.end("lost");
+          },
+        );
+    });
+  }
+
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.unwatch();
+    // After the job's last writes: the next process reads what they acknowledged.
+    const { client, keys, writes } = this.ctx;
+    writes.push(() => {
+      client.lwRelease(keys.job(this.jobId), keys.channel(this.jobId), this.token).then(
+        (applied) => {
+          if (Number(applied) === 0) this.loseLease();
+          this.end(Number(applied) === 0 ? "lost" : "released");
+        },
+        (error: unknown) => {
+          this.ctx.report(`releasing job "${this.jobId}"`, error);
+          this.end("released");
+        },
+      );
+    });
+  }
+
+  /** @internal Another process holds the job now: stop, and write nothing. */
+  loseLease(): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
+  }
+
+  private lookForCancel(): void {
+    if (this.done || this.cancelDelivered) return;
+    this.ctx.client.hget(this.ctx.keys.job(this.jobId), "cx").then(
+      (reason) => {
+        if (reason !== null && this.cancelReason === undefined) this.cancelReason = reason;
+        this.deliverCancel();
+      },
+      (error: unknown) => this.ctx.report(`reading the cancel request of job "${this.jobId}"`, error),
+    );
+  }
+
+  private deliverCancel(): void {
+    if (this.cancelDelivered || this.cancelReason === undefined || !this.cancelHandler || this.done) return;
+    this.cancelDelivered = true;
+    this.cancelHandler(this.cancelReason);
+  }
+}

@@ -3,11 +3,15 @@ import { Redis } from "ioredis";
 import { library, redis } from "./library.js";
 import { rawBullmq } from "./baselines/rawBullmq.js";
 import { rawStreams } from "./baselines/rawStreams.js";
+import { shortJob } from "./shortJob.js";
 import { compare, nextJobId, passThrough, type BenchMode, type ResultRow } from "./common.js";
 
 const { JobSpec, LiveEnv } = library;
 const MIN_RATIO = 0.5;
+/** Short jobs on Redis against BullMQ carrying in-memory liveworker jobs: what the Redis data plane may cost (bench/README.md). */
+const CEILING_RATIO = 0.5;
 const CONCURRENCY = 50;
+const quiet = { debug() {}, info() {}, warn() {}, error: (message: string) => console.error(message) };
 
 /**
  * Scenario 6 (`npm run bench -- --redis`): liveworker on Redis against BullMQ
@@ -22,40 +26,24 @@ export async function redisScenarios(mode: BenchMode): Promise<ResultRow[]> {
   const pairs = mode.quick ? { ...mode, pairs: 2 } : { ...mode, pairs: 10 };
   const env = LiveEnv.create({
     projectId: "bench",
-    logger: { debug() {}, info() {}, warn() {}, error: (message) => console.error(message) },
+    logger: quiet,
     backend: redis.redisBackend({ connection: url, prefix, retentionMs: 60_000 }),
   });
   const rows: ResultRow[] = [];
   try {
-    // ——— short jobs vs BullMQ ———
-    const short = JobSpec.define({ name: "short", input: passThrough, output: passThrough });
-    short.defineWorker({
-      liveEnv: env,
-      concurrency: CONCURRENCY,
-      processor: async ({ input, output }) => {
-        for await (const data of input as AsyncIterable<number>) await output.emit(data + 1);
-      },
-    });
-    const oneJob = async (value: number): Promise<void> => {
-      const job = await short.enqueueJob({ liveEnv: env, jobId: nextJobId() });
-      await job.input.feed(value);
-      await job.input.terminate();
-      const result = await job.output.first();
-      if (result?.data !== value + 1) throw new Error(`wrong result ${String(result?.data)}`);
-      await job.waitUntilFinish();
-    };
+    // ——— short jobs vs BullMQ, and vs BullMQ carrying in-memory liveworker jobs (the ceiling: no data plane) ———
     const batch = mode.quick ? 10 : 200;
+    const onRedis = shortJob(env, "short", CONCURRENCY);
+    const memoryEnv = LiveEnv.create({ projectId: "bench-ceiling", logger: quiet });
+    const inMemory = shortJob(memoryEnv, "short-in-memory", CONCURRENCY);
+    const libraryBatch = () => Promise.all(Array.from({ length: batch }, (_, i) => onRedis(i)));
     const raw = await rawBullmq({ url } as never, `${prefix}:raw`, CONCURRENCY);
-    const jobs = await compare(
-      async () => {
-        const all: Promise<void>[] = [];
-        for (let i = 0; i < batch; i++) all.push(oneJob(i));
-        await Promise.all(all);
-      },
-      () => raw.batch(batch),
-      pairs,
-    );
+    const jobs = await compare(libraryBatch, () => raw.batch(batch), pairs);
     await raw.close();
+    const ceiling = await rawBullmq({ url } as never, `${prefix}:ceiling`, CONCURRENCY, inMemory);
+    const againstCeiling = await compare(libraryBatch, () => ceiling.batch(batch), pairs);
+    await ceiling.close();
+    await memoryEnv.close();
     rows.push({
       scenario: "6 redis",
       metric: `short jobs (batches of ${batch}, concurrency ${CONCURRENCY}) vs BullMQ`,
@@ -66,6 +54,17 @@ export async function redisScenarios(mode: BenchMode): Promise<ResultRow[]> {
       wallRatio: jobs.wallRatio,
       target: `≥ ${MIN_RATIO} × (wall)`,
       pass: jobs.wallRatio >= MIN_RATIO,
+    });
+    rows.push({
+      scenario: "6 redis",
+      metric: `short jobs vs BullMQ carrying each job, run by liveworker in memory (the ceiling: no data plane)`,
+      unit: "jobs/s",
+      library: batch / (againstCeiling.libraryWall / 1e9),
+      baseline: batch / (againstCeiling.baselineWall / 1e9),
+      ratio: againstCeiling.wallRatio,
+      wallRatio: againstCeiling.wallRatio,
+      target: `≥ ${CEILING_RATIO} × (wall)`,
+      pass: againstCeiling.wallRatio >= CEILING_RATIO,
     });
 
     // ——— one job's stream vs XADD / XREADGROUP / XACK ———

@@ -1,8 +1,9 @@
 import { library } from "./library.js";
 
-const { JobSpec, LiveEnv } = library;
+const { LiveEnv } = library;
 import { rawJobAndWorker, rawLifecycle } from "./baselines/rawXState.js";
-import { compare, nextJobId, passThrough, type BenchMode, type ResultRow } from "./common.js";
+import { compare, nextJobId, type BenchMode, type ResultRow } from "./common.js";
+import { shortJob } from "./shortJob.js";
 
 const MIN_JOBS_PER_SECOND = 20_000;
 const MIN_RATIO = 0.4;
@@ -11,24 +12,9 @@ const MIN_RATIO = 0.4;
 export async function shortJobs(mode: BenchMode): Promise<ResultRow[]> {
   const batch = mode.quick ? 20 : 200;
   const env = LiveEnv.create({ projectId: "bench-short" });
-  const spec = JobSpec.define({ name: "short", input: passThrough, output: passThrough });
-  spec.defineWorker({
-    liveEnv: env,
-    concurrency: Infinity,
-    processor: async ({ input, output }) => {
-      for await (const data of input as AsyncIterable<number>) await output.emit(data + 1);
-    },
-  });
-  const oneJob = async (value: number): Promise<void> => {
-    const job = await spec.enqueueJob({ liveEnv: env, jobId: nextJobId() });
-    await job.input.feed(value);
-    await job.input.terminate();
-    const result = await job.output.first();
-    if (result?.data !== value + 1) throw new Error(`wrong result ${String(result?.data)}`);
-    await job.waitUntilFinish();
-  };
+  const oneJob = shortJob(env, "short", Infinity);
   const libraryBatch = async () => {
-    const jobs: Promise<void>[] = [];
+    const jobs: Promise<number>[] = [];
     for (let i = 0; i < batch; i++) jobs.push(oneJob(i));
     await Promise.all(jobs);
   };

@@ -36,6 +36,11 @@ export interface JobMachineInput {
   strategy?: SupervisionStrategy;
   /** For `rest_for_one`: worker → the workers downstream of it (transitively). */
   downstream?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Restarts granted before this run (newest last): a job resumed in another
+   * process keeps its restart budget. Default none.
+   */
+  restarts?: readonly RestartRecord[];
 }
 
 /** Sent by the env when a concurrency slot is free and a worker def exists. */
@@ -263,7 +268,7 @@ export const jobMachine = setup({
     timeouts: {},
     workerTimeouts: {},
     withoutInit: [],
-    restarts: [],
+    restarts: [...(input.restarts ?? [])],
     finished: {},
     error: undefined,
     cancelReason: undefined,

@@ -189,6 +189,93 @@ describe("one env, several processes (a backend each)", () => {
     expect(handled.filter(([name]) => name === "second").map(([, word]) => word)).toEqual(expect.arrayContaining(["d", "e"]));
   });
 
+  it("a job resumed in another process keeps its restart budget: restarts granted in the first count in the second", async () => {
+    const prefix = uniquePrefix("redis-backend");
+    const client = processOf(prefix);
+    const first = processOf(prefix);
+    const spec = upper();
+    const retry = { maxRestarts: 2, withinMs: 60_000, backoff: { initialMs: 0, jitter: 0 } };
+    const attempts = { first: 0, second: 0 };
+    // The first process fails twice (two restarts granted), then holds the job until it closes.
+    spec.defineWorker({
+      liveEnv: first,
+      retry,
+      processor: async ({ input, signal }) => {
+        if (++attempts.first <= 2) throw new Error(`first process, attempt ${attempts.first}`);
+        for await (const _ of input);
+        await new Promise((resolve) => signal.addEventListener("abort", resolve));
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: client });
+    await expect.poll(() => attempts.first, { timeout: 5_000 }).toBe(3);
+    await first.close({ graceMs: 0 });
+    // The second process fails at once: with the history it resumed from, the budget (2) is spent.
+    const second = processOf(prefix);
+    spec.defineWorker({
+      liveEnv: second,
+      retry,
+      processor: async () => {
+        attempts.second++;
+        throw new Error("second process");
+      },
+    });
+    const error = (await job.waitUntilFinish().catch((e: unknown) => e)) as JobFailedError;
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect(error.message).toMatch(/restart budget/);
+    expect(error.restarts.map((record) => record.error.message)).toEqual(["first process, attempt 1", "first process, attempt 2"]);
+    // Without the history it would have restarted twice more here (3 attempts).
+    expect(attempts.second).toBe(1);
+  });
+
+  it("a reader whose pin lapsed (its process did not renew it within leaseMs) is told what it skipped, and goes on at the next kept message", async () => {
+    const prefix = uniquePrefix("redis-backend");
+    const warnings: string[] = [];
+    const env = LiveEnv.create({
+      projectId: "kitchen",
+      logger: { ...silent, warn: (message: string) => warnings.push(message) },
+      streams: { historyLimit: 5, highWaterMark: 5 },
+      backend: redisBackend({ connection: redisUrl(), prefix, retentionMs: 60_000 }),
+    });
+    opened.push(env);
+    const spec = JobSpec.define({ name: `counting-${++specs}`, input: z.number(), output: z.number() });
+    spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) for (let i = 0; i < n; i++) await output.emit(i); } });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    const reader = job.output[Symbol.asyncIterator]();
+    await job.input.feed(30);
+    await job.input.terminate();
+    const seen = [(await reader.next()).value!.data];
+    // The writer waits for this reader (highWaterMark 5). Its pin lapses, as if this process had stalled past leaseMs.
+    const admin = new Redis(redisUrl());
+    try {
+      const leases = `${prefix}:kitchen:s:{${job.jobId}}:output:${spec.name}/default:leases`;
+      await expect.poll(() => admin.hlen(leases)).toBe(1);
+      for (const reader of await admin.hkeys(leases)) await admin.hset(leases, reader, 0);
+    } finally {
+      admin.disconnect();
+    }
+    await job.waitUntilFinish();
+    for (let next = await reader.next(); !next.done; next = await reader.next()) seen.push(next.value.data);
+    // What it held (0 … 4), then the history kept (the last 5): 20 messages skipped, and said so.
+    expect(seen).toEqual([0, 1, 2, 3, 4, 25, 26, 27, 28, 29]);
+    expect(warnings).toEqual([expect.stringMatching(/skipped 20 message\(s\) \(offsets 5 to 24\)/)]);
+  });
+
+  it("a client process lets go of the streams and channels of jobs that ended in another process", async () => {
+    const prefix = uniquePrefix("redis-backend");
+    const backend = redisBackend({ connection: redisUrl(), prefix, retentionMs: 60_000 });
+    const client = LiveEnv.create({ projectId: "kitchen", logger: silent, backend });
+    opened.push(client);
+    const worker = processOf(prefix);
+    const spec = upper();
+    spec.defineWorker({ liveEnv: worker, concurrency: 10, processor: async ({ input, output }) => { for await (const w of input) await output.emit(w.toUpperCase()); } });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => spec.enqueueAndGetResult({ liveEnv: client, input: `w${i}` })));
+    expect(results.map((result) => result.data)).toEqual(Array.from({ length: 30 }, (_, i) => `W${i}`));
+    const internals = backend as unknown as { streams: { jobs: Map<string, unknown> }; notifier: { channels: Map<string, unknown> } };
+    // Nothing of the 30 jobs is kept: no stream handle, no subscription to a job's channel.
+    await expect.poll(() => internals.streams.jobs.size).toBe(0);
+    await expect.poll(() => internals.notifier.channels.size).toBe(0);
+  });
+
   it("a finished job's keys expire after retentionMs; other projects on the same prefix see nothing of it", async () => {
     const prefix = uniquePrefix("redis-backend");
     const env = processOf(prefix);

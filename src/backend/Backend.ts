@@ -17,6 +17,7 @@
  * nothing. The env guards every listener it hands to the backend: they never
  * throw.
  */
+import type { RestartRecord } from "../errors.js";
 import type { FinalStatus, JobStatus, LifecycleEvent, LifecycleListener } from "./events.js";
 
 /** Where jobs wait and are handed out, where their data is, and where their events go. */
@@ -143,6 +144,19 @@ export interface JobLease {
   readonly lost: AbortSignal;
   /** Called with the reason when the job is cancelled while it runs (at most once). */
   onCancel(handler: (reason: string) => void): void;
+  /**
+   * The restart history earlier holders stored (`recordRestarts`), newest
+   * last: a resumed job's supervisor starts from it, so the restart budget
+   * (`retry.maxRestarts` within `retry.withinMs`) spans processes. Empty or
+   * absent for a job that never ran elsewhere.
+   */
+  readonly restarts?: readonly RestartRecord[];
+  /**
+   * Stores the job's restart history (called each time the supervisor grants
+   * a restart), behind the fence: a holder that lost the lease stores
+   * nothing. Absent on a backend that is not shared (nothing resumes elsewhere).
+   */
+  recordRestarts?(history: readonly RestartRecord[]): void;
   /**
    * The job is final: records `outcome` (the ticket's status and outcome
    * follow at once) and frees the slot. Waiting jobs start after the

@@ -97,6 +97,7 @@ export class EnvClient implements JobClient {
         // Stored, not yet handed out: the handle, names and flows first, then `queued` (before `running`).
         job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), ports);
         this.trackLive(ticket, plan);
+        this.forgetWhenFinal(ticket);
         request.added();
         this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at, status: "queued" });
       });
@@ -127,7 +128,23 @@ export class EnvClient implements JobClient {
         `Job "${jobId}" is a job of ${ticket.queueKey.replace("/", " ")}, not of ${plan.kind} "${plan.name}"; call getJob on that ${ticket.queueKey.split("/")[0]}`,
       );
     }
-    return LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), LiveJob.openPorts(this, plan, jobId));
+    const job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), LiveJob.openPorts(this, plan, jobId));
+    this.forgetWhenFinal(ticket);
+    return job;
+  }
+
+  /**
+   * On a shared backend the job may end in another process, where this one
+   * has no runtime to forget its streams: forget them when its outcome
+   * arrives (the handles given out stay usable). In memory the job's runtime
+   * does it when the job ends.
+   */
+  private forgetWhenFinal(ticket: JobTicket): void {
+    if (!this.backend.shared) return;
+    ticket.outcome.then(
+      () => this.backend.streams.dispose(ticket.jobId),
+      () => this.backend.streams.dispose(ticket.jobId),
+    );
   }
 
   private idInUse(jobId: string): ConfigurationError {

@@ -1,7 +1,7 @@
 import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from "xstate";
 import type { JobContext } from "../../machines/job.js";
 import type { AttemptInput, ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
-import { JobCancelledError, JobFailedError, describeError, serializeError } from "../errors.js";
+import { JobCancelledError, JobFailedError, describeError, serializeError, type RestartRecord } from "../errors.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { JobLease } from "../backend/Backend.js";
 import { isFinalStatus, type FinalStatus, type JobStatus, type LifecycleEvent } from "../backend/events.js";
@@ -60,12 +60,14 @@ export class JobRuntime implements ProgressSink {
         workers: shape.workers,
         strategy: plan.strategy,
         downstream: shape.downstream,
+        ...(lease.restarts && lease.restarts.length > 0 ? { restarts: lease.restarts } : {}),
       },
       id: actorId,
       systemId: actorId,
       clock: env.clock,
       ...(env.inspect ? { inspect: env.inspect } : {}),
     });
+    this.storedRestarts = this.actor.getSnapshot().context.restarts;
     this.outbox = new EventOutbox(env.publish);
     this.actor.subscribe(new SupervisorObserver(this));
   }
@@ -137,7 +139,15 @@ export class JobRuntime implements ProgressSink {
       return;
     }
     if (status !== this.status && status !== "queued") this.setStatus(status);
+    // A granted restart: stored with the job, so a process that resumes it keeps the budget.
+    if (snapshot.context.restarts !== this.storedRestarts) {
+      this.storedRestarts = snapshot.context.restarts;
+      if (this.storedRestarts.length > 0) this.lease.recordRestarts?.(this.storedRestarts);
+    }
   }
+
+  /** The restart history last handed to the lease. */
+  private storedRestarts: readonly RestartRecord[] | undefined;
 
   private setStatus(status: JobStatus): void {
     this.status = status;

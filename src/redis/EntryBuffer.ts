@@ -36,16 +36,14 @@ export abstract class EntryBuffer {
         return undefined;
       }
       if (canceller?.cancelled) throw canceller.cancelReason;
-      // Subscribing and reading at once: one round trip, not two, for a cursor's first read.
-      const subscribed = this.stream.watching();
+      if (!this.subscribed) {
+        // Subscribed before the first read: a change after that read wakes this cursor. Usually at once,
+        // since the job's handle (its ticket) follows the same channel already.
+        await this.stream.watching();
+        this.subscribed = true;
+      }
       const since = this.stream.changes.version;
       if (await this.fetch()) continue;
-      if (!this.subscribed) {
-        // What was appended before the subscription held told nobody: read once more before sleeping.
-        await subscribed;
-        this.subscribed = true;
-        continue;
-      }
       await this.stream.changes.wait(since, this.stream.ctx.pollMs, canceller);
     }
   }
@@ -59,4 +57,5 @@ export abstract class EntryBuffer {
     this.ended = entry.kind === "fail" ? { error: entry.error, failed: true } : { failed: false };
     this.stream.learnClosed(entry.reason, entry.kind === "fail" ? entry.error : undefined);
   }
+
 }

@@ -8,6 +8,8 @@ import type { RedisContext } from "./context.js";
 export const ENV_EVENTS_LIMIT = 10_000;
 /** Events a job's journal keeps. */
 export const JOURNAL_LIMIT = 256;
+/** Events one script call appends at most. */
+const EVENTS_CHUNK = 1_000;
 /** How long one blocking read of the event streams waits (ms) before it looks at what it reads again. */
 const BLOCK_MS = 1_000;
 
@@ -37,11 +39,21 @@ export class RedisEventBus implements EventBus {
 
   publish(event: LifecycleEvent): void {
     const bytes = encode(event, `the ${event.type} event of job "${event.jobId}"`);
-    const { client, keys, writes } = this.ctx;
-    writes.push(() => {
-      client.xadd(keys.events, "MAXLEN", "~", ENV_EVENTS_LIMIT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
-      client.xadd(keys.journal(event.jobId), "MAXLEN", JOURNAL_LIMIT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
-    });
+    // Events published one after another go in one script call, in order (a plain write after them closes the batch).
+    this.ctx.writes.batch(this, { journal: this.ctx.keys.journal(event.jobId), bytes }, (events) => this.send(events));
+  }
+
+  private send(events: Array<{ journal: string; bytes: Buffer }>): void {
+    const { client, keys } = this.ctx;
+    // A call's arguments stay bounded (Redis holds them all in memory): long runs go in chunks.
+    for (let from = 0; from < events.length; from += EVENTS_CHUNK) {
+      const chunk = events.slice(from, from + EVENTS_CHUNK);
+      const args: Array<string | Buffer | number> = [chunk.length + 1, keys.events];
+      for (const event of chunk) args.push(event.journal);
+      args.push(ENV_EVENTS_LIMIT, JOURNAL_LIMIT);
+      for (const event of chunk) args.push(event.bytes);
+      client.lwEvents(...args).catch((error: unknown) => this.ctx.report("publishing an event", error));
+    }
   }
 
   subscribe(listener: LifecycleListener): () => void {

@@ -1,5 +1,5 @@
 import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
-import { ConfigurationError } from "../errors.js";
+import { ConfigurationError, type RestartRecord } from "../errors.js";
 import type { JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
 import { isFinalStatus, type JobStatus } from "../backend/events.js";
 import { decode, encode } from "./codec.js";
@@ -91,7 +91,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     const known = this.tickets.get(jobId);
     if (known) return known;
     await this.ctx.ready();
-    const [queueKey, status] = await this.ctx.client.hmget(this.ctx.keys.job(jobId), "q", "st");
+    const [queueKey, status] = await this.ctx.writes.afterWrites(() => this.ctx.client.hmget(this.ctx.keys.job(jobId), "q", "st"));
     if (!queueKey || !status) return undefined;
     return this.ticketFor(jobId, queueKey, status as JobStatus);
   }
@@ -186,10 +186,11 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     const jobId = liveId(job.id!);
     const { client, keys, tokens } = this.ctx;
     const started = (await client.lwStartBuffer(keys.job(jobId), keys.channel(jobId))) as Buffer[];
-    if (started.length < 4) return; // final (cancelled while queued) or gone: nothing to run
-    const [before, fence, recordBytes, cancelled] = started as [Buffer, Buffer, Buffer, Buffer];
+    if (started.length < 5) return; // final (cancelled while queued) or gone: nothing to run
+    const [before, fence, recordBytes, cancelled, history] = started as [Buffer, Buffer, Buffer, Buffer, Buffer];
     const record = decode(recordBytes) as JobRecord;
-    const lease = new RedisLease(this.ctx, this, jobId, fence.toString(), before.toString() === "running", cancelled.toString(), this.settings.retentionMs);
+    const restarts = history.length > 0 ? (decode(history) as RestartRecord[]) : [];
+    const lease = new RedisLease(this.ctx, this, jobId, fence.toString(), before.toString() === "running", cancelled.toString(), restarts, this.settings.retentionMs);
     tokens.set(jobId, lease.token);
     this.leases.set(jobId, lease);
     this.tickets.get(jobId)?.note("running");

@@ -9,6 +9,9 @@ import { RedisConsumer } from "./RedisConsumer.js";
 import { RedisReader } from "./RedisReader.js";
 import type { StreamHandle } from "./streamHandle.js";
 
+/** `|`: a channel message `<kind>|<suffix>` concerns one stream of the job. */
+const BAR = 0x7c;
+
 /** One queued append: its bytes and timestamp. */
 interface PendingAppend {
   bytes: Buffer;
@@ -59,7 +62,9 @@ export class RedisJobStream implements JobStream, StreamHandle {
   /** Subscribes to the job's channel (once); resolves when subscribed, so no notification after it is missed. */
   watching(): Promise<void> {
     if (!this.watchReady) {
-      const watch = this.ctx.notifier.watch(this.channel, () => {
+      const watch = this.ctx.notifier.watch(this.channel, (message) => {
+        // `d|<suffix>` (data, an end) and `a|<suffix>` (room) name their stream: another stream's news wakes nobody here.
+        if (message.charCodeAt(1) === BAR && message.slice(2) !== this.suffix) return;
         this.changes.bump();
         if (this.spaceWaiters.length > 0) this.measure();
       });
@@ -73,7 +78,12 @@ export class RedisJobStream implements JobStream, StreamHandle {
     return this.closed !== undefined;
   }
 
-  /** The store forgot the job: stop listening to its channel once the stream is closed (readers may still wait for its end). */
+  /**
+   * The store forgot the job: stop listening to its channel once the stream
+   * is closed. A reader of this process still waiting for the end needs no
+   * notification: closing woke it, and its next read comes after the end
+   * marker this process queued (`afterWrites`).
+   */
   dispose(): void {
     this.disposed = true;
     if (this.closed) this.stopWatching();
@@ -116,7 +126,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
 
   async last(): Promise<StreamMessage | undefined> {
     await this.ctx.ready();
-    const [data, timestamp, offset] = await this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`);
+    const [data, timestamp, offset] = await this.ctx.writes.afterWrites(() => this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`));
     if (!data) return undefined;
     return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: 0 };
   }

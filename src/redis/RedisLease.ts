@@ -1,4 +1,6 @@
 import type { JobLease, JobOutcome } from "../backend/Backend.js";
+import type { RestartRecord } from "../errors.js";
+import { encode } from "./codec.js";
 import type { RedisContext } from "./context.js";
 import { encodeOutcome } from "./outcome.js";
 
@@ -23,6 +25,7 @@ export class RedisLease implements JobLease {
     readonly token: string,
     readonly resumed: boolean,
     cancelledBefore: string,
+    readonly restarts: readonly RestartRecord[],
     private readonly retentionMs: number,
   ) {
     this.ended = new Promise((resolve) => (this.end = resolve));
@@ -64,6 +67,20 @@ export class RedisLease implements JobLease {
             this.end("lost");
           },
         );
+    });
+  }
+
+  recordRestarts(history: readonly RestartRecord[]): void {
+    if (this.done) return;
+    const { client, keys, writes } = this.ctx;
+    const bytes = encode(history, `the restart history of job "${this.jobId}"`);
+    writes.push(() => {
+      client.lwHistory(keys.job(this.jobId), this.token, bytes).then(
+        (applied) => {
+          if (Number(applied) === 0) this.loseLease();
+        },
+        (error: unknown) => this.ctx.report(`storing the restart history of job "${this.jobId}"`, error),
+      );
     });
   }
 

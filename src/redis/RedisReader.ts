@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { StreamMessage, StreamReader, WaitCanceller } from "../backend/Backend.js";
 import { EntryBuffer } from "./EntryBuffer.js";
-import { parseEntries } from "./entries.js";
+import { offsetOf, parseEntries } from "./entries.js";
 import type { StreamHandle } from "./streamHandle.js";
 
 /** Entries one read asks for. */
@@ -76,30 +76,42 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     this.renewal.unref();
   }
 
+  /**
+   * Entry ids count up by one per stream (`k-0`), so a pinned reader that
+   * finds more than one step between the last id it read and the next one
+   * lost messages: its pin lapsed (this process did not renew it within
+   * `leaseMs`: a blocked event loop, a paused process) and the writer
+   * trimmed them. It goes on from the next kept message, as a late reader
+   * would, and the env's logger is told what was skipped.
+   */
+  private noticeGap(after: string, next: string): void {
+    if (this.readerId === "" || after === "0-0") return;
+    const expected = offsetOf(after) + 1;
+    const found = offsetOf(next);
+    if (found <= expected) return;
+    this.stream.ctx.warn(
+      `a reader of ${this.stream.label} skipped ${found - expected} message(s) (offsets ${expected} to ${found - 1}): its position was not renewed within leaseMs (a blocked event loop or a paused process), so the writer dropped them; it goes on at offset ${found}`,
+    );
+  }
+
   protected async fetch(): Promise<boolean> {
     const { ctx, streamKey, jobKey, channel } = this.stream;
     await ctx.ready();
     if (this.after === undefined) {
       // A live reader starts after the newest entry there is now.
-      const newest = (await ctx.client.xrevrange(streamKey, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
+      const newest = (await ctx.writes.afterWrites(() => ctx.client.xrevrange(streamKey, "+", "-", "COUNT", 1))) as Array<[string, string[]]>;
       this.after = newest[0]?.[0] ?? "0-0";
       return false;
     }
-    const raw = await ctx.client.lwRangeBuffer(
-      streamKey,
-      `${streamKey}:cursors`,
-      `${streamKey}:leases`,
-      jobKey,
-      channel,
-      this.after,
-      BATCH,
-      this.readerId,
-      this.position,
-      Date.now() + ctx.readerLeaseMs,
+    const { after, position, readerId } = this;
+    const expires = Date.now() + ctx.readerLeaseMs;
+    const raw = await ctx.writes.afterWrites(() =>
+      ctx.client.lwRangeBuffer(streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix),
     );
     this.renew();
     const entries = parseEntries(raw);
     if (entries.length === 0) return false;
+    this.noticeGap(after, entries[0]!.id);
     this.after = entries[entries.length - 1]!.id;
     this.buffer.push(...entries);
     return true;

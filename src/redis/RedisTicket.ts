@@ -76,7 +76,7 @@ export class RedisTicket implements JobTicket {
     }
     this.refreshing = true;
     const { client, keys } = this.ctx;
-    client.hmgetBuffer(keys.job(this.jobId), "st", "out").then(
+    this.ctx.writes.afterWrites(() => client.hmgetBuffer(keys.job(this.jobId), "st", "out")).then(
       ([status, outcome]) => {
         this.refreshing = false;
         // Final meanwhile (the job ended in this process): a reply read before that is stale.

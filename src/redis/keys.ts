@@ -10,7 +10,9 @@ import type { StreamKey } from "../backend/Backend.js";
  * - `…:s:{id}:<role>:<node>/<tag>:cursors`: the output readers' positions (sorted set) and `…:leases` their expiry (hash);
  * - `…:ev:{id}`: the job's journal (its lifecycle events, capped);
  * - `…:events`: every job's lifecycle events (capped);
- * - channel `…:n:{id}`: notifications of the job (data appended, acknowledged, status, cancel);
+ * - channel `…:n:{id}`: notifications of the job: `d|<suffix>` data or an end marker on one
+ *   stream, `a|<suffix>` room on it (acknowledged, or a reader moved on), `d` every stream
+ *   ended, `s` status, `c` cancel;
  * - `…:bull`: BullMQ's own keys (one queue per spec or flow).
  */
 export class RedisKeys {

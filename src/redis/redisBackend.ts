@@ -208,6 +208,11 @@ class RedisBackend implements Backend, RedisContext {
     else console.error(message);
   }
 
+  warn(message: string): void {
+    if (this.scope) this.scope.logger.warn(`Redis backend: ${message}`);
+    else console.warn(`Redis backend: ${message}`);
+  }
+
   readonly close = (): Promise<void> => {
     this.closing ??= (async () => {
       this.events.close();

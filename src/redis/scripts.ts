@@ -55,7 +55,7 @@ return 1`,
   },
   /**
    * A process takes a job. KEYS: job, channel. Returns `{ statusBefore, token,
-   * record, cancelReason }`, or `{ status }` when the job is final or gone
+   * record, cancelReason, restartHistory ('' none) }`, or `{ status }` when the job is final or gone
    * (`gone`): then it must not run.
    */
   lwStart: {
@@ -66,7 +66,17 @@ if st ~= 'queued' and st ~= 'running' then return {st} end
 local tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
 redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1)
 redis.call('PUBLISH', KEYS[2], 's')
-return {st, tostring(tok), redis.call('HGET', KEYS[1], 'r'), redis.call('HGET', KEYS[1], 'cx') or ''}`,
+return {st, tostring(tok), redis.call('HGET', KEYS[1], 'r'), redis.call('HGET', KEYS[1], 'cx') or '', redis.call('HGET', KEYS[1], 'rh') or ''}`,
+  },
+  /**
+   * Stores a job's restart history (what a process that resumes it starts
+   * from). KEYS: job. ARGV: token, history bytes. Returns 1, or 0 when fenced.
+   */
+  lwHistory: {
+    keys: 1,
+    lua: `if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rh', ARGV[2])
+return 1`,
   },
   /**
    * Gives a job back (its process closes): held by no process until the next
@@ -166,7 +176,7 @@ else
   if slowest < keep then keep = slowest end
   if n > 0 and keep > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
 end
-if n > 0 then redis.call('PUBLISH', KEYS[5], 'd') end
+if n > 0 then redis.call('PUBLISH', KEYS[5], 'd|' .. ARGV[1]) end
 return {'ok', lag}`,
   },
   /**
@@ -182,7 +192,7 @@ if redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[1], 1) == 0 then return 0 end
 local last = redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], 1)
 redis.call('XADD', KEYS[2], last .. '-0', 'm', ARGV[2], 'why', ARGV[3], 'err', ARGV[4])
 followTtl(KEYS[1], KEYS[2])
-redis.call('PUBLISH', KEYS[3], 'd')
+redis.call('PUBLISH', KEYS[3], 'd|' .. ARGV[1])
 return 1`,
   },
   /**
@@ -230,14 +240,15 @@ if #ARGV > 4 then
   redis.call('XDEL', KEYS[2], unpack(ids))
 end
 if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'k:' .. ARGV[2], ARGV[4]) end
-redis.call('PUBLISH', KEYS[3], 'a')
+redis.call('PUBLISH', KEYS[3], 'a|' .. ARGV[2])
 return 1`,
   },
   /**
    * Reads an output after `start` (exclusive) and, for a reader that pins,
    * records its position and lease (writers waiting for room are told).
    * KEYS: stream, cursors, leases, job, channel. ARGV: start id, count,
-   * reader id ('' none), position, expires (ms).
+   * reader id ('' none), position, expires (ms), suffix (names the stream
+   * in the notification).
    */
   lwRange: {
     keys: 5,
@@ -248,7 +259,7 @@ if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
   followTtl(KEYS[4], KEYS[2])
   followTtl(KEYS[4], KEYS[3])
-  if before and tonumber(before) < tonumber(ARGV[4]) then redis.call('PUBLISH', KEYS[5], 'a') end
+  if before and tonumber(before) < tonumber(ARGV[4]) then redis.call('PUBLISH', KEYS[5], 'a|' .. ARGV[6]) end
 end
 return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])`,
   },
@@ -274,6 +285,23 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 redis.call('PUBLISH', KEYS[2], 'd')
 return 1`,
+  },
+  /**
+   * Appends lifecycle events, each to the env's stream and to its job's
+   * journal, in order. The caller gives the number of keys first. KEYS: the
+   * env's stream, then one journal per event (a job's journal may repeat).
+   * ARGV: env stream cap (approximate), journal cap, then one event's bytes
+   * per journal key. Keys of several jobs in one script: a single Redis, not
+   * a Cluster (as BullMQ's queue keys here).
+   */
+  lwEvents: {
+    keys: undefined,
+    lua: `for i = 2, #KEYS do
+  local bytes = ARGV[i + 1]
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', bytes)
+  redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[2], '*', 'e', bytes)
+end
+return #KEYS - 1`,
   },
 } as const;
 

@@ -1,6 +1,16 @@
 /**
+ * When a queue is sent: at the end of this turn of the event loop
+ * (`setImmediate`, taken when this module loads, so a test's fake timers do
+ * not hold writes back). A writer that awaits each write in a loop (`await
+ * feed(x)` resolves at once while there is room) makes all its writes of the
+ * turn before the queue is sent: they go in one script call, not one round
+ * trip each.
+ */
+const deferred: (callback: () => void) => unknown = globalThis.setImmediate ?? ((callback: () => void) => setTimeout(callback, 0));
+
+/**
  * Orders a process's writes to Redis: each write is queued, and the queue
- * is sent at the end of the current step, in call order, on one connection
+ * is sent at the end of the event loop's turn, in call order, on one connection
  * (ioredis pipelines what is sent in one step). Batched writes of one owner
  * (appends to a stream, acknowledgements of a consumer) coalesce into one
  * script call: a batch takes items until the next plain write (a barrier:
@@ -19,6 +29,14 @@ export class WriteQueue {
     this.ops.push({ send });
     this.open.clear();
     this.schedule();
+  }
+
+  /**
+   * Runs a read so that it sees every write this process queued before it:
+   * after them when some are queued (`ordered`), else at once.
+   */
+  afterWrites<T>(read: () => Promise<T>): Promise<T> {
+    return this.ops.length > 0 ? this.ordered(read) : read();
   }
 
   /** Queues a command whose answer matters (a read that must see the writes queued before it, and none after). */
@@ -45,7 +63,7 @@ export class WriteQueue {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => this.flush());
+    deferred(() => this.flush());
   }
 
   /** Sends what is queued, in order. */

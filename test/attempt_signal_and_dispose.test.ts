@@ -17,6 +17,9 @@ let specCount = 0;
 const numbers = () => JobSpec.define({ name: `attempt-signal-${++specCount}`, input: z.number(), output: z.number() });
 const NO_BACKOFF = { initialMs: 0, factor: 1, maxMs: 0, jitter: 0 };
 
+/** Waits until a job has started (on a shared backend, after round trips): the simulated clock is stepped from then. */
+const untilStarted = (job: { readonly status: string }) => expect.poll(() => job.status).not.toBe("queued");
+
 /** A logger that keeps what is logged at warn and error. */
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -68,6 +71,8 @@ describe("one attempt, one signal", () => {
       processor: () => new Promise(() => {}),
     });
     const stalled = await stall.enqueueJob({ liveEnv: env });
+    // Each job's attempt is under way (its init ran: on a shared backend, after round trips) before the clock moves, or it is cancelled, or closed.
+    await expect.poll(() => signals.has(1)).toBe(true);
     await driveUntilSettled(clock, stalled.waitUntilFinish(), { stepMs: 50, maxSteps: 10 }).catch(() => {});
     expect(stalled.status).toBe("failed");
     expect(signals.get(1)!.aborted).toBe(true);
@@ -76,6 +81,7 @@ describe("one attempt, one signal", () => {
     const cancelled = numbers();
     cancelled.defineWorker({ liveEnv: env, init: cancelSignals.init, processor: ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))) });
     const job = await cancelled.enqueueJob({ liveEnv: env });
+    await expect.poll(() => cancelSignals.signals.has(1)).toBe(true);
     await job.cancel("enough");
     expect(cancelSignals.signals.get(1)!.aborted).toBe(true);
 
@@ -83,6 +89,7 @@ describe("one attempt, one signal", () => {
     const closing = numbers();
     closing.defineWorker({ liveEnv: env, init: closeSignals.init, processor: ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))) });
     await closing.enqueueJob({ liveEnv: env });
+    await expect.poll(() => closeSignals.signals.has(1)).toBe(true);
     await env.close();
     expect(closeSignals.signals.get(1)!.aborted).toBe(true);
   });
@@ -204,6 +211,7 @@ describe("dispose", () => {
     const spec = numbers();
     spec.defineWorker({ liveEnv: env, timeouts: { stopMs: 300 }, processor: async () => {}, dispose: () => new Promise(() => {}) });
     const job = await spec.enqueueJob({ liveEnv: env });
+    await untilStarted(job);
     await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 100, maxSteps: 10 });
     expect(job.status).toBe("completed");
     expect(logger.lines.some((line) => /warn: dispose of attempt 1 .* did not finish within stopMs \(300 ms\)/.test(line))).toBe(true);
@@ -227,6 +235,7 @@ describe("dispose", () => {
       },
     });
     const job = await spec.enqueueJob({ liveEnv: env });
+    await untilStarted(job);
     await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 10, maxSteps: 50 });
     expect(log).toEqual(["init 1", "dispose 1 starts", "dispose 1 ends", "init 2", "dispose 2 starts", "dispose 2 ends"]);
   });
@@ -247,6 +256,7 @@ describe("dispose", () => {
       dispose: ({ attempt, outcome, resources }) => void outcomes.push([attempt, outcome, resources]),
     });
     const job = await spec.enqueueJob({ liveEnv: env });
+    await untilStarted(job);
     await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 50, maxSteps: 20 });
     // The first init returns at 150 ms, after its 100 ms timeout abandoned it.
     const bothDisposed = new Promise<void>((resolve) => {
@@ -279,6 +289,7 @@ describe("dispose", () => {
       dispose: ({ attempt, outcome }) => void log.push(`dispose ${attempt} ${outcome}`),
     });
     const job = await spec.enqueueJob({ liveEnv: env });
+    await untilStarted(job);
     await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 10, maxSteps: 500 });
     expect(log).toEqual(["processor 2 starts", "dispose 1 abandoned", "processor 2 ends", "dispose 2 done"]);
 
@@ -297,9 +308,11 @@ describe("dispose", () => {
       dispose: ({ resources, outcome }) => void disposed.push(`${String(resources)} ${outcome}`),
     });
     const failing = await alone.enqueueJob({ liveEnv: env });
+    await untilStarted(failing);
     await driveUntilSettled(clock, failing.waitUntilFinish(), { stepMs: 10, maxSteps: 100 });
     expect(disposed).toEqual([]);
-    await driveUntilSettled(clock, env.close(), { stepMs: 10, maxSteps: 100 });
+    // The step cap is a guard against a hang, not a bound: on a shared backend close() also waits for Redis (real time) while the clock steps.
+    await driveUntilSettled(clock, env.close(), { stepMs: 10 });
     expect(disposed).toEqual(["late abandoned"]);
   });
 
@@ -336,11 +349,17 @@ describe("dispose", () => {
     });
     const states: string[] = [];
     env.subscribe((e) => e.type === "worker.state" && e.workerName === healthy.name && states.push(e.state));
+    let completed = false;
+    env.subscribe((e) => e.type === "job.status" && e.status === "completed" && (completed = true));
     const job = await flow.enqueueJob({ liveEnv: env });
+    await untilStarted(job);
     await job.input("in").feed(1);
     await job.input("in").terminate();
-    await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 10, maxSteps: 200 });
+    // The step cap is a guard against a hang, not a bound: on a shared backend the data crosses Redis (real time) while the clock steps.
+    await driveUntilSettled(clock, job.waitUntilFinish(), { stepMs: 10 });
     expect(job.status).toBe("completed");
+    // Events may arrive after the outcome (a backend across processes): the job's final status is its last.
+    await expect.poll(() => completed).toBe(true);
     expect(states.slice(0, 4)).toEqual(["initializing", "executing", "restarting", "recovering"]);
     expect(log.slice(0, 4)).toEqual(["init 1", "dispose 1 starts", "dispose 1 ends", "init 2"]);
   });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, UnknownTagError, type LifecycleEvent } from "../src/index.js";
 import { settle } from "./helpers/collect.js";
-import { closeAll, createTestEnv, deferred } from "./helpers/env.js";
+import { closeAll, createTestEnv, deferred, nextEvent } from "./helpers/env.js";
 
 afterEach(closeAll);
 
@@ -83,7 +83,10 @@ describe("edge cases", () => {
         throw new Error("once");
       },
     });
+    // Its backoff timer is armed once its restart is granted (on a shared backend, after round trips).
+    const restarting = nextEvent(env, (event) => event.type === "worker.restart" && event.specName === "edge-timers-flaky");
     await flaky.enqueueJob({ liveEnv: env });
+    await restarting;
     await settle();
     expect((clock as unknown as { timeouts: Map<unknown, unknown> }).timeouts.size).toBeGreaterThan(0);
     await env.close();

@@ -4,11 +4,11 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { DEFAULT_RETRY, DEFAULT_STREAM_LIMITS, DEFAULT_TIMEOUTS, JobSpec, LiveEnv, Liveflow, TimeoutError, expose } from "../src/index.js";
+import { DEFAULT_RETRY, DEFAULT_STREAM_LIMITS, DEFAULT_TIMEOUTS, JobCancelledError, JobSpec, LiveEnv, Liveflow, TimeoutError, expose } from "../src/index.js";
 import { withDefaults } from "../src/options.js";
 import { createTestEnv as createKitEnv } from "../src/testing/index.js";
-import { settle } from "./helpers/collect.js";
-import { closeAll, createTestEnv } from "./helpers/env.js";
+import { settle, track } from "./helpers/collect.js";
+import { closeAll, createTestEnv, nextEvent } from "./helpers/env.js";
 
 afterEach(closeAll);
 afterEach(() => {
@@ -33,25 +33,31 @@ async function acceptedWhileQueued(env: LiveEnv): Promise<number> {
 }
 
 describe("an explicit undefined means the default", () => {
-  it("timeouts: { stopMs: undefined } keeps the 5 s stop grace: a processor that ignores its signal is abandoned, and close() settles", async () => {
+  it("timeouts: { stopMs: undefined } keeps the 5 s stop grace: on cancel, a processor that ignores its signal is abandoned after it", async () => {
     const { env, clock } = createTestEnv();
     const spec = JobSpec.define({ name: `stubborn-${++counter}`, input: z.number() });
+    let signal: AbortSignal | undefined;
     const def = spec.defineWorker({
       liveEnv: env,
       timeouts: { stopMs: undefined },
-      processor: () => new Promise<void>(() => {}), // never returns, ignores its signal
+      processor: (context) => {
+        signal = context.signal;
+        return new Promise<void>(() => {}); // never returns, ignores its signal
+      },
     });
     expect(def.timeouts.stopMs).toBe(DEFAULT_TIMEOUTS.stopMs);
     const job = await spec.enqueueJob({ liveEnv: env });
-    await settle();
-    let closed = false;
-    const closing = env.close().then(() => (closed = true));
-    await settle();
+    // Cancelled once the processor runs (on a shared backend it starts, and the cancel arrives, after round trips).
+    await expect.poll(() => signal).toBeDefined();
+    const finished = track(job.waitUntilFinish());
+    const cancelling = job.cancel("enough");
+    await expect.poll(() => signal!.aborted).toBe(true);
     clock.increment(DEFAULT_TIMEOUTS.stopMs - 1);
     await settle();
-    expect(closed).toBe(false);
+    expect(finished.settled).toBe(false);
     clock.increment(1);
-    await closing;
+    await cancelling;
+    await expect(finished.promise).rejects.toBeInstanceOf(JobCancelledError);
     expect(job.status).toBe("cancelled");
   });
 
@@ -60,6 +66,8 @@ describe("an explicit undefined means the default", () => {
     const spec = JobSpec.define({ name: `slow-init-${++counter}`, input: z.number() });
     const errors: unknown[] = [];
     env.subscribe((event) => event.type === "worker.state" && event.state === "error" && errors.push(event.error));
+    let finals = 0;
+    env.subscribe((event) => event.type === "job.status" && event.status === "failed" && finals++);
     spec.defineWorker({
       liveEnv: env,
       timeouts: { initMs: undefined },
@@ -67,10 +75,15 @@ describe("an explicit undefined means the default", () => {
       init: () => new Promise(() => {}),
       processor: async () => {},
     });
+    // The init timer is armed once the job starts (on a shared backend, after round trips).
+    const initializing = nextEvent(env, (event) => event.type === "worker.state" && event.state === "initializing");
     const job = await spec.enqueueJob({ liveEnv: env });
+    await initializing;
     await settle();
     clock.increment(DEFAULT_TIMEOUTS.initMs);
     await expect(job.waitUntilFinish()).rejects.toMatchObject({ cause: expect.any(TimeoutError) });
+    // Events may arrive after the outcome (a backend across processes): the job's final status is its last.
+    await expect.poll(() => finals).toBe(1);
     expect(errors).toEqual([expect.objectContaining({ kind: "init", ms: DEFAULT_TIMEOUTS.initMs })]);
   });
 

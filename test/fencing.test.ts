@@ -46,6 +46,8 @@ describe("fencing of abandoned attempts", () => {
     const secondRunning = nextEvent(env, (e) => e.type === "worker.state" && e.state === "executing" && e.attempt === 2);
     await job.input.feed(1);
     await job.input.feed(2);
+    // Attempt 1 is stuck on message 1 (on a shared backend it gets there after round trips) before the clock moves.
+    await expect.poll(() => staleSignal).toBeDefined();
     await flushMicrotasks();
     clock.increment(500);
     await secondRunning;
@@ -122,9 +124,12 @@ describe("fencing of abandoned attempts", () => {
         for await (const n of input) await output.emit(n + resources.tag);
       },
     });
+    const initializing = nextEvent(env, (e) => e.type === "worker.state" && e.state === "initializing" && e.attempt === 1);
     const job = await spec.enqueueJob({ liveEnv: env });
     const reader = collect(job.output);
     const secondRunning = nextEvent(env, (e) => e.type === "worker.state" && e.state === "executing" && e.attempt === 2);
+    // The init timer is armed once the job starts (on a shared backend, after round trips).
+    await initializing;
     await flushMicrotasks();
     clock.increment(100);
     await secondRunning;

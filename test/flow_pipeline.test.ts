@@ -15,6 +15,10 @@ function doneWorkers(events: LifecycleEvent[]): string[] {
   return events.flatMap((e) => (e.type === "worker.state" && e.state === "done" ? [e.workerName] : []));
 }
 
+/** Waits for the job's `completed` event, its last: events may arrive after the outcome (a backend across processes). */
+const untilCompletedEvent = (events: LifecycleEvent[]) =>
+  expect.poll(() => events.some((e) => e.type === "job.status" && e.status === "completed")).toBe(true);
+
 describe("Liveflow pipelines", () => {
   it("a linear pipeline keeps order, and terminating the exposed input cascades to the end", async () => {
     const { env } = createTestEnv();
@@ -68,6 +72,7 @@ describe("Liveflow pipelines", () => {
     await job.waitUntilFinish();
     expect(job.status).toBe("completed");
     expect([...inputEnded]).toEqual(["add", "times", "show"]);
+    await untilCompletedEvent(events);
     expect(doneWorkers(events)).toEqual([add.name, times.name, show.name]);
   });
 
@@ -152,8 +157,9 @@ describe("Liveflow pipelines", () => {
     await job.input("right").feed("b");
     await job.input("left").feed("c");
     await job.input("left").terminate();
+    // The left worker is done (its event arrives, on a shared backend, after round trips), but the merge input still waits for the right one.
+    await expect.poll(() => doneWorkers(events)).toEqual([left.name]);
     await settle(20);
-    // The left worker is done, but the merge input still waits for the right one.
     expect(doneWorkers(events)).toEqual([left.name]);
     expect(mergeInputEnded).toBe(false);
     expect(merged.settled).toBe(false);
@@ -168,6 +174,7 @@ describe("Liveflow pipelines", () => {
     expect(all).toHaveLength(4);
     await job.waitUntilFinish();
     expect(job.status).toBe("completed");
+    await untilCompletedEvent(events);
     expect(doneWorkers(events).sort()).toEqual([left.name, merge.name, right.name].sort());
   });
 
@@ -206,6 +213,7 @@ describe("Liveflow pipelines", () => {
     await job.waitUntilFinish();
     expect(seenOptions.map((o) => o.factor).sort()).toEqual([2, 3]);
     expect(seenOptions.every((o) => o.jobId === job.jobId)).toBe(true);
+    await untilCompletedEvent(events);
     expect(doneWorkers(events)).toEqual(["first", "second"]);
   });
 

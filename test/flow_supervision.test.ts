@@ -25,6 +25,13 @@ function workersEntering(events: LifecycleEvent[], state: string): string[] {
   return events.flatMap((e) => (e.type === "worker.state" && e.state === state ? [e.workerName] : []));
 }
 
+/**
+ * Waits for the job's final `job.status` event, its last: events may arrive
+ * after the outcome (a backend across processes), and the checks read all of them.
+ */
+const untilFinalEvent = (events: LifecycleEvent[], status: "completed" | "failed" | "cancelled") =>
+  expect.poll(() => events.some((e) => e.type === "job.status" && e.status === status)).toBe(true);
+
 const executing = (env: LiveEnv, workerName: string, attempt: number) =>
   nextEvent(env, (e) => e.type === "worker.state" && e.workerName === workerName && e.state === "executing" && e.attempt === attempt);
 
@@ -107,6 +114,7 @@ describe("Liveflow supervision strategies", () => {
     expect(new Set(await side)).toEqual(new Set([-1, -2, -3, -4, -5]));
     await job.waitUntilFinish();
     expect(job.status).toBe("completed");
+    await untilFinalEvent(events, "completed");
     expect(workersEntering(events, "error")).toEqual([w.middle]);
     expect(workersEntering(events, "recovering").sort()).toEqual([...restartSet].sort());
     // A restarted worker ran a second attempt; the others ran only one.
@@ -133,6 +141,7 @@ describe("Liveflow supervision strategies", () => {
     gate.resolve(); // only now does the middle worker fail
     expect(new Set(await out)).toEqual(new Set([11, 21, 31]));
     await job.waitUntilFinish();
+    await untilFinalEvent(events, "completed");
     expect(workersEntering(events, "recovering").sort()).toEqual([w.middle, w.tail].sort());
   });
 
@@ -221,6 +230,7 @@ describe("Liveflow supervision strategies", () => {
       expect(w.signals.get(name)?.every((signal) => signal.aborted), name).toBe(true);
     }
     expect(w.flow.nodes[0]).toBe(w.head);
+    await untilFinalEvent(events, "cancelled");
     expect(workersEntering(events, "stopping")).toEqual([...w.flow.nodes].reverse());
     expect(workersEntering(events, "stopped").sort()).toEqual([...w.flow.nodes].sort());
     expect(workersEntering(events, "done")).toEqual([]);

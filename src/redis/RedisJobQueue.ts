@@ -98,7 +98,9 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
 
   consume(queueKey: string, concurrency: number, run: JobRunner): QueueConsumer {
     this.assertOpen(`consume queue "${queueKey}"`);
-    const worker = new Worker(bullName(queueKey), (job, token) => this.process(job, token, run), {
+    let closing: Promise<void> | undefined;
+    const stopped = () => closing !== undefined || this.closed;
+    const worker = new Worker(bullName(queueKey), (job, token) => this.process(job, token, run, stopped), {
       connection: this.settings.bullConnection,
       prefix: this.ctx.keys.bull,
       concurrency: Number.isFinite(concurrency) ? concurrency : UNLIMITED,
@@ -110,7 +112,6 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.workers.add(worker);
     const cap = this.settings.globalConcurrency?.(queueKey);
     if (cap !== undefined) this.producer(queueKey).setGlobalConcurrency(cap).catch((error: unknown) => this.ctx.report(`setting the global concurrency of "${queueKey}"`, error));
-    let closing: Promise<void> | undefined;
     return {
       close: () => {
         // Takes no more jobs; those running go on until their lease is finished or released.
@@ -181,10 +182,21 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     return queue;
   }
 
-  /** BullMQ handed this process a job: take it (a new fencing token), run it, and hold BullMQ's lock until its lease ends. */
-  private async process(job: Job, token: string | undefined, run: JobRunner): Promise<void> {
+  /**
+   * BullMQ handed this process a job: take it (a new fencing token), run it,
+   * and hold BullMQ's lock until its lease ends. BullMQ may hand out a job it
+   * fetched just before the consumer was closed (`stopped`): that one goes
+   * back to its queue, not to the runner, whose env is closing and has
+   * already released what it ran (else the job would run on after
+   * `env.close()`, its timers and actors left behind).
+   */
+  private async process(job: Job, token: string | undefined, run: JobRunner, stopped: () => boolean): Promise<void> {
     const jobId = liveId(job.id!);
     const { client, keys, tokens } = this.ctx;
+    if (stopped() && token) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     const started = (await client.lwStartBuffer(keys.job(jobId), keys.channel(jobId))) as Buffer[];
     if (started.length < 5) return; // final (cancelled while queued) or gone: nothing to run
     const [before, fence, recordBytes, cancelled, history] = started as [Buffer, Buffer, Buffer, Buffer, Buffer];
@@ -193,8 +205,12 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     const lease = new RedisLease(this.ctx, this, jobId, fence.toString(), before.toString() === "running", cancelled.toString(), restarts, this.settings.retentionMs);
     tokens.set(jobId, lease.token);
     this.leases.set(jobId, lease);
-    this.tickets.get(jobId)?.note("running");
-    run(record, lease);
+    // Closed while the take was on its way: given back at once, never run here.
+    if (stopped()) lease.release();
+    else {
+      this.tickets.get(jobId)?.note("running");
+      run(record, lease);
+    }
     const end = await lease.ended;
     if (tokens.get(jobId) === lease.token) tokens.delete(jobId);
     if (this.leases.get(jobId) === lease) this.leases.delete(jobId);

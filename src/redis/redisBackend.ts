@@ -107,6 +107,11 @@ function checkOptions(options: RedisBackendOptions): Settings {
   };
 }
 
+/** `record[key]` when it is the record's own key, else undefined (never an inherited member). */
+function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** The backend's connections, context and parts; bound to an env's `projectId` when the env takes it. */
 class RedisBackend implements Backend, RedisContext {
   readonly shared = true;
@@ -139,7 +144,8 @@ class RedisBackend implements Backend, RedisContext {
       bullConnection: bullConnection(settings.connection),
       leaseMs: settings.leaseMs,
       retentionMs: settings.retentionMs,
-      globalConcurrency: (queueKey) => settings.globalConcurrency[queueKey.slice(queueKey.indexOf("/") + 1)],
+      // An own key only: a spec named `valueOf` (or any Object.prototype member) would get that function as its cap, which BullMQ hands to ioredis as a callback.
+      globalConcurrency: (queueKey) => ownValue(settings.globalConcurrency, queueKey.slice(queueKey.indexOf("/") + 1)),
     });
     this.streams = new RedisStreamStore(this);
     this.events = new RedisEventBus(this, this.blocking);

@@ -9,7 +9,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigurationError, JobCancelledError, JobFailedError, JobSpec, LiveEnv, ValidationError, type LifecycleEvent } from "../src/index.js";
+import { ConfigurationError, EnvClosedError, JobCancelledError, JobFailedError, JobSpec, LiveEnv, ValidationError, type LifecycleEvent } from "../src/index.js";
 import { RedisUnavailableError, redisBackend } from "../src/redis/index.js";
 import { redisUrl, uniquePrefix } from "./helpers/redisServer.js";
 
@@ -274,6 +274,32 @@ describe("one env, several processes (a backend each)", () => {
     // Nothing of the 30 jobs is kept: no stream handle, no subscription to a job's channel.
     await expect.poll(() => internals.streams.jobs.size).toBe(0);
     await expect.poll(() => internals.notifier.channels.size).toBe(0);
+  });
+
+  it("a reader in a process that closes rejects with EnvClosedError, while the job runs on in another process", async () => {
+    const prefix = uniquePrefix("redis-backend");
+    const client = LiveEnv.create({ projectId: "kitchen", logger: silent, backend: redisBackend({ connection: redisUrl(), prefix, retentionMs: 60_000 }) });
+    const worker = processOf(prefix);
+    const spec = upper();
+    spec.defineWorker({ liveEnv: worker, processor: async ({ input, output }) => { for await (const w of input) await output.emit(w.toUpperCase()); } });
+    const job = await spec.enqueueJob({ liveEnv: client });
+    const seen: string[] = [];
+    // Its outcome, caught from the start (it settles while close() runs).
+    const reading = (async () => {
+      for await (const { data } of job.output) seen.push(data);
+    })().then(
+      () => "ended",
+      (error: unknown) => error,
+    );
+    await job.input.feed("a");
+    await expect.poll(() => seen).toEqual(["A"]);
+    await client.close();
+    expect(await reading).toBeInstanceOf(EnvClosedError);
+    // The job itself goes on: another process feeds and ends it.
+    const again = await spec.getJob(job.jobId, { liveEnv: worker });
+    await again!.input.feed("b");
+    await again!.input.terminate();
+    await again!.waitUntilFinish();
   });
 
   it("a finished job's keys expire after retentionMs; other projects on the same prefix see nothing of it", async () => {

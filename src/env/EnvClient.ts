@@ -135,16 +135,16 @@ export class EnvClient implements JobClient {
 
   /**
    * On a shared backend the job may end in another process, where this one
-   * has no runtime to forget its streams: forget them when its outcome
-   * arrives (the handles given out stay usable). In memory the job's runtime
-   * does it when the job ends.
+   * has no runtime to forget its streams: forget them once its outcome
+   * arrived (the handles given out stay usable). Not in the outcome's own
+   * step: a job cancelled while queued is ended here right after
+   * (`finishUnstarted` fails the streams this process holds). In memory the
+   * job's runtime does it when the job ends.
    */
   private forgetWhenFinal(ticket: JobTicket): void {
     if (!this.backend.shared) return;
-    ticket.outcome.then(
-      () => this.backend.streams.dispose(ticket.jobId),
-      () => this.backend.streams.dispose(ticket.jobId),
-    );
+    const forget = () => setImmediate(() => this.backend.streams.dispose(ticket.jobId));
+    ticket.outcome.then(forget, forget);
   }
 
   private idInUse(jobId: string): ConfigurationError {

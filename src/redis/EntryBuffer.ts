@@ -1,4 +1,5 @@
 import type { StreamMessage, WaitCanceller } from "../backend/Backend.js";
+import { EnvClosedError } from "../errors.js";
 import type { StreamEntry } from "./entries.js";
 import type { StreamHandle } from "./streamHandle.js";
 
@@ -36,6 +37,7 @@ export abstract class EntryBuffer {
         return undefined;
       }
       if (canceller?.cancelled) throw canceller.cancelReason;
+      if (this.stream.ctx.closed) throw new EnvClosedError(`Cannot read ${this.stream.label}: its env closed (the job may run on in another process)`);
       if (!this.subscribed) {
         // Subscribed before the first read: a change after that read wakes this cursor. Usually at once,
         // since the job's handle (its ticket) follows the same channel already.

@@ -41,6 +41,11 @@ export class RedisStreamStore implements StreamStore {
     });
   }
 
+  /** Wakes every cursor waiting on a stream of this process (the backend closes). */
+  wakeAll(): void {
+    for (const streams of this.jobs.values()) for (const stream of streams) stream.changes.bump();
+  }
+
   dispose(jobId: string): void {
     for (const stream of this.jobs.get(jobId) ?? []) stream.dispose();
     this.jobs.delete(jobId);

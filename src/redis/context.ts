@@ -16,6 +16,8 @@ export interface RedisContext {
   fenced(jobId: string): void;
   /** Reports a failure no caller waits for (logged once per kind). */
   report(what: string, error: unknown): void;
+  /** True once the backend closes: cursors stop waiting (`EnvClosedError`). */
+  readonly closed: boolean;
   /** Tells the env's logger of something a user should know (a warning, every time). */
   warn(message: string): void;
   /** Resolves once connected; rejects with `RedisUnavailableError` when Redis cannot be reached. */

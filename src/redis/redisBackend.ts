@@ -219,8 +219,14 @@ class RedisBackend implements Backend, RedisContext {
     else console.warn(`Redis backend: ${message}`);
   }
 
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
   readonly close = (): Promise<void> => {
     this.closing ??= (async () => {
+      // Cursors still waiting (a reader of a job that runs on elsewhere) end now, not at their next poll.
+      this.streams.wakeAll();
       this.events.close();
       await this.jobs.close(this.settings.connectTimeoutMs);
       this.writes.flush();

@@ -149,12 +149,44 @@ describe("Redis gone mid-run", () => {
       expect((await spec.enqueueAndGetResult({ liveEnv: env, input: "up" })).data).toBe("up");
       server.kill();
       await server.stop();
-      // Once the process saw the connection drop (a command sent at the very moment it dropped still waits: see the review).
+      // Once the process saw the connection drop (a command in flight at that moment: the next test).
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const error = await within(spec.enqueueJob({ liveEnv: env }).catch((e: unknown) => e), 8_000, "enqueueJob() with Redis down");
       expect(error).toBeInstanceOf(RedisUnavailableError);
       expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);
     } finally {
+      await within(env.close({ graceMs: 0 }), 8_000, "env.close() with Redis down").catch(() => {});
+      await server.stop();
+    }
+  }, 30_000);
+
+  it("a command in flight when Redis dies (enqueueJob, a reader's read) fails with a RedisUnavailableError within connectTimeoutMs instead of waiting for Redis", async () => {
+    const server = await startRedisServer();
+    const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 0 });
+    admin.on("error", () => {}); // it loses its server on purpose
+    try {
+      const spec = echo();
+      spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const word of input) await output.emit(word); } });
+      const job = await spec.enqueueJob({ liveEnv: env });
+      const reading = job.output.first().then(
+        () => "read",
+        (error: unknown) => error,
+      );
+      // Redis holds every write (CLIENT PAUSE): the next enqueue's store command is sent and gets no answer.
+      await admin.client("PAUSE", 60_000, "WRITE");
+      const adding = spec.enqueueJob({ liveEnv: env }).then(
+        () => "added",
+        (error: unknown) => error,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      server.kill();
+      const error = await within(adding, 8_000, "enqueueJob() in flight when Redis died");
+      expect(error).toBeInstanceOf(RedisUnavailableError);
+      expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);
+      expect(await within(reading, 8_000, "a reader waiting when Redis died")).toBeInstanceOf(RedisUnavailableError);
+    } finally {
+      admin.disconnect();
       await within(env.close({ graceMs: 0 }), 8_000, "env.close() with Redis down").catch(() => {});
       await server.stop();
     }

@@ -92,7 +92,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const { ctx, jobKey, streamKey, suffix } = this.stream;
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
-    const [raw, checkpoint, pendingDone] = (await ctx.writes.afterWrites(() => ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1"))) as [
+    const [raw, checkpoint, pendingDone] = (await ctx.answer(ctx.writes.afterWrites(() => ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")))) as [
       unknown,
       Buffer | null,
       number,

@@ -65,13 +65,13 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     try {
       await this.ctx.ready();
       const { client, keys } = this.ctx;
-      const stored = await client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId));
+      const stored = await this.ctx.answer(client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId)));
       if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
       const ticket = this.ticketFor(record.jobId, queueKey, "queued");
       announce(ticket);
       // What `announce` published lands before any process can take the job.
       this.ctx.writes.flush();
-      const published = client.ping();
+      const published = this.ctx.answer(client.ping());
       await previous;
       await published;
       const adding = this.producer(queueKey).add("job", {}, { jobId: bullJobId(record.jobId), removeOnComplete: true, removeOnFail: true });
@@ -91,7 +91,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     const known = this.tickets.get(jobId);
     if (known) return known;
     await this.ctx.ready();
-    const [queueKey, status] = await this.ctx.writes.afterWrites(() => this.ctx.client.hmget(this.ctx.keys.job(jobId), "q", "st"));
+    const [queueKey, status] = await this.ctx.answer(this.ctx.writes.afterWrites(() => this.ctx.client.hmget(this.ctx.keys.job(jobId), "q", "st")));
     if (!queueKey || !status) return undefined;
     return this.ticketFor(jobId, queueKey, status as JobStatus);
   }

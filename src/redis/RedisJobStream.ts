@@ -126,7 +126,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
 
   async last(): Promise<StreamMessage | undefined> {
     await this.ctx.ready();
-    const [data, timestamp, offset] = await this.ctx.writes.afterWrites(() => this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`));
+    const [data, timestamp, offset] = await this.ctx.answer(this.ctx.writes.afterWrites(() => this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`)));
     if (!data) return undefined;
     return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: 0 };
   }

@@ -99,15 +99,14 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     await ctx.ready();
     if (this.after === undefined) {
       // A live reader starts after the newest entry there is now.
-      const newest = (await ctx.writes.afterWrites(() => ctx.client.xrevrange(streamKey, "+", "-", "COUNT", 1))) as Array<[string, string[]]>;
+      const newest = (await ctx.answer(ctx.writes.afterWrites(() => ctx.client.xrevrange(streamKey, "+", "-", "COUNT", 1)))) as Array<[string, string[]]>;
       this.after = newest[0]?.[0] ?? "0-0";
       return false;
     }
     const { after, position, readerId } = this;
     const expires = Date.now() + ctx.readerLeaseMs;
-    const raw = await ctx.writes.afterWrites(() =>
-      ctx.client.lwRangeBuffer(streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix),
-    );
+    const range = () => ctx.client.lwRangeBuffer(streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix);
+    const raw = await ctx.answer(ctx.writes.afterWrites(range));
     this.renew();
     const entries = parseEntries(raw);
     if (entries.length === 0) return false;

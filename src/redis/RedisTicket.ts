@@ -47,7 +47,7 @@ export class RedisTicket implements JobTicket {
     const { client, keys } = this.ctx;
     const outcome: JobOutcome = { status: "cancelled", error: new JobCancelledError(this.jobId, reason) };
     const answer = String(
-      await client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId)),
+      await this.ctx.answer(client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId))),
     );
     if (answer === "queued") {
       this.queue.removeQueued(this.queueKey, this.jobId);

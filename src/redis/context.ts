@@ -20,6 +20,12 @@ export interface RedisContext {
   readonly closed: boolean;
   /** Tells the env's logger of something a user should know (a warning, every time). */
   warn(message: string): void;
+  /**
+   * The answer of a command a caller waits for; rejects with
+   * `RedisUnavailableError` when the connection dropped before it came and
+   * is not back within `connectTimeoutMs`.
+   */
+  answer<T>(command: Promise<T>): Promise<T>;
   /** Resolves once connected; rejects with `RedisUnavailableError` when Redis cannot be reached. */
   ready(): Promise<void>;
   /** How long a waiting reader or writer goes without a notification before it looks again (ms). */

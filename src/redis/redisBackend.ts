@@ -149,6 +149,39 @@ class RedisBackend implements Backend, RedisContext {
     });
     this.streams = new RedisStreamStore(this);
     this.events = new RedisEventBus(this, this.blocking);
+    // The connection dropped while answers are awaited: those fail if it is not back within connectTimeoutMs.
+    this.client.on("close", () => {
+      if (this.awaited.size === 0) return;
+      this.ready().catch((error: unknown) => {
+        for (const fail of [...this.awaited]) fail(error);
+      });
+    });
+  }
+
+  /** Rejecters of the answers awaited now (`answer`). */
+  private readonly awaited = new Set<(error: unknown) => void>();
+
+  /**
+   * The answer of a command a caller waits for. When the connection drops
+   * before it came and is not back within `connectTimeoutMs`, it rejects
+   * with a `RedisUnavailableError` naming the address (ioredis would keep
+   * the command until Redis is back, however long that takes).
+   */
+  answer<T>(command: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        this.awaited.delete(fail);
+        reject(error);
+      };
+      this.awaited.add(fail);
+      command.then(
+        (value) => {
+          this.awaited.delete(fail);
+          resolve(value);
+        },
+        fail,
+      );
+    });
   }
 
   get keys(): RedisKeys {

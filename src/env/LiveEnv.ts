@@ -7,7 +7,7 @@ import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger
 import { rejectOnThrow } from "../thenable.js";
 import { DEFAULT_STREAM_LIMITS, type Backend, type StreamKey, type StreamLimits } from "../backend/Backend.js";
 import { createDefaultBackend } from "../backend/defaultBackend.js";
-import type { LifecycleListener } from "../backend/events.js";
+import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { LiveJob } from "../job/LiveJob.js";
 import type { RuntimeServices } from "../job/RuntimeServices.js";
@@ -224,6 +224,16 @@ export class LiveEnv {
         running.stop();
       },
     };
+  }
+
+  /**
+   * @internal On a shared backend, the lifecycle events of every job of the
+   * env (the viewer shows jobs other processes run through them); undefined
+   * when the backend is this process's alone (its actors say it all).
+   */
+  observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
+    if (!this.backend.shared) return undefined;
+    return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an inspection observer"));
   }
 
   /** The `inspect` a new job's actor gets: undefined when nobody inspects. Never throws. */

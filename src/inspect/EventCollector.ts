@@ -1,5 +1,6 @@
 import { describeError } from "../errors.js";
 import type { AnyActorRef, InspectionEvent } from "xstate";
+import { isFinalStatus, type LifecycleEvent } from "../backend/events.js";
 
 /** A job or worker actor as the viewer lists it. */
 export interface ActorRecord {
@@ -68,6 +69,8 @@ export class EventCollector {
   private changedActors = new Set<string>();
   private newTransitions: TransitionRecord[] = [];
   private readonly listeners = new Set<() => void>();
+  /** Actors this process inspects (`observe`): lifecycle events of theirs are not needed. */
+  private readonly local = new Set<string>();
 
   constructor(options: EventCollectorOptions = {}) {
     this.maxEvents = options.maxEvents ?? 10_000;
@@ -84,7 +87,27 @@ export class EventCollector {
     const actorRef = event.actorRef as AnyActorRef;
     const kind = kindOf(actorRef.id);
     if (!kind) return;
+    this.local.add(actorRef.id);
     this.record(actorRef, kind, event.snapshot as SnapshotLike);
+  }
+
+  /**
+   * Feeds one lifecycle event of a job that may run in another process (a
+   * shared backend): `job.status` and `worker.state` move the job's and the
+   * worker's records as their actors' snapshots would. Ignored for an actor
+   * this process inspects (`observe`): its snapshots say more.
+   */
+  observeLifecycle(event: LifecycleEvent): void {
+    if (event.type === "job.status") {
+      const id = `job:${event.specName}/${event.jobId}`;
+      if (this.local.has(id)) return;
+      this.apply(id, "job", undefined, event.status, isFinalStatus(event.status) ? "done" : "active", undefined, event.error);
+    } else if (event.type === "worker.state") {
+      const id = `worker:${event.workerName}/${event.jobId}`;
+      if (this.local.has(id)) return;
+      const final = event.state === "done" || event.state === "crashed" || event.state === "stopped";
+      this.apply(id, "worker", `job:${event.specName}/${event.jobId}`, event.state, final ? "done" : "active", event.attempt, event.error);
+    }
   }
 
   /** Records a job actor that was already running (and its workers) when the collector attached. */
@@ -127,27 +150,31 @@ export class EventCollector {
   }
 
   private record(actorRef: AnyActorRef, kind: "job" | "worker", snapshot: SnapshotLike): void {
-    const at = this.now();
-    const state = stateName(snapshot.value);
     const context = snapshot.context ?? {};
     const attempt = typeof context.attempt === "number" ? context.attempt : undefined;
-    const error = errorOf(kind, state, context.error);
-    let record = this.actors.get(actorRef.id);
-    if (record && record.state === state && record.status === snapshot.status && record.attempt === attempt) return;
+    const parentId = (actorRef as { _parent?: AnyActorRef })._parent?.id;
+    this.apply(actorRef.id, kind, parentId, stateName(snapshot.value), snapshot.status, attempt, context.error);
+  }
+
+  /** Records that actor `id` is in `state` (a transition when its state or attempt changed). */
+  private apply(id: string, kind: "job" | "worker", parentId: string | undefined, state: string, status: string, attempt: number | undefined, cause: unknown): void {
+    const at = this.now();
+    const error = errorOf(kind, state, cause);
+    let record = this.actors.get(id);
+    if (record && record.state === state && record.status === status && record.attempt === attempt) return;
     const entered = !record || record.state !== state || record.attempt !== attempt;
     if (!record) {
-      const parentId = (actorRef as { _parent?: AnyActorRef })._parent?.id;
-      record = { id: actorRef.id, kind, parentId, state, status: snapshot.status, attempt, error, firstAt: at, lastAt: at };
-      this.actors.set(actorRef.id, record);
+      record = { id, kind, parentId, state, status, attempt, error, firstAt: at, lastAt: at };
+      this.actors.set(id, record);
     } else {
-      Object.assign(record, { state, status: snapshot.status, attempt, error, lastAt: at });
+      Object.assign(record, { state, status, attempt, error, lastAt: at });
     }
     this.changedActors.add(record.id);
     if (entered) {
       const transition: TransitionRecord = {
         seq: ++this.seq,
         at,
-        actorId: record.id,
+        actorId: id,
         state,
         attempt,
         error,
@@ -168,7 +195,10 @@ export class EventCollector {
     this.log = this.log.slice(this.log.length - keep);
     const mentioned = new Set(this.log.map((t) => t.actorId));
     for (const [id, record] of this.actors) {
-      if (record.status !== "active" && !mentioned.has(id)) this.actors.delete(id);
+      if (record.status !== "active" && !mentioned.has(id)) {
+        this.actors.delete(id);
+        this.local.delete(id);
+      }
     }
   }
 }

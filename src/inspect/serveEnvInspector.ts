@@ -1,6 +1,7 @@
 import type { AnyActorRef, InspectionEvent } from "xstate";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
+import type { LifecycleEvent } from "../backend/events.js";
 import { EventCollector } from "./EventCollector.js";
 import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
 import { startInspectorServer, type InspectorServer } from "./server.js";
@@ -15,6 +16,12 @@ export interface InspectableEnv {
    * `observer` until `stop()`; `roots` are the running jobs' root actors.
    */
   observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void };
+  /**
+   * On a shared backend, sends the lifecycle events of every job of the env
+   * (those other processes run among them) to `listener` until the returned
+   * function is called; undefined on a backend of this process alone.
+   */
+  observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined;
 }
 
 /**
@@ -43,17 +50,29 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
     );
   const observation = env.observeInspection(observe);
   for (const root of observation.roots) collector.seed(root);
+  // Jobs other processes run reach this viewer as lifecycle events.
+  const stopLifecycle = env.observeLifecycle((event) => {
+    try {
+      collector.observeLifecycle(event);
+    } catch (error) {
+      guarded(() => env.logger.error("the inspector viewer failed to record an event", { error: String(error) }));
+    }
+  });
+  const stop = () => {
+    observation.stop();
+    stopLifecycle?.();
+  };
   try {
     const server = await startInspectorServer(collector, resolved, { onSlowClientDropped });
     return {
       url: server.url,
       close: () => {
-        observation.stop();
+        stop();
         return server.close();
       },
     };
   } catch (error) {
-    observation.stop();
+    stop();
     throw error;
   }
 }

@@ -246,4 +246,29 @@ describe("globalConcurrency", () => {
     await Promise.all(jobs.map((job) => job.waitUntilFinish()));
     expect(most).toBe(1);
   });
+
+  it("finds no cap for a spec named like an Object.prototype member (constructor, hasOwnProperty, valueOf) and reports nothing", async () => {
+    const errors: string[] = [];
+    const env = LiveEnv.create({
+      projectId: "kitchen",
+      logger: { ...silent, error: (message: string) => errors.push(message) },
+      // The names are looked up as own keys: none of them is in the (empty) map, so none has a cap.
+      backend: redisBackend({ connection: redisUrl(), prefix: uniquePrefix("redis-backend"), retentionMs: 60_000, globalConcurrency: {} }),
+    });
+    opened.push(env);
+    for (const name of ["constructor", "hasOwnProperty", "valueOf"]) {
+      const spec = JobSpec.define({ name, input: z.string(), output: z.string() });
+      spec.defineWorker({
+        liveEnv: env,
+        processor: async ({ input, output }) => {
+          for await (const word of input) await output.emit(word);
+        },
+      });
+      const job = await spec.enqueueJob({ liveEnv: env });
+      await job.input.feed(name);
+      await job.input.terminate();
+      await job.waitUntilFinish();
+    }
+    expect(errors).toEqual([]);
+  });
 });

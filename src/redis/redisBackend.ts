@@ -78,7 +78,7 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
   return new RedisBackend(settings);
 }
 
-type Settings = Required<Omit<RedisBackendOptions, "globalConcurrency">> & { globalConcurrency: Readonly<Record<string, number>> };
+type Settings = Required<Omit<RedisBackendOptions, "globalConcurrency">> & { globalConcurrency: ReadonlyMap<string, number> };
 
 function checkOptions(options: RedisBackendOptions): Settings {
   assertKnownKeys("redisBackend options", options, ["connection", "prefix", "leaseMs", "retentionMs", "globalConcurrency", "connectTimeoutMs"]);
@@ -103,7 +103,9 @@ function checkOptions(options: RedisBackendOptions): Settings {
     leaseMs: checkDuration("leaseMs of redisBackend", pick("leaseMs"), { min: 1_000 }),
     retentionMs: checkDuration("retentionMs of redisBackend", pick("retentionMs"), { min: 1 }),
     connectTimeoutMs: checkDuration("connectTimeoutMs of redisBackend", pick("connectTimeoutMs"), { min: 1 }),
-    globalConcurrency,
+    // A Map of the own entries: a spec named `hasOwnProperty` or `valueOf` must find no cap, not
+    // Object.prototype's method (which BullMQ took for the callback of its HSET, throwing in ioredis).
+    globalConcurrency: new Map(Object.entries(globalConcurrency)),
   };
 }
 
@@ -139,7 +141,7 @@ class RedisBackend implements Backend, RedisContext {
       bullConnection: bullConnection(settings.connection),
       leaseMs: settings.leaseMs,
       retentionMs: settings.retentionMs,
-      globalConcurrency: (queueKey) => settings.globalConcurrency[queueKey.slice(queueKey.indexOf("/") + 1)],
+      globalConcurrency: (queueKey) => settings.globalConcurrency.get(queueKey.slice(queueKey.indexOf("/") + 1)),
     });
     this.streams = new RedisStreamStore(this);
     this.events = new RedisEventBus(this, this.blocking);

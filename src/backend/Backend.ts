@@ -208,7 +208,11 @@ export interface StreamOptions extends StreamLimits {
   now?: () => number;
 }
 
-/** Where streams are kept, per job. */
+/**
+ * Where streams are kept, per job: the streams of a job the queue holds
+ * (added, and not forgotten yet). A shared backend refuses writes to a job
+ * it does not know (it ends the stream: the job is no longer known).
+ */
 export interface StreamStore {
   /**
    * The stream of `key`, made on first open with `options`; every open
@@ -220,7 +224,11 @@ export interface StreamStore {
    * given): for a job that ends without a runtime (cancelled while queued).
    */
   endAll(jobId: string, reason: string, error?: unknown): void;
-  /** Forgets a job's streams (they stay usable by whoever holds them). */
+  /**
+   * Forgets a job's streams (they stay usable by whoever holds them). A
+   * shared backend forgets this process's handles only: the data stays for
+   * other processes until the job itself is forgotten (its retention).
+   */
   dispose(jobId: string): void;
 }
 
@@ -328,7 +336,10 @@ export interface EventBus {
   subscribe(listener: LifecycleListener): () => void;
   /** The journal of one job: its events so far, and live ones. */
   journal(jobId: string): JobJournal;
-  /** Forgets a job's journal (it stays usable by whoever holds it). */
+  /**
+   * Forgets a job's journal (it stays usable by whoever holds it). A shared
+   * backend keeps it for other processes until the job itself is forgotten.
+   */
   dispose(jobId: string): void;
 }
 

@@ -31,7 +31,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     super(stream);
   }
 
-  /** The checkpoint committed with the last acknowledgement, as of this consumer's last read (undefined before its first). */
+  /** The checkpoint committed with the last acknowledgement: this consumer's own, or as of its last read (undefined before either). */
   get checkpoint(): unknown {
     return this.committed;
   }
@@ -57,6 +57,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const ids = this.taken;
     this.taken = [];
     const bytes = checkpoint === undefined ? undefined : encode(checkpoint, `the checkpoint of ${this.stream.label}`);
+    // What this consumer committed is its checkpoint from now on (a copy, as a new consumer would read it back).
+    if (bytes !== undefined) this.committed = decode(bytes);
     // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
     this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks));
   }
@@ -92,7 +94,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const { ctx, jobKey, streamKey, suffix } = this.stream;
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
-    const [raw, checkpoint, pendingDone] = (await ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")) as [
+    // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
+    const [raw, checkpoint, pendingDone] = (await ctx.writes.ordered(() => ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1"))) as [
       unknown,
       Buffer | null,
       number,

@@ -6,8 +6,14 @@ import type { RedisContext } from "./context.js";
 
 /** Events the env's stream keeps (approximately: `MAXLEN ~`). */
 export const ENV_EVENTS_LIMIT = 10_000;
-/** Events a job's journal keeps. */
+/** Events a job's journal replays to a late subscriber (after progress reports were coalesced), as in memory. */
 export const JOURNAL_LIMIT = 256;
+/**
+ * Entries a job's journal stream keeps: more than it replays, so that a live
+ * subscriber whose tail lags a burst of events (a loop of progress reports)
+ * still reads every one before the cap drops it.
+ */
+const JOURNAL_KEPT = 4 * JOURNAL_LIMIT;
 /** How long one blocking read of the event streams waits (ms) before it looks at what it reads again. */
 const BLOCK_MS = 1_000;
 
@@ -20,7 +26,8 @@ interface Tail {
 /**
  * Lifecycle events in Redis: each event is appended to the env's capped
  * stream (what `subscribe` in any process of the env sees) and to its job's
- * journal (capped at `JOURNAL_LIMIT`, expiring with the job). One blocking
+ * journal (capped at `JOURNAL_KEPT` entries, of which a late subscriber
+ * gets the newest `JOURNAL_LIMIT` events; expiring with the job). One blocking
  * connection per process tails the streams someone listens to.
  */
 export class RedisEventBus implements EventBus {
@@ -40,7 +47,7 @@ export class RedisEventBus implements EventBus {
     const { client, keys, writes } = this.ctx;
     writes.push(() => {
       client.xadd(keys.events, "MAXLEN", "~", ENV_EVENTS_LIMIT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
-      client.xadd(keys.journal(event.jobId), "MAXLEN", JOURNAL_LIMIT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
+      client.xadd(keys.journal(event.jobId), "MAXLEN", JOURNAL_KEPT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
     });
   }
 
@@ -81,11 +88,14 @@ export class RedisEventBus implements EventBus {
       .then(
         (entries) => {
           let after = "0-0";
+          const kept: LifecycleEvent[] = [];
           for (const [id, fields] of entries) {
             after = id.toString();
             const event = eventOf(fields);
-            if (event) deliver(event);
+            if (event) keep(kept, event);
           }
+          // The replay is what a memory journal keeps: the newest JOURNAL_LIMIT, progress coalesced, up to the final status.
+          for (const event of kept.slice(-JOURNAL_LIMIT)) deliver(event);
           if (!stopped) stopTail = this.tailFrom(key, after, deliver);
         },
         (error: unknown) => this.ctx.report(`reading the journal of job "${jobId}"`, error),
@@ -149,10 +159,11 @@ export class RedisEventBus implements EventBus {
           if (!set) continue;
           for (const [rawId, fields] of entries) {
             const id = rawId.toString();
-            const event = eventOf(fields);
             for (const tail of [...set]) {
               if (compareIds(id, tail.after) <= 0) continue;
               tail.after = id;
+              // Decoded per listener: each gets a copy of its own, as from the copying memory backend.
+              const event = eventOf(fields);
               if (event) tail.deliver(event);
             }
           }
@@ -166,6 +177,18 @@ export class RedisEventBus implements EventBus {
         if (!this.closed && this.tails.size > 0) this.loop();
       });
   }
+}
+
+/**
+ * Adds `event` to a replay as a memory journal records it: a progress report
+ * replaces the one before it when that was the same worker's; nothing after
+ * the final status.
+ */
+function keep(kept: LifecycleEvent[], event: LifecycleEvent): void {
+  const last = kept.at(-1);
+  if (last?.type === "job.status" && isFinalStatus(last.status)) return;
+  if (event.type === "job.progress" && last?.type === "job.progress" && last.workerName === event.workerName) kept[kept.length - 1] = event;
+  else kept.push(event);
 }
 
 function eventOf(fields: Buffer[]): LifecycleEvent | undefined {

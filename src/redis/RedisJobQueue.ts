@@ -128,6 +128,9 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.closed = true;
     for (const ticket of this.tickets.values()) ticket.stop();
     this.tickets.clear();
+    // A job still held here (its runner neither finished nor released it) goes back to its queue for another
+    // process: BullMQ's worker closes once its jobs' processors return, which they do when their lease ends.
+    for (const lease of this.leases.values()) lease.release();
     const parts = [...this.workers, ...this.producers.values()];
     let timer: NodeJS.Timeout | undefined;
     const clean = Promise.allSettled([...this.workers].map((worker) => worker.close())).then(() =>

@@ -116,9 +116,12 @@ export class RedisJobStream implements JobStream, StreamHandle {
 
   async last(): Promise<StreamMessage | undefined> {
     await this.ctx.ready();
-    const [data, timestamp, offset] = await this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`);
+    // In order with this process's writes: it sees every append called before it.
+    const [data, timestamp, offset, order] = await this.ctx.writes.ordered(() =>
+      this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`, `lr:${this.suffix}`),
+    );
     if (!data) return undefined;
-    return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: 0 };
+    return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: Number(order?.toString() ?? 0) };
   }
 
   /** @internal This process learned that the stream ended (a marker read, or a write refused). */

@@ -129,6 +129,8 @@ class RedisBackend implements Backend, RedisContext {
   private connecting: Promise<void> | undefined;
   private readonly reported = new Set<string>();
   private closing: Promise<void> | undefined;
+  /** Set once `close` has ended the connections. */
+  private closed = false;
 
   constructor(private readonly settings: Settings) {
     this.address = addressOf(settings.connection);
@@ -168,6 +170,8 @@ class RedisBackend implements Backend, RedisContext {
    * reconnects: without this they would wait as long as Redis is down).
    */
   async ready(): Promise<void> {
+    // Its connections are gone for good: say so at once, rather than wait connectTimeoutMs for a connection that never comes.
+    if (this.closed) throw new ConfigurationError("This Redis backend is closed: create another backend (and env) to reach Redis again");
     await this.connectOnce();
     if (this.client.status === "ready") return;
     const attempt = (this.reconnecting ??= connectWithin(this.client, this.address, this.settings.connectTimeoutMs));
@@ -219,6 +223,7 @@ class RedisBackend implements Backend, RedisContext {
       const end = (client: Redis) => (client.status === "ready" ? client.quit().catch(() => client.disconnect()) : client.disconnect());
       await Promise.allSettled([end(this.client), end(this.subscriber)]);
       this.blocking.disconnect();
+      this.closed = true;
     })();
     return this.closing;
   };

@@ -18,7 +18,6 @@
  */
 export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/attempt_signal_and_dispose.test.ts": "timing",
-  "test/backend_conformance.test.ts": "timing: conformance cases step the queue within one tick; the Redis variants need waits",
   "test/bad_input.fuzz.test.ts": "timing",
   "test/cancel_and_backpressure.test.ts": "internals, timing",
   "test/concurrent_jobs.property.test.ts": "timing (simulated clock, 1,500 runs)",

@@ -19,7 +19,6 @@
 export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/attempt_signal_and_dispose.test.ts": "timing",
   "test/bad_input.fuzz.test.ts": "timing",
-  "test/cancel_and_backpressure.test.ts": "internals, timing",
   "test/concurrent_jobs.property.test.ts": "timing (simulated clock, 1,500 runs)",
   "test/durations_checked.test.ts": "timing (a simulated-clock backoff), and memory-only by nature in one case: close({ graceMs: Infinity }) expects a job still queued to start in the closing env; on a shared backend close() stops taking jobs at once (another process runs it)",
   "test/edge_cases.test.ts": "timing",

@@ -911,6 +911,25 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
       expect(await peekArrived(next)).toMatchObject({ data: "b", offset: 1 });
     });
 
+    it("shows, once caught up with another input's message, every message of its input that arrived before that one", async () => {
+      const backend = await withJob();
+      const sauce = backend.streams.open(streamKey("j1", { role: "input", tag: "sauce" }), streamOptions());
+      const dough = backend.streams.open(streamKey("j1", { role: "input", tag: "dough" }), streamOptions());
+      const fromSauce = sauce.consumer();
+      const fromDough = dough.consumer();
+      // The dough consumer looked before anything arrived, and waits.
+      const waiting = fromDough.peek();
+      expect(await stillPending(factory, waiting)).toBe(true);
+      await dough.append("dough first");
+      await sauce.append("sauce second");
+      const second = (await fromSauce.peek())!;
+      await fromDough.catchUp?.(second);
+      const first = fromDough.peekNow();
+      expect(first?.data).toBe("dough first");
+      expect(first!.order).toBeLessThan(second.order);
+      expect((await waiting)?.data).toBe("dough first");
+    });
+
     it("waits in peek for the next message, and resolves undefined after the last one once the input ends", async () => {
       const input = await inputWith(await withJob());
       const consumer = input.consumer();

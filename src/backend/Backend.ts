@@ -314,6 +314,14 @@ export interface StreamConsumer {
   peekNow(): StreamMessage | undefined;
   /** Waits for the next message not yet handed out (or the end), without taking it. */
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined>;
+  /**
+   * For a backend whose consumers read ahead from a store, each input on its
+   * own (Redis): resolves once `peekNow` shows any message of this input that
+   * arrived before `other` (a message another consumer of the same job just
+   * gave), so that comparing `order` across inputs is exact. Returns
+   * undefined when `peekNow` shows that already. Absent: always so (memory).
+   */
+  catchUp?(other: StreamMessage): Promise<void> | undefined;
   /** Hands `message` (the one `peek` gave) out: taken, not yet acknowledged. */
   take(message: StreamMessage): void;
   /**

@@ -6,6 +6,11 @@ import type { StreamHandle } from "./streamHandle.js";
 
 /** Entries one read asks for. */
 const BATCH = 512;
+
+/** Numbers the consumers' reads in the order they are sent (one connection: the order Redis runs them in). */
+let reads = 0;
+/** The read that brought each message a consumer handed out (see `catchUp`). */
+const readBy = new WeakMap<StreamMessage, number>();
 /** Entry ids one acknowledging script call takes at most. */
 const ACK_CHUNK = 1_000;
 
@@ -23,6 +28,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   private created = false;
   private taken: string[] = [];
   private committed: unknown;
+  /** The last read that found no more entries than it returned: this consumer knew the whole input then. */
+  private wholeAt = 0;
 
   constructor(
     stream: StreamHandle,
@@ -42,6 +49,20 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
 
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
     return this.waitForMessage(canceller);
+  }
+
+  /**
+   * Messages of one job's inputs carry their arrival `order`, but each input
+   * is read on its own: an input whose buffer is empty may hold, in Redis, a
+   * message that arrived before `other` (just read from another input of the
+   * job). Reads once more unless a read sent after the one that brought
+   * `other` found this input whole; undefined when no read is needed.
+   */
+  catchUp(other: StreamMessage): Promise<void> | undefined {
+    if (this.buffer.length > 0) return undefined;
+    const broughtBy = readBy.get(other);
+    if (broughtBy !== undefined && this.wholeAt > broughtBy) return undefined;
+    return this.readNow();
   }
 
   take(message: StreamMessage): void {
@@ -95,7 +116,11 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
-    const [raw, checkpoint, pendingDone] = (await ctx.writes.ordered(() => ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1"))) as [
+    let read = 0;
+    const [raw, checkpoint, pendingDone] = (await ctx.writes.ordered(() => {
+      read = ++reads;
+      return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1");
+    })) as [
       unknown,
       Buffer | null,
       number,
@@ -106,6 +131,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     // Every pending entry read: new ones from now on (what this read returned, if any, was new).
     if (Number(pendingDone) === 1) this.pendingAfter = undefined;
     else if (entries.length > 0) this.pendingAfter = entries[entries.length - 1]!.id;
+    if (Number(pendingDone) === 1 && entries.length < BATCH) this.wholeAt = read;
+    for (const entry of entries) if (entry.kind === "message") readBy.set(entry.message, read);
     if (entries.length === 0) return false;
     this.buffer.push(...entries);
     return true;

@@ -10,8 +10,6 @@
  *   after round trips. Fix: wait for the state or the event.
  * - internals: reads the running `JobRuntime` of the env right after
  *   `enqueueJob`; on Redis the job runs once BullMQ hands it out.
- * - order: merges two inputs by arrival order, which two consumers fetching
- *   separately from Redis do not see at the same moment.
  * - events-after-outcome: checks the env's events as soon as `waitUntilFinish`
  *   settles; on Redis the events arrive (through the env's event stream)
  *   after the outcome (through the job's hash). Fix: wait for the event.
@@ -33,7 +31,6 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/graceful_shutdown.test.ts": "memory-only by nature: it expects close() to cancel what is left; on a shared backend close() releases (README, Running on Redis); the release path is tested in redis_backend.redis.test.ts",
   "test/no_inspection_overhead.test.ts": "internals",
   "test/reentrant_user_code.test.ts": "timing (synchronous journal replay)",
-  "test/streams.test.ts": "order",
   "test/timeout_events.test.ts": "timing",
   "test/timeouts.test.ts": "timing",
   "test/user_callbacks.property.test.ts": "timing (simulated clock)",

@@ -222,7 +222,11 @@ export interface StreamOptions extends StreamLimits {
   now?: () => number;
 }
 
-/** Where streams are kept, per job. */
+/**
+ * Where streams are kept, per job: the streams of a job the queue holds
+ * (added, and not forgotten yet). A shared backend refuses writes to a job
+ * it does not know (it ends the stream: the job is no longer known).
+ */
 export interface StreamStore {
   /**
    * The stream of `key`, made on first open with `options`; every open
@@ -234,7 +238,11 @@ export interface StreamStore {
    * given): for a job that ends without a runtime (cancelled while queued).
    */
   endAll(jobId: string, reason: string, error?: unknown): void;
-  /** Forgets a job's streams (they stay usable by whoever holds them). */
+  /**
+   * Forgets a job's streams (they stay usable by whoever holds them). A
+   * shared backend forgets this process's handles only: the data stays for
+   * other processes until the job itself is forgotten (its retention).
+   */
   dispose(jobId: string): void;
 }
 
@@ -320,6 +328,14 @@ export interface StreamConsumer {
   peekNow(): StreamMessage | undefined;
   /** Waits for the next message not yet handed out (or the end), without taking it. */
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined>;
+  /**
+   * For a backend whose consumers read ahead from a store, each input on its
+   * own (Redis): resolves once `peekNow` shows any message of this input that
+   * arrived before `other` (a message another consumer of the same job just
+   * gave), so that comparing `order` across inputs is exact. Returns
+   * undefined when `peekNow` shows that already. Absent: always so (memory).
+   */
+  catchUp?(other: StreamMessage): Promise<void> | undefined;
   /** Hands `message` (the one `peek` gave) out: taken, not yet acknowledged. */
   take(message: StreamMessage): void;
   /**
@@ -342,7 +358,10 @@ export interface EventBus {
   subscribe(listener: LifecycleListener): () => void;
   /** The journal of one job: its events so far, and live ones. */
   journal(jobId: string): JobJournal;
-  /** Forgets a job's journal (it stays usable by whoever holds it). */
+  /**
+   * Forgets a job's journal (it stays usable by whoever holds it). A shared
+   * backend keeps it for other processes until the job itself is forgotten.
+   */
   dispose(jobId: string): void;
 }
 

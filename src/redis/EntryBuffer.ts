@@ -45,12 +45,32 @@ export abstract class EntryBuffer {
         this.subscribed = true;
       }
       const since = this.stream.changes.version;
-      if (await this.fetch()) continue;
-      await this.stream.changes.wait(since, this.stream.ctx.pollMs, canceller);
+      const nudged = new Promise<void>((resolve) => (this.nudge = resolve));
+      if (await this.read()) continue;
+      await Promise.race([this.stream.changes.wait(since, this.stream.ctx.pollMs, canceller), nudged]);
     }
   }
 
-  /** Reads the next entries into the buffer; false when there were none. */
+  /** Wakes a wait in `waitForMessage` (a read of its own brought entries). */
+  private nudge: (() => void) | undefined;
+  private reading: Promise<unknown> = Promise.resolve();
+
+  /** Reads the next entries into the buffer, one read at a time; false when there were none. */
+  protected read(): Promise<boolean> {
+    const next = this.reading.then(
+      () => this.fetch(),
+      () => this.fetch(),
+    );
+    this.reading = next.catch(() => {});
+    return next;
+  }
+
+  /** Reads now (after any read under way), waking a wait for a message when entries came. */
+  protected async readNow(): Promise<void> {
+    if (await this.read()) this.nudge?.();
+  }
+
+  /** Reads the next entries into the buffer; false when there were none. Called through `read`, one at a time. */
   protected abstract fetch(): Promise<boolean>;
 
   private endWith(entry: StreamEntry): void {

@@ -6,6 +6,11 @@ import type { StreamHandle } from "./streamHandle.js";
 
 /** Entries one read asks for. */
 const BATCH = 512;
+
+/** Numbers the consumers' reads in the order they are sent (one connection: the order Redis runs them in). */
+let reads = 0;
+/** The read that brought each message a consumer handed out (see `catchUp`). */
+const readBy = new WeakMap<StreamMessage, number>();
 /** Entry ids one acknowledging script call takes at most. */
 const ACK_CHUNK = 1_000;
 
@@ -23,6 +28,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   private created = false;
   private taken: string[] = [];
   private committed: unknown;
+  /** The last read that found no more entries than it returned: this consumer knew the whole input then. */
+  private wholeAt = 0;
 
   constructor(
     stream: StreamHandle,
@@ -31,7 +38,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     super(stream);
   }
 
-  /** The checkpoint committed with the last acknowledgement, as of this consumer's last read (undefined before its first). */
+  /** The checkpoint committed with the last acknowledgement: this consumer's own, or as of its last read (undefined before either). */
   get checkpoint(): unknown {
     return this.committed;
   }
@@ -42,6 +49,20 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
 
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
     return this.waitForMessage(canceller);
+  }
+
+  /**
+   * Messages of one job's inputs carry their arrival `order`, but each input
+   * is read on its own: an input whose buffer is empty may hold, in Redis, a
+   * message that arrived before `other` (just read from another input of the
+   * job). Reads once more unless a read sent after the one that brought
+   * `other` found this input whole; undefined when no read is needed.
+   */
+  catchUp(other: StreamMessage): Promise<void> | undefined {
+    if (this.buffer.length > 0) return undefined;
+    const broughtBy = readBy.get(other);
+    if (broughtBy !== undefined && this.wholeAt > broughtBy) return undefined;
+    return this.readNow();
   }
 
   take(message: StreamMessage): void {
@@ -57,6 +78,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const ids = this.taken;
     this.taken = [];
     const bytes = checkpoint === undefined ? undefined : encode(checkpoint, `the checkpoint of ${this.stream.label}`);
+    // What this consumer committed is its checkpoint from now on (a copy, as a new consumer would read it back).
+    if (bytes !== undefined) this.committed = decode(bytes);
     // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
     this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks));
   }
@@ -92,7 +115,14 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const { ctx, jobKey, streamKey, suffix } = this.stream;
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
-    const [raw, checkpoint, pendingDone] = (await ctx.answer(ctx.writes.afterWrites(() => ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")))) as [
+    // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
+    let read = 0;
+    const [raw, checkpoint, pendingDone] = (await ctx.answer(
+      ctx.writes.afterWrites(() => {
+        read = ++reads;
+        return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1");
+      }),
+    )) as [
       unknown,
       Buffer | null,
       number,
@@ -103,6 +133,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     // Every pending entry read: new ones from now on (what this read returned, if any, was new).
     if (Number(pendingDone) === 1) this.pendingAfter = undefined;
     else if (entries.length > 0) this.pendingAfter = entries[entries.length - 1]!.id;
+    if (Number(pendingDone) === 1 && entries.length < BATCH) this.wholeAt = read;
+    for (const entry of entries) if (entry.kind === "message") readBy.set(entry.message, read);
     if (entries.length === 0) return false;
     this.buffer.push(...entries);
     return true;

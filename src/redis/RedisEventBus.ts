@@ -6,10 +6,16 @@ import type { RedisContext } from "./context.js";
 
 /** Events the env's stream keeps (approximately: `MAXLEN ~`). */
 export const ENV_EVENTS_LIMIT = 10_000;
-/** Events a job's journal keeps. */
+/** Events a job's journal replays to a late subscriber (after progress reports were coalesced), as in memory. */
 export const JOURNAL_LIMIT = 256;
 /** Events one script call appends at most. */
 const EVENTS_CHUNK = 1_000;
+/**
+ * Entries a job's journal stream keeps: more than it replays, so that a live
+ * subscriber whose tail lags a burst of events (a loop of progress reports)
+ * still reads every one before the cap drops it.
+ */
+const JOURNAL_KEPT = 4 * JOURNAL_LIMIT;
 /** How long one blocking read of the event streams waits (ms) before it looks at what it reads again. */
 const BLOCK_MS = 1_000;
 
@@ -22,7 +28,8 @@ interface Tail {
 /**
  * Lifecycle events in Redis: each event is appended to the env's capped
  * stream (what `subscribe` in any process of the env sees) and to its job's
- * journal (capped at `JOURNAL_LIMIT`, expiring with the job). One blocking
+ * journal (capped at `JOURNAL_KEPT` entries, of which a late subscriber
+ * gets the newest `JOURNAL_LIMIT` events; expiring with the job). One blocking
  * connection per process tails the streams someone listens to.
  */
 export class RedisEventBus implements EventBus {
@@ -50,7 +57,7 @@ export class RedisEventBus implements EventBus {
       const chunk = events.slice(from, from + EVENTS_CHUNK);
       const args: Array<string | Buffer | number> = [chunk.length + 1, keys.events];
       for (const event of chunk) args.push(event.journal);
-      args.push(ENV_EVENTS_LIMIT, JOURNAL_LIMIT);
+      args.push(ENV_EVENTS_LIMIT, JOURNAL_KEPT);
       for (const event of chunk) args.push(event.bytes);
       client.lwEvents(...args).catch((error: unknown) => this.ctx.report("publishing an event", error));
     }
@@ -93,11 +100,14 @@ export class RedisEventBus implements EventBus {
       .then(
         (entries) => {
           let after = "0-0";
+          const kept: LifecycleEvent[] = [];
           for (const [id, fields] of entries) {
             after = id.toString();
             const event = eventOf(fields);
-            if (event) deliver(event);
+            if (event) keep(kept, event);
           }
+          // The replay is what a memory journal keeps: the newest JOURNAL_LIMIT, progress coalesced, up to the final status.
+          for (const event of kept.slice(-JOURNAL_LIMIT)) deliver(event);
           if (!stopped) stopTail = this.tailFrom(key, after, deliver);
         },
         (error: unknown) => this.ctx.report(`reading the journal of job "${jobId}"`, error),
@@ -161,10 +171,11 @@ export class RedisEventBus implements EventBus {
           if (!set) continue;
           for (const [rawId, fields] of entries) {
             const id = rawId.toString();
-            const event = eventOf(fields);
             for (const tail of [...set]) {
               if (compareIds(id, tail.after) <= 0) continue;
               tail.after = id;
+              // Decoded per listener: each gets a copy of its own, as from the copying memory backend.
+              const event = eventOf(fields);
               if (event) tail.deliver(event);
             }
           }
@@ -178,6 +189,18 @@ export class RedisEventBus implements EventBus {
         if (!this.closed && this.tails.size > 0) this.loop();
       });
   }
+}
+
+/**
+ * Adds `event` to a replay as a memory journal records it: a progress report
+ * replaces the one before it when that was the same worker's; nothing after
+ * the final status.
+ */
+function keep(kept: LifecycleEvent[], event: LifecycleEvent): void {
+  const last = kept.at(-1);
+  if (last?.type === "job.status" && isFinalStatus(last.status)) return;
+  if (event.type === "job.progress" && last?.type === "job.progress" && last.workerName === event.workerName) kept[kept.length - 1] = event;
+  else kept.push(event);
 }
 
 function eventOf(fields: Buffer[]): LifecycleEvent | undefined {

@@ -65,7 +65,8 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     try {
       await this.ctx.ready();
       const { client, keys } = this.ctx;
-      const stored = await this.ctx.answer(client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId)));
+      // After this process's queued writes (a job of the id it just finished is final by then).
+      const stored = await this.ctx.answer(this.ctx.writes.afterWrites(() => client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId))));
       if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
       const ticket = this.ticketFor(record.jobId, queueKey, "queued");
       announce(ticket);
@@ -129,6 +130,9 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.closed = true;
     for (const ticket of this.tickets.values()) ticket.stop();
     this.tickets.clear();
+    // A job still held here (its runner neither finished nor released it) goes back to its queue for another
+    // process: BullMQ's worker closes once its jobs' processors return, which they do when their lease ends.
+    for (const lease of this.leases.values()) lease.release();
     const parts = [...this.workers, ...this.producers.values()];
     let timer: NodeJS.Timeout | undefined;
     const clean = Promise.allSettled([...this.workers].map((worker) => worker.close())).then(() =>
@@ -197,7 +201,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    const started = (await client.lwStartBuffer(keys.job(jobId), keys.channel(jobId))) as Buffer[];
+    const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId)))) as Buffer[];
     if (started.length < 5) return; // final (cancelled while queued) or gone: nothing to run
     const [before, fence, recordBytes, cancelled, history] = started as [Buffer, Buffer, Buffer, Buffer, Buffer];
     const record = decode(recordBytes) as JobRecord;

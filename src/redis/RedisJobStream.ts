@@ -41,6 +41,10 @@ export class RedisJobStream implements JobStream, StreamHandle {
   private measuring = false;
   private unwatch: (() => void) | undefined;
   private watchReady: Promise<void> | undefined;
+  /** The streams of this job and direction keep the order of their appends among themselves (`input.merge`). */
+  private get orderGroup(): string {
+    return `${this.jobKey}|${this.key.role}`;
+  }
   /** Batch owners: appends with a fencing token and without one never share a script call. */
   private readonly fencedOwner = {};
 
@@ -103,7 +107,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
     const item: PendingAppend = { bytes: encode(data, `the message for ${this.label}`), timestamp: this.options.now ? this.options.now() : 0 };
     this.inflight++;
     const token = guard ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
-    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token));
+    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), this.orderGroup);
     return this.lag + this.inflight >= this.options.highWaterMark ? this.waitForSpace(guard) : APPENDED;
   }
 
@@ -126,9 +130,12 @@ export class RedisJobStream implements JobStream, StreamHandle {
 
   async last(): Promise<StreamMessage | undefined> {
     await this.ctx.ready();
-    const [data, timestamp, offset] = await this.ctx.answer(this.ctx.writes.afterWrites(() => this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`)));
+    // In order with this process's writes: it sees every append called before it.
+    const [data, timestamp, offset, order] = await this.ctx.answer(
+      this.ctx.writes.afterWrites(() => this.ctx.client.hmgetBuffer(this.jobKey, `l:${this.suffix}`, `lt:${this.suffix}`, `lo:${this.suffix}`, `lr:${this.suffix}`)),
+    );
     if (!data) return undefined;
-    return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: 0 };
+    return { data: decode(data), timestamp: Number(timestamp?.toString() ?? 0), offset: Number(offset?.toString() ?? 0), order: Number(order?.toString() ?? 0) };
   }
 
   /** @internal This process learned that the stream ended (a marker read, or a write refused). */

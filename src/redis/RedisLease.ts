@@ -111,7 +111,7 @@ export class RedisLease implements JobLease {
 
   private lookForCancel(): void {
     if (this.done || this.cancelDelivered) return;
-    this.ctx.client.hget(this.ctx.keys.job(this.jobId), "cx").then(
+    this.ctx.writes.afterWrites(() => this.ctx.client.hget(this.ctx.keys.job(this.jobId), "cx")).then(
       (reason) => {
         if (reason !== null && this.cancelReason === undefined) this.cancelReason = reason;
         this.deliverCancel();

@@ -9,22 +9,46 @@ const BATCH = 512;
 
 /**
  * A reader of a Redis job stream with its own cursor (the id of the last
- * entry read). An output's reader pins its position while open (writers wait
- * for it, and the stream keeps what it has not read) for `readerLeaseMs`
- * after its last read: a reader of a process that died stops pinning.
+ * entry read). An output's reader pins its position from the moment it is
+ * opened until it is closed (writers wait for it, and the stream keeps what
+ * it has not read), on a lease of `readerLeaseMs` renewed while it is open:
+ * a reader of a process that died stops pinning.
  */
 export class RedisReader extends EntryBuffer implements StreamReader {
-  private after: string | undefined;
+  /** The id of the last entry read (`<count>-0`); set once the reader is open. */
+  private after = "0-0";
   private position = 0;
   private closed = false;
   private readonly readerId: string;
   /** Renews the pin while the reader is open (a reader busy with what it read may not fetch for a while). */
   private renewal: NodeJS.Timeout | undefined;
 
+  /** Settles once the reader knows where it starts (and, pinning, holds its position). */
+  private readonly opening: Promise<void>;
+
   constructor(stream: StreamHandle, from: "oldest" | "live", pin: boolean) {
     super(stream);
     this.readerId = pin ? randomUUID() : "";
-    if (from === "oldest") this.after = "0-0";
+    this.opening = this.open(from);
+    // A failure to open shows in the first read, which waits for it.
+    this.opening.catch(() => {});
+  }
+
+  /**
+   * Asks Redis where the reader starts, in order with this process's writes:
+   * it sees every append called before it was opened and none called after
+   * (a live reader starts at the next message appended, as in memory). A
+   * pinning reader holds its position from now on, not from its first read:
+   * writers wait for it, and the stream keeps what it has not read.
+   */
+  private async open(from: "oldest" | "live"): Promise<void> {
+    const { ctx, streamKey, jobKey, suffix } = this.stream;
+    const open = () => ctx.client.lwOpenReader(jobKey, streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, suffix, from, this.readerId, Date.now() + ctx.readerLeaseMs);
+    const [start, position] = (await ctx.answer(ctx.writes.afterWrites(open))) as [number, number];
+    this.after = `${start}-0`;
+    this.position = Number(position);
+    this.reported = this.position;
+    this.renew();
   }
 
   nextNow(): StreamMessage | undefined {
@@ -36,14 +60,47 @@ export class RedisReader extends EntryBuffer implements StreamReader {
   async next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
     const message = this.head() ?? (await this.waitForMessage(canceller));
     if (message) this.take();
+    // At the end, Redis knows how far this reader read before it says so: a reader opened next finds the history trimmed.
+    else while (this.reporting) await this.inFlight;
     return message;
   }
 
   /** Moves past the message at the head of the buffer. */
   private take(): void {
     const entry = this.buffer.shift();
-    if (entry?.kind === "message") this.position = entry.message.offset + 1;
+    if (entry?.kind !== "message") return;
+    this.position = entry.message.offset + 1;
+    this.report();
   }
+
+  /**
+   * Tells Redis how far this reader has read, one call in flight at a time
+   * (the last position wins): a writer waiting for this reader goes on as
+   * soon as it read, not once it read everything it holds and fetched again,
+   * and what no reader needs any more is dropped.
+   */
+  private report(): void {
+    if (this.readerId === "" || this.reporting || this.closed || this.position <= this.reported) return;
+    this.reporting = true;
+    const position = this.position;
+    const { ctx, streamKey, jobKey, channel, suffix, options } = this.stream;
+    this.inFlight = ctx.client
+      .lwMoveCursor(jobKey, streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, channel, suffix, this.readerId, position, Date.now() + ctx.readerLeaseMs, options.historyLimit)
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        this.reporting = false;
+        this.reported = Math.max(this.reported, position);
+        this.report();
+      });
+  }
+
+  /** The position Redis was last told (by a fetch or a report), and whether a report is under way. */
+  private reported = 0;
+  private reporting = false;
+  private inFlight: Promise<void> | undefined;
 
   close(): void {
     if (this.closed) return;
@@ -97,17 +154,12 @@ export class RedisReader extends EntryBuffer implements StreamReader {
   protected async fetch(): Promise<boolean> {
     const { ctx, streamKey, jobKey, channel } = this.stream;
     await ctx.ready();
-    if (this.after === undefined) {
-      // A live reader starts after the newest entry there is now.
-      const newest = (await ctx.answer(ctx.writes.afterWrites(() => ctx.client.xrevrange(streamKey, "+", "-", "COUNT", 1)))) as Array<[string, string[]]>;
-      this.after = newest[0]?.[0] ?? "0-0";
-      return false;
-    }
+    await this.opening;
     const { after, position, readerId } = this;
     const expires = Date.now() + ctx.readerLeaseMs;
     const range = () => ctx.client.lwRangeBuffer(streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix);
     const raw = await ctx.answer(ctx.writes.afterWrites(range));
-    this.renew();
+    this.reported = Math.max(this.reported, position);
     const entries = parseEntries(raw);
     if (entries.length === 0) return false;
     this.noticeGap(after, entries[0]!.id);

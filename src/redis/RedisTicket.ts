@@ -47,7 +47,12 @@ export class RedisTicket implements JobTicket {
     const { client, keys } = this.ctx;
     const outcome: JobOutcome = { status: "cancelled", error: new JobCancelledError(this.jobId, reason) };
     const answer = String(
-      await this.ctx.answer(client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId))),
+      // After this process's queued writes: a job it just finished is final by then.
+      await this.ctx.answer(
+        this.ctx.writes.afterWrites(() =>
+          client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId)),
+        ),
+      ),
     );
     if (answer === "queued") {
       this.queue.removeQueued(this.queueKey, this.jobId);

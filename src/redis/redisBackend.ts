@@ -78,7 +78,7 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
   return new RedisBackend(settings);
 }
 
-type Settings = Required<Omit<RedisBackendOptions, "globalConcurrency">> & { globalConcurrency: Readonly<Record<string, number>> };
+type Settings = Required<Omit<RedisBackendOptions, "globalConcurrency">> & { globalConcurrency: ReadonlyMap<string, number> };
 
 function checkOptions(options: RedisBackendOptions): Settings {
   assertKnownKeys("redisBackend options", options, ["connection", "prefix", "leaseMs", "retentionMs", "globalConcurrency", "connectTimeoutMs"]);
@@ -103,13 +103,10 @@ function checkOptions(options: RedisBackendOptions): Settings {
     leaseMs: checkDuration("leaseMs of redisBackend", pick("leaseMs"), { min: 1_000 }),
     retentionMs: checkDuration("retentionMs of redisBackend", pick("retentionMs"), { min: 1 }),
     connectTimeoutMs: checkDuration("connectTimeoutMs of redisBackend", pick("connectTimeoutMs"), { min: 1 }),
-    globalConcurrency,
+    // A Map of the own entries: a spec named `hasOwnProperty` or `valueOf` must find no cap, not
+    // Object.prototype's method (which BullMQ took for the callback of its HSET, throwing in ioredis).
+    globalConcurrency: new Map(Object.entries(globalConcurrency)),
   };
-}
-
-/** `record[key]` when it is the record's own key, else undefined (never an inherited member). */
-function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 /** The backend's connections, context and parts; bound to an env's `projectId` when the env takes it. */
@@ -132,6 +129,9 @@ class RedisBackend implements Backend, RedisContext {
   private connecting: Promise<void> | undefined;
   private readonly reported = new Set<string>();
   private closing: Promise<void> | undefined;
+  /** Set once `close` has ended the connections. */
+  /** Its connections are gone for good (close() finished). */
+  private ended = false;
 
   constructor(private readonly settings: Settings) {
     this.address = addressOf(settings.connection);
@@ -144,8 +144,8 @@ class RedisBackend implements Backend, RedisContext {
       bullConnection: bullConnection(settings.connection),
       leaseMs: settings.leaseMs,
       retentionMs: settings.retentionMs,
-      // An own key only: a spec named `valueOf` (or any Object.prototype member) would get that function as its cap, which BullMQ hands to ioredis as a callback.
-      globalConcurrency: (queueKey) => ownValue(settings.globalConcurrency, queueKey.slice(queueKey.indexOf("/") + 1)),
+      // A Map of the option's own entries: a spec named `valueOf` finds no cap, not Object.prototype's method (BullMQ would hand it to ioredis as a callback).
+      globalConcurrency: (queueKey) => settings.globalConcurrency.get(queueKey.slice(queueKey.indexOf("/") + 1)),
     });
     this.streams = new RedisStreamStore(this);
     this.events = new RedisEventBus(this, this.blocking);
@@ -205,6 +205,8 @@ class RedisBackend implements Backend, RedisContext {
    * reconnects: without this they would wait as long as Redis is down).
    */
   async ready(): Promise<void> {
+    // Its connections are gone for good: say so at once, rather than wait connectTimeoutMs for a connection that never comes.
+    if (this.ended) throw new ConfigurationError("This Redis backend is closed: create another backend (and env) to reach Redis again");
     await this.connectOnce();
     if (this.client.status === "ready") return;
     const attempt = (this.reconnecting ??= connectWithin(this.client, this.address, this.settings.connectTimeoutMs));
@@ -267,6 +269,7 @@ class RedisBackend implements Backend, RedisContext {
       const end = (client: Redis) => (client.status === "ready" ? client.quit().catch(() => client.disconnect()) : client.disconnect());
       await Promise.allSettled([end(this.client), end(this.subscriber)]);
       this.blocking.disconnect();
+      this.ended = true;
     })();
     return this.closing;
   };

@@ -150,7 +150,7 @@ if n > 0 then
     redis.call('XADD', KEYS[2], (last - n + i) .. '-0', 'd', ARGV[4 + 2 * i], 't', ARGV[3 + 2 * i], 'o', ord - n + i)
   end
   -- The newest message, kept apart: last() finds it even when the history limit dropped it.
-  redis.call('HSET', KEYS[1], 'l:' .. ARGV[1], ARGV[4 + 2 * n], 'lt:' .. ARGV[1], ARGV[3 + 2 * n], 'lo:' .. ARGV[1], last - 1)
+  redis.call('HSET', KEYS[1], 'l:' .. ARGV[1], ARGV[4 + 2 * n], 'lt:' .. ARGV[1], ARGV[3 + 2 * n], 'lo:' .. ARGV[1], last - 1, 'lr:' .. ARGV[1], ord)
   followTtl(KEYS[1], KEYS[2])
 end
 local lag = 0
@@ -178,6 +178,65 @@ else
 end
 if n > 0 then redis.call('PUBLISH', KEYS[5], 'd|' .. ARGV[1]) end
 return {'ok', lag}`,
+  },
+  /**
+   * Opens a reader: where it starts, and (for a reader that pins) its cursor
+   * and lease, so that it holds writers back and keeps what it has not read
+   * from the moment it is opened, not from its first read. KEYS: job, stream,
+   * cursors, leases. ARGV: suffix, from (`oldest` | `live`), reader id (''
+   * none), expires (ms). Returns the number of entries before the reader's
+   * first: 0 from the oldest; for a live reader every entry there is now,
+   * except an end or failure marker (a live reader of an ended stream ends).
+   * A pinning reader's position is the offset of the first message it can
+   * read (an oldest reader's: the oldest the stream kept).
+   */
+  lwOpenReader: {
+    keys: 4,
+    lua: `${FOLLOW_TTL}
+local n = tonumber(redis.call('HGET', KEYS[1], 'n:' .. ARGV[1]) or '0')
+local start = 0
+local position = 0
+if ARGV[2] == 'live' then
+  start = n
+  if redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 1 then start = n - 1 end
+  position = start
+else
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  if #oldest > 0 then position = tonumber(string.match(oldest[1][1], '^(%d+)')) - 1 else position = n end
+end
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZADD', KEYS[3], position, ARGV[3])
+  redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+  followTtl(KEYS[1], KEYS[3])
+  followTtl(KEYS[1], KEYS[4])
+end
+return {start, position}`,
+  },
+  /**
+   * Moves a pinning reader's cursor to how far it has read: writers waiting
+   * for it are told, and what no reader needs any more and the history
+   * limit does not keep is dropped (as the next append would drop it).
+   * KEYS: job, stream, cursors, leases, channel. ARGV: suffix, reader id,
+   * position, expires (ms), historyLimit. Returns 1, or 0 when the job is gone.
+   */
+  lwMoveCursor: {
+    keys: 5,
+    lua: `${FOLLOW_TTL}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local before = redis.call('ZSCORE', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
+followTtl(KEYS[1], KEYS[3])
+followTtl(KEYS[1], KEYS[4])
+if before and tonumber(before) >= tonumber(ARGV[3]) then return 1 end
+local last = tonumber(redis.call('HGET', KEYS[1], 'n:' .. ARGV[1]) or '0')
+if redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 1 then last = last - 1 end
+local keep = last - tonumber(ARGV[5])
+local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if #head > 0 and tonumber(head[2]) < keep then keep = tonumber(head[2]) end
+if keep > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
+redis.call('PUBLISH', KEYS[5], 'a|' .. ARGV[1])
+return 1`,
   },
   /**
    * Ends or fails a stream: a marker entry after its last message. KEYS:

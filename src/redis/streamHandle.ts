@@ -7,6 +7,8 @@ export interface StreamHandle {
   readonly ctx: RedisContext;
   readonly key: StreamKey;
   readonly label: string;
+  /** Messages an output keeps for readers that come later (`StreamLimits.historyLimit`). */
+  readonly options: { readonly historyLimit: number };
   /** Within its job: `<role>:<node>/<tag>`. */
   readonly suffix: string;
   readonly streamKey: string;

@@ -28,6 +28,7 @@ export class WriteQueue {
   push(send: () => void): void {
     this.ops.push({ send });
     this.open.clear();
+    this.groups.clear();
     this.schedule();
   }
 
@@ -46,9 +47,18 @@ export class WriteQueue {
 
   /**
    * Adds `item` to the open batch of `owner`, or starts one that `sendBatch`
-   * sends at the flush.
+   * sends at the flush. Owners of one `group` (the streams of one job and
+   * direction) keep their call order among themselves: an item of another
+   * owner of the group closes the group's open batch, so `a1 b1 b2 a2` goes as
+   * `[a1] [b1 b2] [a2]` (merged inputs see that arrival order), while owners
+   * of different groups coalesce freely.
    */
-  batch<T>(owner: object, item: T, sendBatch: (items: T[]) => void): void {
+  batch<T>(owner: object, item: T, sendBatch: (items: T[]) => void, group?: string): void {
+    if (group !== undefined) {
+      const current = this.groups.get(group);
+      if (current !== undefined && current !== owner) this.open.delete(current);
+      this.groups.set(group, owner);
+    }
     const open = this.open.get(owner) as T[] | undefined;
     if (open) {
       open.push(item);
@@ -59,6 +69,9 @@ export class WriteQueue {
     this.ops.push({ send: () => sendBatch(items) });
     this.schedule();
   }
+
+  /** Per group, the owner whose batch was the last one to take an item. */
+  private groups = new Map<string, object>();
 
   private schedule(): void {
     if (this.scheduled) return;
@@ -72,6 +85,7 @@ export class WriteQueue {
     const ops = this.ops;
     this.ops = [];
     this.open.clear();
+    this.groups.clear();
     for (const op of ops) op.send();
   }
 }

@@ -55,6 +55,11 @@ export class AttemptInputReader {
     return this.consumer.peekNow();
   }
 
+  /** Resolves once `peekNow` shows any message of this tag that arrived before `other` (another tag's); undefined when it does already. */
+  catchUp(other: StreamMessage): Promise<void> | undefined {
+    return this.consumer.catchUp?.(other);
+  }
+
   /** Waits for the next message (or the end) without taking it. */
   peek(): Promise<StreamMessage | undefined> {
     if (!this.pending) {

@@ -73,7 +73,8 @@ export function createProcessorInput(
 
 /**
  * Reads several tags in arrival order (oldest append first among messages
- * already there), acknowledging each message when the next is asked for.
+ * already there, once every tag without one caught up: see
+ * `StreamConsumer.catchUp`), acknowledging each message when the next is asked for.
  * Ends when every tag has ended.
  */
 async function* merge(readers: AttemptInputReader[], attempt: AttemptGuard): AsyncGenerator<{ tag: string; data: unknown }> {
@@ -114,16 +115,21 @@ async function* merge(readers: AttemptInputReader[], attempt: AttemptGuard): Asy
       } finally {
         attempt.leaveWait();
       }
-      if (!settled.m) {
-        live.delete(settled.r);
-        continue;
-      }
-      chosen = settled.r;
+      if (!settled.m) live.delete(settled.r);
+      // Chosen among every tag's next message, as any other.
+      continue;
     }
-    const message = chosen.peekNow();
-    if (!message) {
-      // The race winner's stream ended with nothing more: drop it.
-      if ((await chosen.peek()) === undefined) live.delete(chosen);
+    const message = chosen.peekNow()!;
+    // A backend whose inputs are read each on its own (Redis) may not show yet another tag's message that
+    // arrived before this one: once each such tag caught up, choose again.
+    let catchingUp: Array<Promise<void>> | undefined;
+    for (const reader of live) {
+      if (reader === chosen || reader.peekNow()) continue;
+      const caught = reader.catchUp(message);
+      if (caught) (catchingUp ??= []).push(caught);
+    }
+    if (catchingUp) {
+      await Promise.all(catchingUp);
       continue;
     }
     const data = chosen.take(message);

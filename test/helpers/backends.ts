@@ -19,6 +19,14 @@ export interface BackendFactory {
    */
   readonly quietMs: number;
   /**
+   * True when what is written is there to read within the step: a reader's
+   * `nextNow`, a consumer's `peekNow` and a new consumer's `checkpoint` see
+   * it at once (a backend that does no I/O). False: a reader or consumer sees
+   * it once it has read it from the store, so a test waits for it (`next`,
+   * `peek`), as a reader in another process would.
+   */
+  readonly immediate: boolean;
+  /**
    * Conformance cases (by id) this backend is known to miss; they run as
    * expected failures, so fixing the backend turns them red until the id
    * goes. Each id names a documented promise (of `Backend.ts`, or of the
@@ -26,21 +34,41 @@ export interface BackendFactory {
    */
   readonly knownGaps: ReadonlySet<string>;
   create(): Backend;
+  /**
+   * Another backend on the same store as `backend` (made by this factory):
+   * another process of its env. Only for shared backends.
+   */
+  peer?(backend: Backend): Backend;
 }
 
 /** What the memory backend does not do yet of `Backend.ts` (and, for copy-per-receiver, of `memoryBackend`'s `copy`). */
 const MEMORY_GAPS: ReadonlySet<string> = new Set([]);
 
+/** The prefix of each Redis backend made here, so that a peer shares its keys. */
+const redisPrefixes = new WeakMap<Backend, string>();
+
+function redisOn(prefix: string): Backend {
+  const backend = redisBackend({ connection: redisUrl(), prefix, retentionMs: 60_000, leaseMs: 5_000 });
+  redisPrefixes.set(backend, prefix);
+  return backend;
+}
+
 const AVAILABLE: readonly BackendFactory[] = [
-  { name: "memory", copies: false, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend() },
-  { name: "memory-copy", copies: true, quietMs: 0, knownGaps: MEMORY_GAPS, create: () => memoryBackend({ copy: true }) },
+  { name: "memory", copies: false, quietMs: 0, immediate: true, knownGaps: MEMORY_GAPS, create: () => memoryBackend() },
+  { name: "memory-copy", copies: true, quietMs: 0, immediate: true, knownGaps: MEMORY_GAPS, create: () => memoryBackend({ copy: true }) },
   {
     name: "redis",
     copies: true,
     quietMs: 150,
+    immediate: false,
     knownGaps: new Set([]),
     // Keys of each backend apart (a prefix of its own), kept a minute after their job ended.
-    create: () => redisBackend({ connection: redisUrl(), prefix: uniquePrefix("suite"), retentionMs: 60_000, leaseMs: 5_000 }),
+    create: () => redisOn(uniquePrefix("suite")),
+    peer: (backend) => {
+      const prefix = redisPrefixes.get(backend);
+      if (prefix === undefined) throw new Error("test: peer() of a backend this factory did not make");
+      return redisOn(prefix);
+    },
   },
 ];
 

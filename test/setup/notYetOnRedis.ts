@@ -17,14 +17,10 @@
 export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/concurrent_jobs.property.test.ts": "timing (simulated clock, 1,500 runs)",
   "test/durations_checked.test.ts": "timing (a simulated-clock backoff), and memory-only by nature in one case: close({ graceMs: Infinity }) expects a job still queued to start in the closing env; on a shared backend close() stops taking jobs at once (another process runs it)",
-  "test/env.test.ts": "memory-only by nature in one case: close() cancels the running job; on a shared backend close() releases it (README, Running on Redis)",
   "test/events_tell_the_story_in_order.test.ts": "timing (synchronous journal replay)",
   "test/fault_injection.property.test.ts": "timing (simulated clock)",
-  "test/graceful_shutdown.test.ts": "memory-only by nature: it expects close() to cancel what is left; on a shared backend close() releases (README, Running on Redis); the release path is tested in redis_backend.redis.test.ts",
   "test/no_inspection_overhead.test.ts": "internals",
   "test/reentrant_user_code.test.ts": "timing (synchronous journal replay)",
   "test/user_callbacks.property.test.ts": "timing (simulated clock)",
   "test/viewer_options.test.ts": "internals",
-  "test/viewer_slow_client.test.ts": "load: it runs 7,000 jobs to measure the viewer's memory (which does not depend on the backend); through Redis that exceeds its time budget",
-  "test/viewer.browser.test.ts": "the viewer reads the running jobs' actors of its own process; a viewer of a Redis env comes with issue 16",
 };

@@ -1,3 +1,11 @@
+/**
+ * env.close({ graceMs }) and handleSignals on a backend of this process
+ * alone: what is still running when the grace ends is cancelled.
+ * Memory-only by nature: on a shared backend (Redis) close() releases those
+ * jobs instead, and another process resumes them (README, "Running on
+ * Redis"; the release path: test/redis_backend.redis.test.ts and
+ * test/multi_process.redis.test.ts).
+ */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";

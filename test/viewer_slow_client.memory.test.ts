@@ -1,3 +1,9 @@
+/**
+ * The viewer drops a page that stops reading, and its memory stays bounded
+ * (7,000+ jobs through one viewer). Memory-only by nature: what it measures
+ * is the viewer's own buffering, which does not depend on the backend, and
+ * through Redis those jobs would take minutes, not seconds.
+ */
 import { connect, type NetConnectOpts, type Socket } from "node:net";
 import { memoryUsage } from "node:process";
 import { setFlagsFromString } from "node:v8";

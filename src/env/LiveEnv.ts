@@ -15,12 +15,12 @@ import { createRuntimeJobMachine } from "../job/runtimeMachine.js";
 import type { SpecShape } from "../spec/types.js";
 import type { WorkerDefinition } from "../worker/options.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
-import { toInspectable } from "../inspect/inspectable.js";
 import { CallbackGuard } from "./CallbackGuard.js";
 import { checkBackend, claimBackend } from "./backendClaim.js";
 import { userInspector } from "./userInspector.js";
 import { EnvClient } from "./EnvClient.js";
 import { EnvRunner } from "./EnvRunner.js";
+import { EnvInspection } from "./EnvInspection.js";
 import { closeOnSignals } from "./signals.js";
 import { NameRegistry } from "./NameRegistry.js";
 
@@ -98,15 +98,14 @@ export class LiveEnv {
   readonly logger: Logger;
   private readonly limits: StreamLimits;
   private readonly backend: Backend;
-  private readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  /** The user's `inspect` and the viewers attached later. */
+  private readonly inspection: EnvInspection;
   private readonly guard: CallbackGuard;
   /** Work that outlives its job's final status (a worker's `dispose`): `close()` waits for it. */
   private readonly lingering = new Set<Promise<unknown>>();
   /** One spec object per spec name, one flow object per flow name. */
   private readonly specNames: NameRegistry;
   private readonly flowNames: NameRegistry;
-  /** Inspection observers attached after creation (the viewer); empty means no inspection work. */
-  private readonly lateInspectors = new Set<(event: InspectionEvent) => void>();
   /** Viewers opened by `serveInspector` and not yet closed; `close()` closes them so the process can exit. */
   private readonly viewers = new Set<InspectorServer>();
   private closing: Promise<void> | undefined;
@@ -139,7 +138,7 @@ export class LiveEnv {
     this.guard = new CallbackGuard(this.logger);
     this.limits = limits;
     this.backend = options.backend === undefined ? createDefaultBackend() : checkBackend(options.backend);
-    this.inspect = userInspector(options.inspect, this.guard);
+    const inspect = userInspector(options.inspect, this.guard);
     this.specNames = new NameRegistry("JobSpec", projectId);
     this.flowNames = new NameRegistry("Liveflow", projectId);
     // Outputs are stamped by the env's clock; inputs carry 0. One options object each per env, not per stream.
@@ -148,6 +147,7 @@ export class LiveEnv {
     const guarded = (listener: LifecycleListener, what: string): LifecycleListener => (event) => this.guard.call(listener, event, what);
     this.client = new EnvClient(this.backend, this.clock, openStream, guarded, projectId);
     this.runner = new EnvRunner(this.backend, this.runtimeServices(openStream));
+    this.inspection = new EnvInspection(inspect, this.guard, this.runner, this.backend);
     if (options.handleSignals) this.removeSignalHandlers = closeOnSignals(this, shutdownGraceMs);
     // Last: an env refused for a bad option leaves the backend free.
     claimBackend(this.backend, projectId);
@@ -208,47 +208,14 @@ export class LiveEnv {
     return viewer;
   }
 
-  /**
-   * @internal Sends the XState inspection events of every job, running or to
-   * come, to `observer` until `stop()`. Returns the running jobs' root actors
-   * so the observer can read their current state.
-   */
+  /** @internal Sends the XState inspection events of every job, running or to come, to `observer` until `stop()` (`EnvInspection.observe`). */
   observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
-    const guarded = (event: InspectionEvent) => this.guard.call(observer, toInspectable(event), "an inspection observer");
-    const running = this.runner.inspectRunning(guarded);
-    this.lateInspectors.add(observer);
-    return {
-      roots: running.roots,
-      stop: () => {
-        this.lateInspectors.delete(observer);
-        running.stop();
-      },
-    };
+    return this.inspection.observe(observer);
   }
 
-  /**
-   * @internal On a shared backend, the lifecycle events of every job of the
-   * env (the viewer shows jobs other processes run through them); undefined
-   * when the backend is this process's alone (its actors say it all).
-   */
+  /** @internal On a shared backend, every job's lifecycle events (`EnvInspection.observeLifecycle`). */
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
-    if (!this.backend.shared) return undefined;
-    return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an inspection observer"));
-  }
-
-  /** The `inspect` a new job's actor gets: undefined when nobody inspects. Never throws. */
-  private inspectorForNewJob(): ((event: InspectionEvent) => void) | undefined {
-    if (!this.inspect && this.lateInspectors.size === 0) return undefined;
-    const user = this.inspect;
-    const attached = [...this.lateInspectors];
-    return (event: InspectionEvent) => {
-      const inspectable = toInspectable(event);
-      user?.(inspectable);
-      // A viewer closed since this job started is skipped.
-      for (const observer of attached) {
-        if (this.lateInspectors.has(observer)) this.guard.call(observer, inspectable, "an inspection observer");
-      }
-    };
+    return this.inspection.observeLifecycle(listener);
   }
 
   /** Jobs this env added that are not final yet (queued or running). */
@@ -386,7 +353,7 @@ export class LiveEnv {
       clock: this.clock,
       logger: this.logger,
       get inspect() {
-        return env.inspectorForNewJob();
+        return env.inspection.forNewJob();
       },
       jobMachine: createRuntimeJobMachine((jobId) => env.runner.job(jobId)),
       openStream,

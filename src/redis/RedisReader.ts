@@ -109,8 +109,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     if (this.readerId === "") return;
     const { ctx, streamKey } = this.stream;
     ctx.writes.push(() => {
-      ctx.client.zrem(`${streamKey}:cursors`, this.readerId).catch(() => {});
-      ctx.client.hdel(`${streamKey}:leases`, this.readerId).catch(() => {});
+      ctx.client.lwCloseReader(`${streamKey}:cursors`, `${streamKey}:leases`, this.readerId).catch(() => {});
     });
   }
 

@@ -36,6 +36,8 @@ export class RedisTicket implements JobTicket {
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
       if (message === "s" || message === "reconnected") this.refresh();
+      // A status that is not final comes in the message: nothing to read.
+      else if (message.startsWith("s|")) this.note(message.slice(2) as JobStatus);
     });
     this.unwatch = watch.stop;
     // What changed before the subscription took hold.
@@ -87,7 +89,8 @@ export class RedisTicket implements JobTicket {
         // Final meanwhile (the job ended in this process): a reply read before that is stale.
         if (this.settled) return;
         if (status && outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
-        else if (status) this.status = status.toString() as JobStatus;
+        // A job's status only moves forward (queued, running, final): a read older than a notification does not undo it.
+        else if (status && !(status.toString() === "queued" && this.status === "running")) this.status = status.toString() as JobStatus;
         if (this.again) {
           this.again = false;
           this.refresh();

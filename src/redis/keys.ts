@@ -12,7 +12,8 @@ import type { StreamKey } from "../backend/Backend.js";
  * - `…:events`: every job's lifecycle events (capped);
  * - channel `…:n:{id}`: notifications of the job: `d|<suffix>` data or an end marker on one
  *   stream, `a|<suffix>` room on it (acknowledged, or a reader moved on), `d` every stream
- *   ended, `s` status, `c` cancel;
+ *   ended, `s|<status>` a status that is not final (no outcome to read), `s` a final
+ *   status (the outcome is in the hash), `c` cancel;
  * - `…:bull`: BullMQ's own keys (one queue per spec or flow).
  */
 export class RedisKeys {

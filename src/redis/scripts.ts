@@ -65,7 +65,7 @@ if not st then return {'gone'} end
 if st ~= 'queued' and st ~= 'running' then return {st} end
 local tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
 redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1)
-redis.call('PUBLISH', KEYS[2], 's')
+redis.call('PUBLISH', KEYS[2], 's|running')
 return {st, tostring(tok), redis.call('HGET', KEYS[1], 'r'), redis.call('HGET', KEYS[1], 'cx') or '', redis.call('HGET', KEYS[1], 'rh') or ''}`,
   },
   /**
@@ -86,7 +86,7 @@ return 1`,
     keys: 2,
     lua: `if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'held', 0)
-redis.call('PUBLISH', KEYS[2], 's')
+redis.call('PUBLISH', KEYS[2], 's|running')
 return 1`,
   },
   /**
@@ -236,6 +236,16 @@ local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 if #head > 0 and tonumber(head[2]) < keep then keep = tonumber(head[2]) end
 if keep > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
 redis.call('PUBLISH', KEYS[5], 'a|' .. ARGV[1])
+return 1`,
+  },
+  /**
+   * Closes a pinning reader: it holds nothing back any more. KEYS: cursors,
+   * leases. ARGV: reader id.
+   */
+  lwCloseReader: {
+    keys: 2,
+    lua: `redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
 return 1`,
   },
   /**

@@ -20,8 +20,11 @@ interface Tail {
 /**
  * Lifecycle events in Redis: each event is appended to the env's capped
  * stream (what `subscribe` in any process of the env sees) and to its job's
- * journal (capped at `JOURNAL_LIMIT`, expiring with the job). One blocking
- * connection per process tails the streams someone listens to.
+ * journal (capped at `JOURNAL_LIMIT`, progress kept as a gauge, ended by the
+ * final status, expiring with the job), both in one script (`lwPublish`).
+ * `job.subscribe` replays the journal, then reads the job's live events from
+ * the env's stream. One blocking connection per process tails the streams
+ * someone listens to.
  */
 export class RedisEventBus implements EventBus {
   /** Stream key → the tails reading it. */
@@ -29,6 +32,8 @@ export class RedisEventBus implements EventBus {
   private running = false;
   private closed = false;
   private blockedId: number | undefined;
+  /** The stream entry being delivered to its tails, if any. */
+  private delivering: { key: string; id: string } | undefined;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -39,8 +44,9 @@ export class RedisEventBus implements EventBus {
     const bytes = encode(event, `the ${event.type} event of job "${event.jobId}"`);
     const { client, keys, writes } = this.ctx;
     writes.push(() => {
-      client.xadd(keys.events, "MAXLEN", "~", ENV_EVENTS_LIMIT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
-      client.xadd(keys.journal(event.jobId), "MAXLEN", JOURNAL_LIMIT, "*", "e", bytes).catch((error: unknown) => this.ctx.report("publishing an event", error));
+      client
+        .lwPublish(keys.events, keys.journal(event.jobId), bytes, journalKind(event), event.type === "job.progress" ? event.workerName : "", ENV_EVENTS_LIMIT, JOURNAL_LIMIT)
+        .catch((error: unknown) => this.ctx.report("publishing an event", error));
     });
   }
 
@@ -61,7 +67,13 @@ export class RedisEventBus implements EventBus {
     this.unblock();
   }
 
-  /** Replays a job's journal, then delivers live events until its final status. */
+  /**
+   * Replays a job's journal, then delivers its live events (read from the
+   * env's stream, which has every event, where the journal keeps progress as
+   * a gauge) until its final status. The journal and the env stream's newest
+   * id are read in one step: `lwPublish` writes both at once, so the live part
+   * starts right after the last event replayed.
+   */
   private journalSubscribe(jobId: string, listener: LifecycleListener): () => void {
     let stopped = false;
     let stopTail: (() => void) | undefined;
@@ -74,27 +86,29 @@ export class RedisEventBus implements EventBus {
       stopped = true;
       stopTail?.();
     };
-    const key = this.ctx.keys.journal(jobId);
+    const { client, keys, writes } = this.ctx;
     // In the order of this process's writes: what it publishes later comes after what this returns.
-    this.ctx.writes
-      .ordered(() => this.ctx.client.xrangeBuffer(key, "-", "+"))
-      .then(
-        (entries) => {
-          let after = "0-0";
-          for (const [id, fields] of entries) {
-            after = id.toString();
-            const event = eventOf(fields);
-            if (event) deliver(event);
-          }
-          if (!stopped) stopTail = this.tailFrom(key, after, deliver);
-        },
-        (error: unknown) => this.ctx.report(`reading the journal of job "${jobId}"`, error),
-      );
+    writes
+      // A script, not MULTI: ioredis sends a transaction at once, ahead of the (auto-pipelined) writes queued before it.
+      .ordered(() => client.lwReplayBuffer(keys.journal(jobId), keys.events) as Promise<[Array<[Buffer, Buffer[]]>, Buffer]>)
+      .then(([entries, newest]) => {
+        for (const [, fields] of entries) {
+          const event = eventOf(fields);
+          if (event) deliver(event);
+        }
+        if (stopped) return;
+        stopTail = this.tailFrom(keys.events, newest.toString(), (event) => {
+          if (event.jobId === jobId) deliver(event);
+        });
+      })
+      .catch((error: unknown) => this.ctx.report(`reading the journal of job "${jobId}"`, error));
     return stop;
   }
 
   /** Delivers the entries of `key` after `after` (`$`: after the newest now) to `deliver`, until the returned function is called. */
   private tailFrom(key: string, after: string, deliver: (event: LifecycleEvent) => void): () => void {
+    // Subscribed by a listener of this stream's entry being delivered: from the next entry, as in memory (the newest in Redis may be several events on).
+    if (after === "$" && this.delivering?.key === key) after = this.delivering.id;
     const tail: Tail = { after, deliver };
     let removed = false;
     const start = async () => {
@@ -145,15 +159,25 @@ export class RedisEventBus implements EventBus {
           continue;
         }
         for (const [rawKey, entries] of reply ?? []) {
-          const set = this.tails.get(rawKey.toString());
+          const key = rawKey.toString();
+          const set = this.tails.get(key);
           if (!set) continue;
+          const readFrom = ids[keys.indexOf(key)]!;
           for (const [rawId, fields] of entries) {
             const id = rawId.toString();
             const event = eventOf(fields);
-            for (const tail of [...set]) {
-              if (compareIds(id, tail.after) <= 0) continue;
-              tail.after = id;
-              if (event) tail.deliver(event);
+            this.delivering = { key, id };
+            try {
+              for (const tail of [...set]) {
+                // A tail added behind where this read started (it subscribed meanwhile) waits for the next read: given this
+                // batch, it would skip the entries between its position and the read's.
+                if (compareIds(tail.after, readFrom) < 0) continue;
+                if (compareIds(id, tail.after) <= 0) continue;
+                tail.after = id;
+                if (event) tail.deliver(event);
+              }
+            } finally {
+              this.delivering = undefined;
             }
           }
         }
@@ -166,6 +190,12 @@ export class RedisEventBus implements EventBus {
         if (!this.closed && this.tails.size > 0) this.loop();
       });
   }
+}
+
+/** How the journal script treats an event: `p` progress (a gauge), `f` a final status (the journal's end), `o` any other. */
+function journalKind(event: LifecycleEvent): "p" | "f" | "o" {
+  if (event.type === "job.progress") return "p";
+  return event.type === "job.status" && isFinalStatus(event.status) ? "f" : "o";
 }
 
 function eventOf(fields: Buffer[]): LifecycleEvent | undefined {

@@ -117,6 +117,44 @@ end
 return 'final'`,
   },
   /**
+   * Publishes a lifecycle event: to the env's event stream (every event, what
+   * `env.subscribe` and a journal's live part read) and to its job's journal
+   * (what a late `job.subscribe` replays), in one step, so a replay read with
+   * the env stream's newest id sees exactly the events published up to it.
+   * The journal keeps what the memory journal keeps (`JobJournal`): a progress
+   * report replaces the entry before it when that was the same worker's (a
+   * gauge: 1,000 reports in a row must not push the story's start out of the
+   * newest `journalLimit`), and after a final status it takes nothing.
+   * KEYS: env events, journal. ARGV: event bytes, kind (`p` progress, `f`
+   * final status, `o` other), the progress's worker name ('' otherwise),
+   * envLimit (approximate), journalLimit.
+   */
+  lwPublish: {
+    keys: 2,
+    lua: `redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[1])
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+if last then
+  local kind, worker = 'o', ''
+  for i = 1, #last[2], 2 do
+    if last[2][i] == 'k' then kind = last[2][i + 1] elseif last[2][i] == 'w' then worker = last[2][i + 1] end
+  end
+  if kind == 'f' then return 0 end
+  if ARGV[2] == 'p' and kind == 'p' and worker == ARGV[3] then redis.call('XDEL', KEYS[2], last[1]) end
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 'e', ARGV[1], 'k', ARGV[2], 'w', ARGV[3])
+return 1`,
+  },
+  /**
+   * Reads a job's journal and the env stream's newest id in one step (what a
+   * late `job.subscribe` replays, and where its live part starts). KEYS:
+   * journal, env events. Returns `{ entries, newestId }` ('0-0' for an empty stream).
+   */
+  lwReplay: {
+    keys: 2,
+    lua: `local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+return {redis.call('XRANGE', KEYS[1], '-', '+'), newest and newest[1] or '0-0'}`,
+  },
+  /**
    * Appends messages. KEYS: job, stream, cursors, leases, channel. ARGV:
    * suffix, token ('' for a writer without one), historyLimit (-1: an input),
    * now (ms, for reader expiry), then per message its timestamp and its bytes.

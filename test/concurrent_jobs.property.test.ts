@@ -13,6 +13,7 @@ import {
   type OutputMessage,
 } from "../src/index.js";
 import { flushMicrotasks } from "./helpers/drive.js";
+import { suiteBackend } from "./helpers/backends.js";
 import { createStepDriver } from "./helpers/stepDriver.js";
 import { ConcurrencyWatch } from "./helpers/concurrencyWatch.js";
 import { scenarioArb, type DefPlan, type Fault, type Scenario } from "./helpers/concurrentJobsScenario.js";
@@ -32,8 +33,18 @@ import { checkJob, describeJob, isFinal, newJobRecord, watch, type AttemptLog, t
  * CONCURRENT_SEED=… CONCURRENT_RUNS=… npx vitest run test/concurrent_jobs.property.test.ts
  */
 const SEED = Number(process.env.CONCURRENT_SEED ?? 0x11_c0_b5);
-/** About 10–20 s on a 2-core machine. */
-const RUNS = Number(process.env.CONCURRENT_RUNS ?? 1_500);
+/**
+ * On a shared backend (Redis) `env.close()` releases the jobs it leaves (README, Running on
+ * Redis): they wait for another process, and this test has one. Its scenarios there close
+ * the env only at the end, once every job is final; the checks are the same.
+ */
+const CLOSE_MIDWAY = suiteBackend().name !== "redis";
+/**
+ * Memory: about 10–20 s on a 2-core machine. Redis: every job takes Redis round trips
+ * (BullMQ hands it out, its streams and events cross the server), so far fewer runs fit
+ * in the same time; the properties are the same.
+ */
+const RUNS = Number(process.env.CONCURRENT_RUNS ?? (CLOSE_MIDWAY ? 1_500 : 60));
 
 const STEP_MS = 20;
 /** Driver steps a hang that ignores its signal lasts: past every timeout a def gets (≤ 1 000 ms). */
@@ -367,6 +378,11 @@ async function runScenario({ defs, actions }: Scenario): Promise<string[]> {
   return violations;
 }
 
+/** The scenario without its `env.close()` midway (the env still closes at the end). */
+function withoutMidwayClose(scenario: Scenario): Scenario {
+  return { ...scenario, actions: scenario.actions.filter((action) => action.kind !== "close") };
+}
+
 describe("many concurrent jobs of several defs (property-based, simulated clock)", () => {
   const unexpected: unknown[] = [];
   const onUnhandled = (reason: unknown) => unexpected.push(reason);
@@ -381,7 +397,7 @@ describe("many concurrent jobs of several defs (property-based, simulated clock)
 
   it(`concurrency, FIFO, one final status, at-least-once and fencing hold (seed ${SEED}, ${RUNS} runs)`, async () => {
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (scenario) => {
+      fc.asyncProperty(CLOSE_MIDWAY ? scenarioArb : scenarioArb.map(withoutMidwayClose), async (scenario) => {
         const violations = await runScenario(scenario);
         // Give stray rejections a turn to surface, then fail the run that caused them.
         await flushMicrotasks(2);
@@ -402,6 +418,6 @@ describe("many concurrent jobs of several defs (property-based, simulated clock)
     expect(tally.fencedEmitsWhileJobRuns).toBeGreaterThan(0);
     expect(tally.stopTimeouts).toBeGreaterThan(0);
     expect(tally.redeliveries).toBeGreaterThan(0);
-    expect(tally.closes).toBeGreaterThan(0);
+    if (CLOSE_MIDWAY) expect(tally.closes).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -92,12 +92,15 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const { ctx, jobKey, streamKey, suffix } = this.stream;
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
-    const [raw, checkpoint, pendingDone] = (await ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")) as [
+    const [raw, checkpoint, pendingDone, cancelReason] = (await ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1")) as [
       unknown,
       Buffer | null,
       number,
+      Buffer | null,
     ];
     this.created = true;
+    // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
+    if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());
     if (checkpoint) this.committed = decode(checkpoint);
     const entries = parseEntries(raw);
     // Every pending entry read: new ones from now on (what this read returned, if any, was new).

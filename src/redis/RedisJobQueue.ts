@@ -181,6 +181,11 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.leases.get(jobId)?.loseLease();
   }
 
+  /** @internal A read of the job's input found its cancel request: the lease here delivers it now. */
+  cancelRequested(jobId: string, reason: string): void {
+    this.leases.get(jobId)?.cancelFound(reason);
+  }
+
   /** @internal Removes a job cancelled while queued from BullMQ's queue (a process that takes it meanwhile finds it final). */
   removeQueued(queueKey: string, jobId: string): void {
     this.producer(queueKey)

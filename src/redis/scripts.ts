@@ -229,7 +229,9 @@ return 1`,
    * acknowledged, after it; `>`: new ones), count, suffix, create (`1`: make
    * the group first). When no pending message is left after `from`, reads new
    * ones in the same call. KEYS: job, stream. Returns
-   * `{ entries | false, checkpoint | false, pendingDone (0 | 1) }`.
+   * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false }`:
+   * a cancel recorded before this read comes with it, so the job hears of it
+   * before what was read (an end of input fed after the cancel must not complete it).
    */
   lwConsume: {
     keys: 2,
@@ -250,7 +252,7 @@ elseif not entries then
   read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '>')
   if read and #read[1][2] > 0 then entries = read[1][2] end
 end
-return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone}`,
+return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone, redis.call('HGET', KEYS[1], 'cx')}`,
   },
   /**
    * Acknowledges input (and commits a checkpoint with it). KEYS: job,

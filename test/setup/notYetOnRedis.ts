@@ -25,7 +25,6 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/edge_cases.test.ts": "timing",
   "test/env.test.ts": "memory-only by nature in one case: close() cancels the running job; on a shared backend close() releases it (README, Running on Redis)",
   "test/explicit_undefined_means_default.test.ts": "timing",
-  "test/fault_injection.property.test.ts": "timing (simulated clock)",
   "test/fencing.test.ts": "timing",
   "test/flow_supervision.test.ts": "timing: 'cancel mid-flow' reads the order of the workers' stop events, which on Redis arrive through the env's stream (fails 3 runs in 6)",
   "test/flow_pipeline.test.ts": "timing: fan-in asserts the left worker's done event after settle(20); on Redis env.subscribe gets it after round trips (expect.poll would do)",

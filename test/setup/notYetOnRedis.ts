@@ -34,7 +34,6 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/streams.test.ts": "order",
   "test/timeout_events.test.ts": "timing",
   "test/timeouts.test.ts": "timing",
-  "test/user_callbacks.property.test.ts": "timing (simulated clock)",
   "test/user_keys_are_own_keys.test.ts": "open: its tests pass, but a flow of specs named constructor / toString / valueOf leaves two unhandled TypeErrors (`Cannot convert undefined or null to object`) raised in an ioredis callback; not analysed yet",
   "test/viewer_options.test.ts": "internals",
   "test/viewer_slow_client.test.ts": "load: it runs 7,000 jobs to measure the viewer's memory (which does not depend on the backend); through Redis that exceeds its time budget",

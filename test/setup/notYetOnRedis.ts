@@ -21,7 +21,6 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/backend_conformance.test.ts": "timing: conformance cases step the queue within one tick; the Redis variants need waits",
   "test/bad_input.fuzz.test.ts": "timing",
   "test/cancel_and_backpressure.test.ts": "internals, timing",
-  "test/durations_checked.test.ts": "timing (a simulated-clock backoff), and memory-only by nature in one case: close({ graceMs: Infinity }) expects a job still queued to start in the closing env; on a shared backend close() stops taking jobs at once (another process runs it)",
   "test/edge_cases.test.ts": "timing",
   "test/env.test.ts": "memory-only by nature in one case: close() cancels the running job; on a shared backend close() releases it (README, Running on Redis)",
   "test/explicit_undefined_means_default.test.ts": "timing",

@@ -29,12 +29,10 @@ export const NOT_YET_ON_REDIS: Readonly<Record<string, string>> = {
   "test/flow_pipeline.test.ts": "timing: fan-in asserts the left worker's done event after settle(20); on Redis env.subscribe gets it after round trips (expect.poll would do)",
   "test/flow_validation.test.ts": "timing: asserts the bake worker's crashed event right after waitUntilFinish; on Redis the outcome reaches the waiter before env.subscribe reads the event back",
   "test/graceful_shutdown.test.ts": "memory-only by nature: it expects close() to cancel what is left; on a shared backend close() releases (README, Running on Redis); the release path is tested in redis_backend.redis.test.ts",
-  "test/no_inspection_overhead.test.ts": "internals",
   "test/streams.test.ts": "order",
   "test/timeout_events.test.ts": "timing",
   "test/timeouts.test.ts": "timing",
   "test/user_keys_are_own_keys.test.ts": "open: its tests pass, but a flow of specs named constructor / toString / valueOf leaves two unhandled TypeErrors (`Cannot convert undefined or null to object`) raised in an ioredis callback; not analysed yet",
-  "test/viewer_options.test.ts": "internals",
   "test/viewer_slow_client.test.ts": "load: it runs 7,000 jobs to measure the viewer's memory (which does not depend on the backend); through Redis that exceeds its time budget",
   "test/viewer.browser.test.ts": "the viewer reads the running jobs' actors of its own process; a viewer of a Redis env comes with issue 16",
 };

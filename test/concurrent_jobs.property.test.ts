@@ -16,7 +16,8 @@ import { flushMicrotasks } from "./helpers/drive.js";
 import { suiteBackend } from "./helpers/backends.js";
 import { createStepDriver } from "./helpers/stepDriver.js";
 import { ConcurrencyWatch } from "./helpers/concurrencyWatch.js";
-import { scenarioArb, type DefPlan, type Fault, type Scenario } from "./helpers/concurrentJobsScenario.js";
+import { scenarioArb, withoutMidwayClose, type DefPlan, type Scenario } from "./helpers/concurrentJobsScenario.js";
+import { createTally } from "./helpers/concurrentJobsTally.js";
 import { checkJob, describeJob, isFinal, newJobRecord, watch, type AttemptLog, type JobRecord, type Output, type Watched } from "./helpers/concurrentJobRecord.js";
 
 /**
@@ -34,16 +35,11 @@ import { checkJob, describeJob, isFinal, newJobRecord, watch, type AttemptLog, t
  */
 const SEED = Number(process.env.CONCURRENT_SEED ?? 0x11_c0_b5);
 /**
- * On a shared backend (Redis) `env.close()` releases the jobs it leaves (README, Running on
- * Redis): they wait for another process, and this test has one. Its scenarios there close
- * the env only at the end, once every job is final; the checks are the same.
+ * On a shared backend (Redis) `env.close()` releases the jobs it leaves (README, Running on Redis): they wait
+ * for another process, and this test has one. There the env closes only at the end; the checks are the same.
  */
 const CLOSE_MIDWAY = suiteBackend().name !== "redis";
-/**
- * Memory: about 10–20 s on a 2-core machine. Redis: every job takes Redis round trips
- * (BullMQ hands it out, its streams and events cross the server), so far fewer runs fit
- * in the same time; the properties are the same.
- */
+/** Memory: about 10–20 s on a 2-core machine. Redis: round trips per job (BullMQ, streams, events), so fewer runs; same properties. */
 const RUNS = Number(process.env.CONCURRENT_RUNS ?? (CLOSE_MIDWAY ? 1_500 : 60));
 /** Redis: its round trips take real time, which the driver's steps (a few event-loop turns each) may outrun. */
 const MIN_REAL_MS = CLOSE_MIDWAY ? 0 : 10_000;
@@ -57,24 +53,7 @@ const SETTLE_STEPS = 20_000;
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Counts over all runs, to show the scenarios reach what the checks are about. */
-const tally = {
-  runs: 0,
-  jobs: 0,
-  messagesFed: 0,
-  completed: 0,
-  failed: 0,
-  cancelled: 0,
-  cancelledWhileQueued: 0,
-  startedAfterWaiting: 0,
-  closes: 0,
-  fencedEmits: 0,
-  fencedEmitsWhileJobRuns: 0,
-  stopTimeouts: 0,
-  heartbeatTimeouts: 0,
-  initTimeouts: 0,
-  redeliveries: 0,
-  faultsHit: {} as Partial<Record<Fault["kind"], number>>,
-};
+const tally = createTally();
 
 async function runScenario({ defs, actions }: Scenario): Promise<string[]> {
   const run = ++tally.runs;
@@ -378,11 +357,6 @@ async function runScenario({ defs, actions }: Scenario): Promise<string[]> {
     checkJob(job, violation, (what) => tally[what]++);
   }
   return violations;
-}
-
-/** The scenario without its `env.close()` midway (the env still closes at the end). */
-function withoutMidwayClose(scenario: Scenario): Scenario {
-  return { ...scenario, actions: scenario.actions.filter((action) => action.kind !== "close") };
 }
 
 describe("many concurrent jobs of several defs (property-based, simulated clock)", () => {

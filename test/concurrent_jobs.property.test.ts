@@ -13,9 +13,11 @@ import {
   type OutputMessage,
 } from "../src/index.js";
 import { flushMicrotasks } from "./helpers/drive.js";
+import { suiteBackend } from "./helpers/backends.js";
 import { createStepDriver } from "./helpers/stepDriver.js";
 import { ConcurrencyWatch } from "./helpers/concurrencyWatch.js";
-import { scenarioArb, type DefPlan, type Fault, type Scenario } from "./helpers/concurrentJobsScenario.js";
+import { scenarioArb, withoutMidwayClose, type DefPlan, type Scenario } from "./helpers/concurrentJobsScenario.js";
+import { createTally } from "./helpers/concurrentJobsTally.js";
 import { checkJob, describeJob, isFinal, newJobRecord, watch, type AttemptLog, type JobRecord, type Output, type Watched } from "./helpers/concurrentJobRecord.js";
 
 /**
@@ -32,8 +34,15 @@ import { checkJob, describeJob, isFinal, newJobRecord, watch, type AttemptLog, t
  * CONCURRENT_SEED=… CONCURRENT_RUNS=… npx vitest run test/concurrent_jobs.property.test.ts
  */
 const SEED = Number(process.env.CONCURRENT_SEED ?? 0x11_c0_b5);
-/** About 10–20 s on a 2-core machine. */
-const RUNS = Number(process.env.CONCURRENT_RUNS ?? 1_500);
+/**
+ * On a shared backend (Redis) `env.close()` releases the jobs it leaves (README, Running on Redis): they wait
+ * for another process, and this test has one. There the env closes only at the end; the checks are the same.
+ */
+const CLOSE_MIDWAY = suiteBackend().name !== "redis";
+/** Memory: about 10–20 s on a 2-core machine. Redis: round trips per job (BullMQ, streams, events), so fewer runs; same properties. */
+const RUNS = Number(process.env.CONCURRENT_RUNS ?? (CLOSE_MIDWAY ? 1_500 : 60));
+/** Redis: its round trips take real time, which the driver's steps (a few event-loop turns each) may outrun. */
+const MIN_REAL_MS = CLOSE_MIDWAY ? 0 : 10_000;
 
 const STEP_MS = 20;
 /** Driver steps a hang that ignores its signal lasts: past every timeout a def gets (≤ 1 000 ms). */
@@ -44,24 +53,7 @@ const SETTLE_STEPS = 20_000;
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Counts over all runs, to show the scenarios reach what the checks are about. */
-const tally = {
-  runs: 0,
-  jobs: 0,
-  messagesFed: 0,
-  completed: 0,
-  failed: 0,
-  cancelled: 0,
-  cancelledWhileQueued: 0,
-  startedAfterWaiting: 0,
-  closes: 0,
-  fencedEmits: 0,
-  fencedEmitsWhileJobRuns: 0,
-  stopTimeouts: 0,
-  heartbeatTimeouts: 0,
-  initTimeouts: 0,
-  redeliveries: 0,
-  faultsHit: {} as Partial<Record<Fault["kind"], number>>,
-};
+const tally = createTally();
 
 async function runScenario({ defs, actions }: Scenario): Promise<string[]> {
   const run = ++tally.runs;
@@ -70,7 +62,7 @@ async function runScenario({ defs, actions }: Scenario): Promise<string[]> {
   const clock = new SimulatedClock();
   const env = LiveEnv.create({ clock, logger: silentLogger, streams: { highWaterMark: 2 } });
 
-  const driver = createStepDriver(clock, { stepMs: STEP_MS, maxSteps: SETTLE_STEPS });
+  const driver = createStepDriver(clock, { stepMs: STEP_MS, maxSteps: SETTLE_STEPS, minRealMs: MIN_REAL_MS });
   const { stepsLater } = driver;
 
   // ——— what the test sees ———
@@ -381,7 +373,7 @@ describe("many concurrent jobs of several defs (property-based, simulated clock)
 
   it(`concurrency, FIFO, one final status, at-least-once and fencing hold (seed ${SEED}, ${RUNS} runs)`, async () => {
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (scenario) => {
+      fc.asyncProperty(CLOSE_MIDWAY ? scenarioArb : scenarioArb.map(withoutMidwayClose), async (scenario) => {
         const violations = await runScenario(scenario);
         // Give stray rejections a turn to surface, then fail the run that caused them.
         await flushMicrotasks(2);
@@ -402,6 +394,6 @@ describe("many concurrent jobs of several defs (property-based, simulated clock)
     expect(tally.fencedEmitsWhileJobRuns).toBeGreaterThan(0);
     expect(tally.stopTimeouts).toBeGreaterThan(0);
     expect(tally.redeliveries).toBeGreaterThan(0);
-    expect(tally.closes).toBeGreaterThan(0);
+    if (CLOSE_MIDWAY) expect(tally.closes).toBeGreaterThan(0);
   }, 120_000);
 });

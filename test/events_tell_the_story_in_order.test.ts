@@ -10,12 +10,24 @@ import { z } from "zod";
 import { JobSpec, type LifecycleEvent } from "../src/index.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
 import { driveUntilSettled } from "./helpers/drive.js";
+import { suiteBackend } from "./helpers/backends.js";
+import { quiet } from "./helpers/backendProbes.js";
 
 afterEach(closeAll);
 
 let specCount = 0;
 const numbers = () => JobSpec.define({ name: `story-${++specCount}`, input: z.number(), output: z.number() });
 const forever = () => new Promise<never>(() => {});
+
+/**
+ * Waits until `events` hold the job's final status. On a shared backend
+ * (Redis) events arrive through the env's event stream, and a journal's
+ * replay to `job.subscribe` after a round trip, so after the job's outcome;
+ * the story is checked whole once its end is there.
+ */
+async function untilTheEnd(events: LifecycleEvent[]): Promise<void> {
+  await expect.poll(() => events.some((event) => event.type === "job.status" && ["completed", "failed", "cancelled"].includes(event.status)), { timeout: 5_000 }).toBe(true);
+}
 
 /** Short names: `job:running`, `worker:error@1`, `restart@1`, `timeout:heartbeat`. */
 function story(events: LifecycleEvent[]): string[] {
@@ -50,6 +62,7 @@ describe("causes come before their effects", () => {
     env.subscribe((event) => events.push(event));
     const job = await spec.enqueueJob({ liveEnv: env });
     await driveUntilSettled(clock, job.waitUntilFinish());
+    await untilTheEnd(events);
     expect(story(events)).toEqual([
       "job:queued",
       "job:running",
@@ -71,6 +84,7 @@ describe("causes come before their effects", () => {
     env.subscribe((event) => events.push(event));
     const job = await spec.enqueueJob({ liveEnv: env });
     await driveUntilSettled(clock, job.waitUntilFinish());
+    await untilTheEnd(events);
     expect(story(events)).toEqual(["job:queued", "job:running", "worker:executing@1", "timeout:heartbeat", "worker:error@1", "worker:crashed@1", "job:failed"]);
   });
 
@@ -82,6 +96,7 @@ describe("causes come before their effects", () => {
     env.subscribe((event) => events.push(event));
     const job = await spec.enqueueJob({ liveEnv: env });
     await driveUntilSettled(clock, job.waitUntilFinish());
+    await untilTheEnd(events);
     expect(story(events)).toEqual([
       "job:queued",
       "job:running",
@@ -103,9 +118,11 @@ describe("a subscriber that comes late gets the story from the start", () => {
     const job = await spec.enqueueJob({ liveEnv: env });
     const events: LifecycleEvent[] = [];
     job.subscribe((event) => events.push(event));
-    expect(story(events)).toEqual(["job:queued", "job:running", "worker:initializing@1"]);
+    // In memory the replay is delivered within `subscribe`; on Redis it arrives after a round trip (and the job may start after it).
+    await expect.poll(() => story(events).slice(0, 3), { timeout: 5_000 }).toEqual(["job:queued", "job:running", "worker:initializing@1"]);
     await job.input.terminate();
     await job.waitUntilFinish();
+    await untilTheEnd(events);
     expect(story(events)).toEqual(["job:queued", "job:running", "worker:initializing@1", "worker:executing@1", "worker:done@1", "job:completed"]);
   });
 
@@ -117,6 +134,8 @@ describe("a subscriber that comes late gets the story from the start", () => {
     await job.waitUntilFinish();
     const events: LifecycleEvent[] = [];
     const unsubscribe = job.subscribe((event) => events.push(event));
+    await untilTheEnd(events);
+    await quiet(suiteBackend()); // nothing after the end
     expect(story(events)).toEqual(["job:queued", "job:running", "worker:executing@1", "worker:done@1", "job:completed"]);
     expect(unsubscribe).toBeTypeOf("function");
     unsubscribe();
@@ -135,6 +154,7 @@ describe("a subscriber that comes late gets the story from the start", () => {
     await job.waitUntilFinish();
     const events: LifecycleEvent[] = [];
     job.subscribe((event) => events.push(event));
+    await untilTheEnd(events);
     expect(story(events)).toEqual(["job:queued", "job:running", "worker:executing@1", "progress", "worker:done@1", "job:completed"]);
     expect(events.find((event) => event.type === "job.progress")).toMatchObject({ value: 1_000 });
   });
@@ -155,6 +175,8 @@ describe("nothing after the end", () => {
     const job = await spec.enqueueJob({ liveEnv: env });
     await job.waitUntilFinish();
     await driveUntilSettled(clock, new Promise((resolve) => clock.setTimeout(resolve, 50)));
+    await untilTheEnd(events);
+    await quiet(suiteBackend()); // a late progress, were it published, would have arrived
     expect(story(events)).toEqual(["job:queued", "job:running", "worker:executing@1", "worker:done@1", "job:completed"]);
   });
 });

@@ -15,13 +15,26 @@ import {
 } from "../src/index.js";
 import { flushMicrotasks } from "./helpers/drive.js";
 import { expectSameError } from "./helpers/sameError.js";
+import { suiteBackend } from "./helpers/backends.js";
 
 /** Fixed seed, overridable to replay a failure: FAULT_SEED=… FAULT_RUNS=… npx vitest run test/fault_injection.property.test.ts */
 const SEED = Number(process.env.FAULT_SEED ?? 0x5eed_2026);
+/**
+ * On a shared backend (Redis) `env.close()` releases the job rather than cancelling it
+ * (README, Running on Redis): it waits for another process, and this test has one. There
+ * the scenarios disrupt the job by cancels only; the checks are the same.
+ */
+const CLOSE_CANCELS = suiteBackend().name !== "redis";
 const RUNS = Number(process.env.FAULT_RUNS ?? 200);
 
 const STEP_MS = 50;
 const MAX_STEPS = 2_000;
+/**
+ * Real time the driver gives the job besides its steps before it calls it hung. Memory: none
+ * (a step does all there is to do). Redis: its round trips take real time, which a few
+ * thousand steps of a simulated clock (each a few event-loop turns) may not span.
+ */
+const MIN_REAL_MS = CLOSE_CANCELS ? 0 : 10_000;
 const HEARTBEAT_MS = 500;
 const INIT_MS = 1_000;
 const STOP_MS = 300;
@@ -135,10 +148,11 @@ async function runScenario(scenario: Scenario): Promise<void> {
     }
   };
   const driveUntil = async (done: () => boolean, what: string) => {
+    const realDeadline = Date.now() + MIN_REAL_MS;
     for (;;) {
       await flushMicrotasks();
       if (done()) return;
-      if (step >= MAX_STEPS) throw new Error(`${what} did not settle within ${MAX_STEPS} steps of ${STEP_MS} ms`);
+      if (step >= MAX_STEPS && Date.now() >= realDeadline) throw new Error(`${what} did not settle within ${MAX_STEPS} steps of ${STEP_MS} ms`);
       clock.increment(STEP_MS);
       step++;
       wakeDue();
@@ -252,7 +266,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
   );
   if (script.rejected) throw script.error;
 
-  // Exactly one final status, the one the job reports, and it fits the fault.
+  // Exactly one final status, the one the job reports, and it fits the fault. (On Redis the
+  // journal's events arrive after round trips, so after the outcome: wait for the final one.)
+  await driveUntil(() => statusEvents.length > 0, "the final job.status event");
   expect(statusEvents).toHaveLength(1);
   const status = job.status;
   expect(statusEvents[0]).toBe(status);
@@ -320,7 +336,7 @@ describe("fault injection (property-based, simulated clock)", () => {
 
   it(`every run ends in exactly one fitting status with nothing hung, lost, leaked or fenced-through (seed ${SEED}, ${RUNS} runs)`, async () => {
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (scenario) => {
+      fc.asyncProperty(CLOSE_CANCELS ? scenarioArb : scenarioArb.filter(({ disruption }) => disruption.kind !== "close" && disruption.kind !== "lateClose"), async (scenario) => {
         await runScenario(scenario);
         // Give stray rejections a turn to surface, then fail the run that caused them.
         await flushMicrotasks(2);

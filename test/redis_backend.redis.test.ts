@@ -304,6 +304,37 @@ describe("one env, several processes (a backend each)", () => {
     await again!.waitUntilFinish();
   });
 
+  it("a process closing from a listener of its new job's `queued` event still adds the job: enqueueJob resolves, close settles, another process runs it", async () => {
+    const prefix = uniquePrefix("redis-backend");
+    const first = processOf(prefix);
+    const spec = upper();
+    const define = (env: LiveEnv, name: string, ran: string[]) =>
+      spec.defineWorker({
+        liveEnv: env,
+        processor: async ({ input }) => {
+          for await (const _ of input);
+          ran.push(name);
+        },
+      });
+    const ran: string[] = [];
+    define(first, "first", ran);
+    let closing: Promise<void> | undefined;
+    first.subscribe((event) => {
+      if (event.type === "job.status" && event.status === "queued") closing ??= first.close();
+    });
+    // The close lands while the job is on its way into BullMQ's queue: it waits for that, or the job would be in its hash and in no queue.
+    const job = await spec.enqueueJob({ liveEnv: first });
+    await closing;
+    expect(job.status).not.toBe("cancelled"); // never taken here, or released: close() does not cancel on a shared backend
+    const second = processOf(prefix);
+    define(second, "second", ran);
+    const found = await spec.getJob(job.jobId, { liveEnv: second });
+    await found!.input.terminate();
+    await found!.waitUntilFinish();
+    expect(found!.status).toBe("completed");
+    expect(ran).toEqual(["second"]);
+  });
+
   it("a finished job's keys expire after retentionMs; other projects on the same prefix see nothing of it", async () => {
     const prefix = uniquePrefix("redis-backend");
     const env = processOf(prefix);

@@ -8,11 +8,23 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { ConfigurationError, JobSpec, type LifecycleEvent } from "../src/index.js";
 import { closeAll, createTestEnv } from "./helpers/env.js";
+import { suiteBackend } from "./helpers/backends.js";
 
 afterEach(closeAll);
 
+/** A shared backend's `close()` releases the jobs of the env instead of cancelling them (README, Running on Redis). */
+const closeReleases = suiteBackend().name === "redis";
+
 let specCount = 0;
 const numbers = () => JobSpec.define({ name: `reentrant-${++specCount}`, input: z.number(), output: z.number() });
+/**
+ * Waits until `labels` hold the job's final status: on a shared backend
+ * (Redis) listeners get events (and a journal's replay) after round trips,
+ * so after the job's outcome. The whole list is checked once its end is there.
+ */
+async function untilTheEnd(labels: string[]): Promise<void> {
+  await expect.poll(() => labels.some((l) => ["job:completed", "job:failed", "job:cancelled"].includes(l)), { timeout: 5_000 }).toBe(true);
+}
 const label = (e: LifecycleEvent) => (e.type === "job.status" ? `job:${e.status}` : e.type === "worker.state" ? `worker:${e.state}` : e.type);
 
 describe("listeners that call back into the library", () => {
@@ -32,6 +44,7 @@ describe("listeners that call back into the library", () => {
     });
     await job.input.terminate();
     await job.waitUntilFinish();
+    await untilTheEnd(late);
     expect(late).toEqual(["job:queued", "job:running", "worker:executing", "worker:done", "job:completed"]);
   });
 
@@ -49,6 +62,7 @@ describe("listeners that call back into the library", () => {
     });
     const job = await spec.enqueueJob({ liveEnv: env });
     await job.waitUntilFinish();
+    await untilTheEnd(late);
     expect(late).toEqual(["worker:executing", "worker:done", "job:completed"]);
   });
 
@@ -74,7 +88,8 @@ describe("listeners that call back into the library", () => {
     expect([a.status, b.status, c!.status]).toEqual(["completed", "completed", "completed"]);
   });
 
-  it("env.close() from a listener of a new job's `queued` event cancels that job: close settles with nothing left", async () => {
+  // On a shared backend close() releases rather than cancels, and the job may be taken here meanwhile; its counterpart is in redis_backend.redis.test.ts.
+  it.skipIf(closeReleases)("env.close() from a listener of a new job's `queued` event cancels that job: close settles with nothing left [backends whose close() cancels: a shared one releases, README 'Running on Redis']", async () => {
     const { env } = createTestEnv();
     const spec = numbers();
     let started = false;

@@ -21,9 +21,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv, Liveflow, conn, expose, type JobStatus, type LifecycleEvent, type LiveJob, type Schema } from "../src/index.js";
 import { createStepDriver, type StepDriver } from "./helpers/stepDriver.js";
+import { suiteBackend } from "./helpers/backends.js";
 
 const SEED = Number(process.env.CALLBACK_SEED ?? 0x11ca11);
+/**
+ * On a shared backend (Redis) `env.close()` releases the jobs rather than cancelling them
+ * (README, Running on Redis): they wait for another process, and this test has one. There
+ * the scenarios disrupt by cancel only; the checks are the same.
+ */
+const CLOSE_CANCELS = suiteBackend().name !== "redis";
 const RUNS = Number(process.env.CALLBACK_RUNS ?? 150);
+/** Redis: its round trips take real time, which the driver's steps (a few event-loop turns each) may outrun. */
+const MIN_REAL_MS = CLOSE_CANCELS ? 0 : 10_000;
 const FINAL: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 
 /** Callbacks that only observe: what they throw must change nothing. */
@@ -125,7 +134,7 @@ let runCount = 0;
 async function play(scenario: Scenario, armed: boolean): Promise<Record<string, JobOutcome>> {
   const run = ++runCount;
   const clock = new SimulatedClock();
-  const driver: StepDriver = createStepDriver(clock, { stepMs: 20, maxSteps: 3_000 });
+  const driver: StepDriver = createStepDriver(clock, { stepMs: 20, maxSteps: 3_000, minRealMs: MIN_REAL_MS });
   const fire = thrower(scenario, armed);
   const { fault } = scenario;
   const faulty = (seq: number) => (fault.kind !== "none" && "at" in fault ? fault.at === seq : false);
@@ -237,6 +246,11 @@ async function play(scenario: Scenario, armed: boolean): Promise<Record<string, 
   );
   const allSettled = () => script.settled && Object.values(finished).every((f) => f.settled) && Object.values(readers).every((r) => r.settled);
   await driver.driveUntil(allSettled, () => `run ${run} (${armed ? "throwing" : "reference"}): a job, reader or waiter did not settle`);
+  // On Redis the env's events arrive after round trips, after the outcomes: wait for each job's final one.
+  await driver.driveUntil(
+    () => Object.values(jobs).every((job) => finals.has(job.jobId)),
+    () => `run ${run}: a final job.status event did not arrive`,
+  );
   const closed = closing ?? watch(env.close());
   await driver.driveUntil(() => closed.settled, () => `run ${run}: env.close() did not settle`);
   expect(closed.rejected).toBe(false);
@@ -273,7 +287,7 @@ describe("user callbacks that throw (property-based, simulated clock)", () => {
   it(`observers that throw change nothing, and every job ends once with nothing hung (seed ${SEED}, ${RUNS} runs)`, async () => {
     let observerThrows = 0;
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (scenario) => {
+      fc.asyncProperty(CLOSE_CANCELS ? scenarioArb : scenarioArb.filter(({ disruption }) => disruption.kind !== "close"), async (scenario) => {
         const reference = await play(scenario, false);
         const throwing = await play(scenario, true);
         expect(throwing).toEqual(reference);

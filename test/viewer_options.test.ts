@@ -20,11 +20,15 @@ afterEach(async () => {
 /** Listening servers of this process (TCP and Unix sockets), by Node's own count. */
 const listeningServers = () => process.getActiveResourcesInfo().filter((name) => name === "TCPServerWrap" || name === "PipeServerWrap").length;
 
-/** White-box: whether a job started now would get an inspect observer (a viewer left attached would give it one). */
+/**
+ * White-box: whether a job started now would get an inspect observer (a viewer left attached would give it one).
+ * The probe job runs until cancelled, and is read once it runs in `env` (on Redis it starts after round trips).
+ */
 async function newJobIsInspected(env: LiveEnv): Promise<boolean> {
   const spec = JobSpec.define({ name: `probe-${Math.random().toString(36).slice(2)}`, input: z.number() });
-  spec.defineWorker({ liveEnv: env, processor: async () => {} });
+  spec.defineWorker({ liveEnv: env, processor: async ({ input }) => { for await (const _ of input); } });
   const job = await spec.enqueueJob({ liveEnv: env });
+  await expect.poll(() => runtimeOf(env, job)).toBeDefined();
   const inspected = (runtimeOf(env, job)!.actor as unknown as { options: { inspect?: unknown } }).options.inspect !== undefined;
   await job.cancel();
   return inspected;

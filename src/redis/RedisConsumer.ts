@@ -117,7 +117,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const from = this.pendingAfter ?? ">";
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const [raw, checkpoint, pendingDone] = (await ctx.answer(
+    const [raw, checkpoint, pendingDone, cancelReason] = (await ctx.answer(
       ctx.writes.afterWrites(() => {
         read = ++reads;
         return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1");
@@ -126,8 +126,11 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
       unknown,
       Buffer | null,
       number,
+      Buffer | null,
     ];
     this.created = true;
+    // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
+    if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());
     if (checkpoint) this.committed = decode(checkpoint);
     const entries = parseEntries(raw);
     // Every pending entry read: new ones from now on (what this read returned, if any, was new).

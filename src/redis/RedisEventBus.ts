@@ -6,16 +6,10 @@ import type { RedisContext } from "./context.js";
 
 /** Events the env's stream keeps (approximately: `MAXLEN ~`). */
 export const ENV_EVENTS_LIMIT = 10_000;
-/** Events a job's journal replays to a late subscriber (after progress reports were coalesced), as in memory. */
+/** Events a job's journal keeps for a late subscriber (progress reports coalesced), as in memory. */
 export const JOURNAL_LIMIT = 256;
 /** Events one script call appends at most. */
 const EVENTS_CHUNK = 1_000;
-/**
- * Entries a job's journal stream keeps: more than it replays, so that a live
- * subscriber whose tail lags a burst of events (a loop of progress reports)
- * still reads every one before the cap drops it.
- */
-const JOURNAL_KEPT = 4 * JOURNAL_LIMIT;
 /** How long one blocking read of the event streams waits (ms) before it looks at what it reads again. */
 const BLOCK_MS = 1_000;
 
@@ -28,9 +22,11 @@ interface Tail {
 /**
  * Lifecycle events in Redis: each event is appended to the env's capped
  * stream (what `subscribe` in any process of the env sees) and to its job's
- * journal (capped at `JOURNAL_KEPT` entries, of which a late subscriber
- * gets the newest `JOURNAL_LIMIT` events; expiring with the job). One blocking
- * connection per process tails the streams someone listens to.
+ * journal (capped at `JOURNAL_LIMIT`, progress kept as a gauge, ended by the
+ * final status, expiring with the job), both in one script call per batch of
+ * events (`lwEvents`). `job.subscribe` replays the journal, then reads the
+ * job's live events from the env's stream. One blocking connection per
+ * process tails the streams someone listens to.
  */
 export class RedisEventBus implements EventBus {
   /** Stream key → the tails reading it. */
@@ -38,6 +34,8 @@ export class RedisEventBus implements EventBus {
   private running = false;
   private closed = false;
   private blockedId: number | undefined;
+  /** The stream entry being delivered to its tails, if any. */
+  private delivering: { key: string; id: string } | undefined;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -47,18 +45,19 @@ export class RedisEventBus implements EventBus {
   publish(event: LifecycleEvent): void {
     const bytes = encode(event, `the ${event.type} event of job "${event.jobId}"`);
     // Events published one after another go in one script call, in order (a plain write after them closes the batch).
-    this.ctx.writes.batch(this, { journal: this.ctx.keys.journal(event.jobId), bytes }, (events) => this.send(events));
+    const item = { journal: this.ctx.keys.journal(event.jobId), bytes, kind: journalKind(event), worker: event.type === "job.progress" ? event.workerName : "" };
+    this.ctx.writes.batch(this, item, (events) => this.send(events));
   }
 
-  private send(events: Array<{ journal: string; bytes: Buffer }>): void {
+  private send(events: Array<{ journal: string; bytes: Buffer; kind: string; worker: string }>): void {
     const { client, keys } = this.ctx;
     // A call's arguments stay bounded (Redis holds them all in memory): long runs go in chunks.
     for (let from = 0; from < events.length; from += EVENTS_CHUNK) {
       const chunk = events.slice(from, from + EVENTS_CHUNK);
       const args: Array<string | Buffer | number> = [chunk.length + 1, keys.events];
       for (const event of chunk) args.push(event.journal);
-      args.push(ENV_EVENTS_LIMIT, JOURNAL_KEPT);
-      for (const event of chunk) args.push(event.bytes);
+      args.push(ENV_EVENTS_LIMIT, JOURNAL_LIMIT);
+      for (const event of chunk) args.push(event.bytes, event.kind, event.worker);
       client.lwEvents(...args).catch((error: unknown) => this.ctx.report("publishing an event", error));
     }
   }
@@ -80,7 +79,13 @@ export class RedisEventBus implements EventBus {
     this.unblock();
   }
 
-  /** Replays a job's journal, then delivers live events until its final status. */
+  /**
+   * Replays a job's journal, then delivers its live events (read from the
+   * env's stream, which has every event, where the journal keeps progress as
+   * a gauge) until its final status. The journal and the env stream's newest
+   * id are read in one step: `lwEvents` writes both at once, so the live part
+   * starts right after the last event replayed.
+   */
   private journalSubscribe(jobId: string, listener: LifecycleListener): () => void {
     let stopped = false;
     let stopTail: (() => void) | undefined;
@@ -93,30 +98,29 @@ export class RedisEventBus implements EventBus {
       stopped = true;
       stopTail?.();
     };
-    const key = this.ctx.keys.journal(jobId);
+    const { client, keys, writes } = this.ctx;
     // In the order of this process's writes: what it publishes later comes after what this returns.
-    this.ctx.writes
-      .ordered(() => this.ctx.client.xrangeBuffer(key, "-", "+"))
-      .then(
-        (entries) => {
-          let after = "0-0";
-          const kept: LifecycleEvent[] = [];
-          for (const [id, fields] of entries) {
-            after = id.toString();
-            const event = eventOf(fields);
-            if (event) keep(kept, event);
-          }
-          // The replay is what a memory journal keeps: the newest JOURNAL_LIMIT, progress coalesced, up to the final status.
-          for (const event of kept.slice(-JOURNAL_LIMIT)) deliver(event);
-          if (!stopped) stopTail = this.tailFrom(key, after, deliver);
-        },
-        (error: unknown) => this.ctx.report(`reading the journal of job "${jobId}"`, error),
-      );
+    writes
+      // A script, not MULTI: ioredis sends a transaction at once, ahead of the (auto-pipelined) writes queued before it.
+      .ordered(() => client.lwReplayBuffer(keys.journal(jobId), keys.events) as Promise<[Array<[Buffer, Buffer[]]>, Buffer]>)
+      .then(([entries, newest]) => {
+        for (const [, fields] of entries) {
+          const event = eventOf(fields);
+          if (event) deliver(event);
+        }
+        if (stopped) return;
+        stopTail = this.tailFrom(keys.events, newest.toString(), (event) => {
+          if (event.jobId === jobId) deliver(event);
+        });
+      })
+      .catch((error: unknown) => this.ctx.report(`reading the journal of job "${jobId}"`, error));
     return stop;
   }
 
   /** Delivers the entries of `key` after `after` (`$`: after the newest now) to `deliver`, until the returned function is called. */
   private tailFrom(key: string, after: string, deliver: (event: LifecycleEvent) => void): () => void {
+    // Subscribed by a listener of this stream's entry being delivered: from the next entry, as in memory (the newest in Redis may be several events on).
+    if (after === "$" && this.delivering?.key === key) after = this.delivering.id;
     const tail: Tail = { after, deliver };
     let removed = false;
     const start = async () => {
@@ -167,16 +171,26 @@ export class RedisEventBus implements EventBus {
           continue;
         }
         for (const [rawKey, entries] of reply ?? []) {
-          const set = this.tails.get(rawKey.toString());
+          const key = rawKey.toString();
+          const set = this.tails.get(key);
           if (!set) continue;
+          const readFrom = ids[keys.indexOf(key)]!;
           for (const [rawId, fields] of entries) {
             const id = rawId.toString();
-            for (const tail of [...set]) {
-              if (compareIds(id, tail.after) <= 0) continue;
-              tail.after = id;
-              // Decoded per listener: each gets a copy of its own, as from the copying memory backend.
-              const event = eventOf(fields);
-              if (event) tail.deliver(event);
+            this.delivering = { key, id };
+            try {
+              for (const tail of [...set]) {
+                // A tail added behind where this read started (it subscribed meanwhile) waits for the next read: given this
+                // batch, it would skip the entries between its position and the read's.
+                if (compareIds(tail.after, readFrom) < 0) continue;
+                if (compareIds(id, tail.after) <= 0) continue;
+                tail.after = id;
+                // Decoded per listener: each gets a copy of its own, as from the copying memory backend.
+                const event = eventOf(fields);
+                if (event) tail.deliver(event);
+              }
+            } finally {
+              this.delivering = undefined;
             }
           }
         }
@@ -191,16 +205,10 @@ export class RedisEventBus implements EventBus {
   }
 }
 
-/**
- * Adds `event` to a replay as a memory journal records it: a progress report
- * replaces the one before it when that was the same worker's; nothing after
- * the final status.
- */
-function keep(kept: LifecycleEvent[], event: LifecycleEvent): void {
-  const last = kept.at(-1);
-  if (last?.type === "job.status" && isFinalStatus(last.status)) return;
-  if (event.type === "job.progress" && last?.type === "job.progress" && last.workerName === event.workerName) kept[kept.length - 1] = event;
-  else kept.push(event);
+/** How the journal script treats an event: `p` progress (a gauge), `f` a final status (the journal's end), `o` any other. */
+function journalKind(event: LifecycleEvent): "p" | "f" | "o" {
+  if (event.type === "job.progress") return "p";
+  return event.type === "job.status" && isFinalStatus(event.status) ? "f" : "o";
 }
 
 function eventOf(fields: Buffer[]): LifecycleEvent | undefined {

@@ -54,7 +54,20 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     private readonly settings: RedisQueueSettings,
   ) {}
 
-  async add(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket> {
+  add(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket> {
+    const adding = this.addToQueue(queueKey, record, announce);
+    const settled: Promise<unknown> = adding.then(
+      () => this.adding.delete(settled),
+      () => this.adding.delete(settled),
+    );
+    this.adding.add(settled);
+    return adding;
+  }
+
+  /** Adds in flight: `close` waits for them (a job stored in its hash and not in BullMQ's queue would wait forever). */
+  private readonly adding = new Set<Promise<unknown>>();
+
+  private async addToQueue(queueKey: string, record: JobRecord, announce: (ticket: JobTicket) => void): Promise<JobTicket> {
     this.assertOpen(`add job "${record.jobId}" to queue "${queueKey}"`);
     const bytes = encode(record, `the job options of job "${record.jobId}"`);
     // Adds of one queue reach BullMQ in call order, each as soon as the one before it was sent (not answered).
@@ -128,17 +141,21 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
    */
   async close(withinMs: number): Promise<void> {
     this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), withinMs)));
+    // Adds in flight go through first (an env closed from a listener of a job's `queued` event): the job is in
+    // its hash already, and closing BullMQ's queue under its add would leave it queued in no queue, never run.
+    await Promise.race([Promise.allSettled([...this.adding]), deadline]);
     for (const ticket of this.tickets.values()) ticket.stop();
     this.tickets.clear();
     // A job still held here (its runner neither finished nor released it) goes back to its queue for another
     // process: BullMQ's worker closes once its jobs' processors return, which they do when their lease ends.
     for (const lease of this.leases.values()) lease.release();
     const parts = [...this.workers, ...this.producers.values()];
-    let timer: NodeJS.Timeout | undefined;
     const clean = Promise.allSettled([...this.workers].map((worker) => worker.close())).then(() =>
       Promise.allSettled([...this.producers.values()].map((queue) => queue.close())),
     );
-    const timedOut = await Promise.race([clean.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), withinMs)))]);
+    const timedOut = await Promise.race([clean.then(() => false), deadline]);
     clearTimeout(timer);
     // BullMQ's own disconnect waits for a connection too: asked for, not waited on.
     if (timedOut) for (const part of parts) part.disconnect().catch(() => {});
@@ -167,6 +184,11 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
   /** @internal A write of the job was refused for a stale fencing token: its lease here is lost. */
   fenced(jobId: string): void {
     this.leases.get(jobId)?.loseLease();
+  }
+
+  /** @internal A read of the job's input found its cancel request: the lease here delivers it now. */
+  cancelRequested(jobId: string, reason: string): void {
+    this.leases.get(jobId)?.cancelFound(reason);
   }
 
   /** @internal Removes a job cancelled while queued from BullMQ's queue (a process that takes it meanwhile finds it final). */

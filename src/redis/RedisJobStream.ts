@@ -210,22 +210,36 @@ export class RedisJobStream implements JobStream, StreamHandle {
     timer.unref?.();
   }
 
-  /** Asks Redis for the lag (an append of nothing), then settles the writers that can go on. */
+  /**
+   * Asks Redis for the lag (an append of nothing), then settles the writers
+   * that can go on. Asked again while a measurement is on its way (a reader
+   * moved meanwhile), it measures once more after it: the answer on its way
+   * may predate that move, and the writers would sleep until the next poll.
+   */
   private measure(): void {
-    if (this.measuring) return;
+    if (this.measuring) {
+      this.measureAgain = true;
+      return;
+    }
     this.measuring = true;
+    const done = () => {
+      this.measuring = false;
+      if (!this.measureAgain) return;
+      this.measureAgain = false;
+      if (this.spaceWaiters.length > 0) this.measure();
+    };
     this.ctx.client
       .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}:cursors`, `${this.streamKey}:leases`, this.channel, this.suffix, "", this.key.role === "input" ? -1 : this.options.historyLimit, Date.now())
       .then(
         (reply) => {
-          this.measuring = false;
           this.answered(reply as [string, number], 0);
+          done();
         },
-        () => {
-          this.measuring = false;
-        },
+        done,
       );
   }
+
+  private measureAgain = false;
 
   private settleWriters(): void {
     if (this.spaceWaiters.length === 0) return;

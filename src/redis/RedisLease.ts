@@ -109,6 +109,12 @@ export class RedisLease implements JobLease {
     if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
   }
 
+  /** @internal The job's cancel request, read with its input: delivered now, not after the notification's round trip. */
+  cancelFound(reason: string): void {
+    if (this.cancelReason === undefined) this.cancelReason = reason;
+    this.deliverCancel();
+  }
+
   private lookForCancel(): void {
     if (this.done || this.cancelDelivered) return;
     this.ctx.writes.afterWrites(() => this.ctx.client.hget(this.ctx.keys.job(this.jobId), "cx")).then(

@@ -14,6 +14,8 @@ export interface RedisContext {
   readonly tokens: Map<string, string>;
   /** A write of a job was refused for a stale token: this process lost the job's lease. */
   fenced(jobId: string): void;
+  /** A read of the job's input found its cancel request: the process running the job hears of it now. */
+  cancelRequested(jobId: string, reason: string): void;
   /** Reports a failure no caller waits for (logged once per kind). */
   report(what: string, error: unknown): void;
   /** True once the backend closes: cursors stop waiting (`EnvClosedError`). */

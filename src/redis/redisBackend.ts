@@ -240,6 +240,10 @@ class RedisBackend implements Backend, RedisContext {
     this.jobs.fenced(jobId);
   }
 
+  cancelRequested(jobId: string, reason: string): void {
+    this.jobs.cancelRequested(jobId, reason);
+  }
+
   report(what: string, error: unknown): void {
     if (this.closing) return;
     if (this.reported.has(what)) return;

@@ -129,3 +129,8 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     while (next < placed.length) actions.push(placed[next++]!.action);
     return { defs, actions };
   });
+
+/** A scenario without its `env.close()` midway (the test still closes the env at the end). */
+export function withoutMidwayClose(scenario: Scenario): Scenario {
+  return { ...scenario, actions: scenario.actions.filter((action) => action.kind !== "close") };
+}

@@ -114,7 +114,7 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
   try {
     let cursor = "0";
     do {
-      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1_000);
+      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}[:/]*`, "COUNT", 1_000);
       cursor = next;
       if (keys.length > 0) await client.unlink(...keys);
     } while (cursor !== "0");

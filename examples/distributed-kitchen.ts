@@ -133,11 +133,24 @@ async function client(): Promise<number> {
 
 async function all(): Promise<number> {
   const self = fileURLToPath(import.meta.url);
-  const children: ChildProcess[] = ["north", "south"].map((cook) =>
-    spawn(process.execPath, [...process.execArgv, self, "worker", cook], { stdio: "inherit", env: { ...process.env, KITCHEN: projectId } }),
-  );
+  const ready: Array<Promise<void>> = [];
+  const children: ChildProcess[] = ["north", "south"].map((cook) => {
+    const child = spawn(process.execPath, [...process.execArgv, self, "worker", cook], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KITCHEN: projectId } });
+    // A cook is ready once it says so (its worker def is in place); its output is passed on.
+    ready.push(
+      new Promise<void>((resolve) => {
+        child.stdout!.on("data", (chunk: Buffer) => {
+          process.stdout.write(chunk);
+          if (chunk.toString().includes("cooking soups")) resolve();
+        });
+        child.once("exit", () => resolve());
+      }),
+    );
+    return child;
+  });
   try {
-    await sleep(1_000); // the cooks connect
+    await Promise.all(ready);
+    await sleep(300); // their BullMQ workers connect
     return await client();
   } finally {
     for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, "SIGTERM");

@@ -10,6 +10,7 @@ import { z } from "zod";
 const env = LiveEnv.create({
   projectId: "kitchen",
   backend: redisBackend({ connection: process.env.LW_REDIS_URL ?? "redis://127.0.0.1:6379" }), // or ioredis options
+  handleSignals: true, // a worker process ended by Ctrl-C or SIGTERM hands its running jobs to another
 });
 const shout = JobSpec.define({ name: "shout", input: z.string(), output: z.string() });
 shout.defineWorker({

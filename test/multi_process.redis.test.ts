@@ -147,4 +147,27 @@ describe("one env, several processes (child processes on Redis)", () => {
     // Released, not found stalled: a stalled job would wait at least for its lease to run out.
     expect(handoverMs).toBeLessThan(LEASE_MS);
   });
+
+  it("a worker process killed with SIGKILL: another takes its running job over within 2 × leaseMs (its lock expires, BullMQ's stalled-job check runs every leaseMs / 2), every input handled", async ({ annotate }) => {
+    const prefix = uniquePrefix("multi-process");
+    const client = clientEnv(prefix);
+    const first = start("K1", prefix, "worker");
+    const job = await relay.enqueueJob({ liveEnv: client, jobId: "killed-soup" });
+    for (const n of [1, 2]) await job.input.feed(n);
+    await first.waitFor("K1 handles 2", (line) => is("handled", "killed-soup")(line) && line.n === 2);
+    const second = start("K2", prefix, "worker");
+    await ready(second);
+    const killed = Date.now();
+    first.signal("SIGKILL");
+    for (const n of [3, 4]) await job.input.feed(n);
+    const takenOver = await second.waitFor("K2 takes the job over", is("started", "killed-soup"));
+    const recoveryMs = (takenOver.at as number) - killed;
+    await job.input.terminate();
+    await job.waitUntilFinish();
+    const output: number[] = [];
+    for await (const { data } of job.output) output.push(data.n);
+    expect(new Set(output)).toEqual(new Set([1, 2, 3, 4]));
+    await annotate(`SIGKILL to K1 → K2 runs the job after ${recoveryMs} ms (leaseMs ${LEASE_MS})`);
+    expect(recoveryMs).toBeLessThan(2 * LEASE_MS);
+  });
 });

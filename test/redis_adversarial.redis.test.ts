@@ -83,8 +83,8 @@ describe("a client env that outlives its jobs", () => {
     for (let i = 0; i < 10; i++) await spec.enqueueAndGetResult({ liveEnv: client, input: `w${i}` });
     const redis = new Redis(redisUrl());
     try {
-      // Channels `<prefix>:kitchen:n:{jobId}`: the worker process unsubscribes when its jobs end; the client should too.
-      await expect.poll(async () => (await redis.pubsub("CHANNELS", `${prefix}:*`)) as string[], { timeout: 3_000 }).toEqual([]);
+      // Channels `<prefix>/kitchen:n:{jobId}`: the worker process unsubscribes when its jobs end; the client should too.
+      await expect.poll(async () => (await redis.pubsub("CHANNELS", `${prefix}/*`)) as string[], { timeout: 3_000 }).toEqual([]);
     } finally {
       redis.disconnect();
     }

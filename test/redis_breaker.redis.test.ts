@@ -1,9 +1,9 @@
 /**
  * A hostile review of the Redis backend (issue 13), its data plane: job
  * streams, readers, writers, backpressure, retention. Each test names one
- * defect: its title says what should happen, its comment quotes the promise
- * and says what happens instead (and where in src/redis the cause likely
- * is). Several envs, each with its own `redisBackend` on one prefix, stand
+ * defect the review found (all fixed since): its title says what should
+ * happen, its comment quotes the promise and says what happened (and where
+ * in src/redis the cause was). Several envs, each with its own `redisBackend` on one prefix, stand
  * for several processes. Jobs, env and flows: `redis_breaker_jobs.redis.test.ts`.
  */
 import { afterEach, describe, expect, it } from "vitest";
@@ -220,7 +220,7 @@ describe("keys", () => {
     await iterator.next();
     await job.waitUntilFinish();
     await sleep(2_000);
-    expect(await withRedis((redis) => redis.keys(`${prefix}:kitchen:*{${job.jobId}}*`))).toEqual([]);
+    expect(await withRedis((redis) => redis.keys(`${prefix}/kitchen:*{${job.jobId}}*`))).toEqual([]);
   });
 });
 

@@ -97,6 +97,23 @@ describe("serveInspector options", () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it("a port in use is a ConfigurationError that names it and says to pass another (or 0)", async () => {
+    const { env } = createTestEnv();
+    const first = await env.serveInspector();
+    viewers.push(first);
+    const port = Number(new URL(first.url).port);
+    const error = await env.serveInspector({ port }).then(
+      (viewer) => {
+        viewers.push(viewer);
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain(`:${port}`);
+    expect((error as Error).message).toMatch(/in use.*0 for a free one/);
+  });
+
   it("an explicit undefined means the default for every option", async () => {
     const { env } = createTestEnv();
     const viewer = await env.serveInspector({

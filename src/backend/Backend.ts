@@ -354,8 +354,14 @@ export interface StreamConsumer {
 export interface EventBus {
   /** Delivers `event` to the env's listeners and to its job's journal. */
   publish(event: LifecycleEvent): void;
-  /** Listens to every job's events from now on. Returns a function that unsubscribes. */
-  subscribe(listener: LifecycleListener): () => void;
+  /**
+   * Listens to every job's events from now on. Returns a function that
+   * unsubscribes. `replay`: first the events the bus still keeps of the env
+   * (a shared backend's capped stream: what a viewer opened late needs to
+   * show jobs already running elsewhere); a backend of one process keeps
+   * none (its own actors say it all).
+   */
+  subscribe(listener: LifecycleListener, options?: { replay?: boolean }): () => void;
   /** The journal of one job: its events so far, and live ones. */
   journal(jobId: string): JobJournal;
   /**

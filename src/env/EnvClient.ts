@@ -47,7 +47,18 @@ export class EnvClient implements JobClient {
     private readonly openStreamWithLimits: (key: StreamKey) => JobStream,
     private readonly guard: (listener: LifecycleListener, what: string) => LifecycleListener,
     private readonly envName: string,
-  ) {}
+  ) {
+    this.detached = new Promise<never>((_, reject) => (this.detach = reject));
+    this.detached.catch(() => {});
+  }
+
+  readonly detached: Promise<never>;
+  private detach!: (error: unknown) => void;
+
+  /** The env closed on a shared backend: waiters of its jobs' outcomes reject (`detached`). */
+  stopFollowing(): void {
+    this.detach(new EnvClosedError(`env "${this.envName}" closed: this process no longer follows its jobs (they run on in other processes; getJob from an open env follows one)`));
+  }
 
   /** Jobs this env added that are not final yet. */
   get liveCount(): number {

@@ -48,7 +48,8 @@ export class EnvInspection {
    */
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
     if (!this.backend.shared) return undefined;
-    return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an inspection observer"));
+    // From the oldest event the env keeps: a viewer opened late shows jobs already running elsewhere.
+    return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an inspection observer"), { replay: true });
   }
 
   /** The `inspect` a new job's actor gets: undefined when nobody inspects. Never throws. */

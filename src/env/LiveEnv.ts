@@ -262,6 +262,7 @@ export class LiveEnv {
     while (this.lingering.size > 0) await Promise.allSettled([...this.lingering]);
     this.removeSignalHandlers?.();
     await Promise.all([...this.viewers].map((viewer) => viewer.close()));
+    if (this.backend.shared) this.client.stopFollowing();
     await this.backend.close();
   }
 

@@ -165,6 +165,9 @@ export async function startInspectorServer(
   } catch (error) {
     stopListening();
     if (timer) clearTimeout(timer);
+    if ((error as NodeJS.ErrnoException)?.code === "EADDRINUSE") {
+      throw new ConfigurationError(`The viewer cannot listen on ${host}:${port}: the port is in use; pass another \`port\`, or 0 for a free one (read it from \`url\`)`, { cause: error });
+    }
     throw error;
   }
   const address = server.address() as AddressInfo;

@@ -10,4 +10,10 @@ export interface JobClient {
   guarded(listener: LifecycleListener, what: string): LifecycleListener;
   /** Cancels the job: where it runs, or here when it was still queued (it never ran). */
   cancel(ticket: JobTicket, plan: JobPlan, reason: string): Promise<void>;
+  /**
+   * Rejects with `EnvClosedError` once this process can no longer follow its
+   * jobs (its env closed on a shared backend: the jobs run on elsewhere).
+   * Never on a backend of the env's own, where closing ends the jobs.
+   */
+  readonly detached: Promise<never>;
 }

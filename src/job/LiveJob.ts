@@ -71,12 +71,17 @@ export class LiveJob<I = any, O = any> {
     return this.ticket.status;
   }
 
-  /** Resolves when the job completes; rejects with `JobFailedError` or `JobCancelledError`. */
+  /**
+   * Resolves when the job completes; rejects with `JobFailedError` or
+   * `JobCancelledError`, or with `EnvClosedError` when its env closes on a
+   * shared backend first (the job runs on in other processes).
+   */
   waitUntilFinish(): Promise<void> {
     if (!this.settled) {
-      this.settled = this.ticket.outcome.then((outcome) => {
+      const outcome = this.ticket.outcome.then((outcome) => {
         if (outcome.status !== "completed") throw outcome.error;
       });
+      this.settled = Promise.race([outcome, this.client.detached]);
       // Callers may never await it; a failed job must not become an unhandled rejection.
       this.settled.catch(() => {});
     }

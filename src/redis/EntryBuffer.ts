@@ -15,7 +15,18 @@ export abstract class EntryBuffer {
   private ended: { error?: unknown; failed: boolean } | undefined;
   private subscribed = false;
 
-  constructor(protected readonly stream: StreamHandle) {}
+  constructor(protected readonly stream: StreamHandle) {
+    stream.attach();
+  }
+
+  private detached = false;
+
+  /** This cursor no longer waits on the job's channel (it read the end, or it is closed). */
+  protected detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.stream.detach();
+  }
 
   /** The next message if it is read already (not taken). */
   protected head(): StreamMessage | undefined {
@@ -78,6 +89,7 @@ export abstract class EntryBuffer {
     this.buffer.shift();
     this.ended = entry.kind === "fail" ? { error: entry.error, failed: true } : { failed: false };
     this.stream.learnClosed(entry.reason, entry.kind === "fail" ? entry.error : undefined);
+    this.detach();
   }
 
 }

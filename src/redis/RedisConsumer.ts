@@ -81,7 +81,8 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     // What this consumer committed is its checkpoint from now on (a copy, as a new consumer would read it back).
     if (bytes !== undefined) this.committed = decode(bytes);
     // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
-    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks));
+    // Late: an acknowledgement never goes ahead of the outputs queued before it (at-least-once).
+    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks), { late: true });
   }
 
   private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined }>): void {
@@ -108,7 +109,9 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     }
   }
 
-  close(): void {}
+  close(): void {
+    this.detach();
+  }
 
   /** Reads pending entries first, then new ones; false when there were none. */
   protected async fetch(): Promise<boolean> {

@@ -62,8 +62,9 @@ export class RedisEventBus implements EventBus {
     }
   }
 
-  subscribe(listener: LifecycleListener): () => void {
-    return this.tailFrom(this.ctx.keys.events, "$", listener);
+  subscribe(listener: LifecycleListener, options: { replay?: boolean } = {}): () => void {
+    // Replay: from the oldest event the env's stream keeps (about ENV_EVENTS_LIMIT).
+    return this.tailFrom(this.ctx.keys.events, options.replay ? "0-0" : "$", listener);
   }
 
   journal(jobId: string): JobJournal {

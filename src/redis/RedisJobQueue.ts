@@ -119,6 +119,9 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       prefix: this.ctx.keys.bull,
       concurrency: Number.isFinite(concurrency) ? concurrency : UNLIMITED,
       lockDuration: this.settings.leaseMs,
+      // BullMQ looks for jobs whose lock expired (their process died) every 30 s by default: every half lease instead,
+      // so a dead process's jobs move within about 1.5 × leaseMs, not leaseMs + 30 s.
+      stalledInterval: Math.max(500, Math.floor(this.settings.leaseMs / 2)),
       // Jobs found stalled (their process died) go back to their queue as often as that happens: liveworker counts restarts itself.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });

@@ -16,6 +16,8 @@ const BAR = 0x7c;
 interface PendingAppend {
   bytes: Buffer;
   timestamp: number;
+  /** Its number among this process's appends to the stream (from 1). */
+  seq: number;
 }
 
 /**
@@ -36,8 +38,17 @@ export class RedisJobStream implements JobStream, StreamHandle {
   private labelText: string | undefined;
   /** The lag Redis last reported (see `lwAppend`), and appends sent or queued since. */
   private lag = 0;
-  private inflight = 0;
-  private spaceWaiters: Array<{ guard: WriteGuard | undefined; resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** False until Redis told this process the lag: another process may have filled the stream already. */
+  private lagKnown = false;
+  /**
+   * This process's appends to the stream so far, the last one sent, and the
+   * one `lag` was measured right after: the append numbered `s` has
+   * `lag + (s - lagAt) - 1` unread (or unacknowledged) messages ahead of it.
+   */
+  private seq = 0;
+  private sentSeq = 0;
+  private lagAt = 0;
+  private spaceWaiters: Array<{ seq: number; guard: WriteGuard | undefined; resolve: () => void; reject: (error: unknown) => void }> = [];
   private measuring = false;
   private unwatch: (() => void) | undefined;
   private watchReady: Promise<void> | undefined;
@@ -83,17 +94,33 @@ export class RedisJobStream implements JobStream, StreamHandle {
   }
 
   /**
-   * The store forgot the job: stop listening to its channel once the stream
-   * is closed. A reader of this process still waiting for the end needs no
-   * notification: closing woke it, and its next read comes after the end
-   * marker this process queued (`afterWrites`).
+   * The store forgot the job: stop listening to its channel once nothing of
+   * this process waits on it: the stream is closed, or no cursor is open and
+   * no writer waits for room. A reader still open keeps it (it may wait for
+   * the end); one waiting for an end this process queued needs no
+   * notification (closing woke it; its next read comes after the end marker).
    */
   dispose(): void {
     this.disposed = true;
-    if (this.closed) this.stopWatching();
+    this.stopWhenUnused();
   }
 
   private disposed = false;
+  /** Cursors of this process open on the stream. */
+  private cursors = 0;
+
+  attach(): void {
+    this.cursors++;
+  }
+
+  detach(): void {
+    this.cursors--;
+    this.stopWhenUnused();
+  }
+
+  private stopWhenUnused(): void {
+    if (this.disposed && (this.closed !== undefined || (this.cursors <= 0 && this.spaceWaiters.length === 0))) this.stopWatching();
+  }
 
   private stopWatching(): void {
     this.unwatch?.();
@@ -104,11 +131,13 @@ export class RedisJobStream implements JobStream, StreamHandle {
   append(data: unknown, guard?: WriteGuard): Promise<void> {
     if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
     guard?.assertLive();
-    const item: PendingAppend = { bytes: encode(data, `the message for ${this.label}`), timestamp: this.options.now ? this.options.now() : 0 };
-    this.inflight++;
+    const item: PendingAppend = { bytes: encode(data, `the message for ${this.label}`), timestamp: this.options.now ? this.options.now() : 0, seq: 0 };
+    const seq = ++this.seq;
+    item.seq = seq;
     const token = guard ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
-    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), this.orderGroup);
-    return this.lag + this.inflight >= this.options.highWaterMark ? this.waitForSpace(guard) : APPENDED;
+    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), { group: this.orderGroup });
+    // The first write of this process waits for Redis's answer: the room left is not known before (backpressure across processes).
+    return this.hasRoom(seq) ? APPENDED : this.waitForSpace(seq, guard);
   }
 
   end(reason: string): void {
@@ -144,17 +173,22 @@ export class RedisJobStream implements JobStream, StreamHandle {
     this.closed = error === undefined ? { reason } : { error, reason };
     this.changes.bump();
     this.settleWriters();
-    if (this.disposed) this.stopWatching();
+    this.stopWhenUnused();
   }
 
   private mark(reason: string, failure: { error: unknown } | undefined): void {
     if (this.closed) return;
     this.closed = failure ? { error: failure.error, reason } : { reason };
     const errorBytes = failure ? encodeError(failure.error) : Buffer.alloc(0);
+    // Outputs are ended by the job's runtime: behind the fence, like their appends (a client ends only inputs).
+    const token = this.key.role === "output" ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
     this.ctx.writes.push(() => {
-      this.ctx.client
-        .lwMark(this.jobKey, this.streamKey, this.channel, this.suffix, failure ? "f" : "e", reason, errorBytes)
-        .catch((error: unknown) => this.ctx.report(`ending ${this.label}`, error));
+      this.ctx.client.lwMark(this.jobKey, this.streamKey, this.channel, this.suffix, failure ? "f" : "e", reason, errorBytes, token).then(
+        (applied) => {
+          if (Number(applied) === -1) this.ctx.fenced(this.key.jobId);
+        },
+        (error: unknown) => this.ctx.report(`ending ${this.label}`, error),
+      );
     });
     this.changes.bump();
     this.settleWriters();
@@ -163,24 +197,25 @@ export class RedisJobStream implements JobStream, StreamHandle {
   private sendAppends(items: PendingAppend[], token: string): void {
     const args: Array<string | number | Buffer> = [this.suffix, token, this.key.role === "input" ? -1 : this.options.historyLimit, Date.now()];
     for (const item of items) args.push(item.timestamp, item.bytes);
+    const last = items[items.length - 1]!.seq;
+    this.sentSeq = last;
     this.ctx.client
-      .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}:cursors`, `${this.streamKey}:leases`, this.channel, ...args)
+      .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}/cursors`, `${this.streamKey}/leases`, this.channel, ...args)
       .then(
-        (reply) => {
-          this.inflight -= items.length;
-          this.answered(reply as [string, number], items.length);
-        },
-        (error: unknown) => {
-          this.inflight -= items.length;
-          this.ctx.report(`writing to ${this.label}`, error);
-        },
+        (reply) => this.answered(reply as [string, number], last),
+        (error: unknown) => this.ctx.report(`writing to ${this.label}`, error),
       );
   }
 
   /** What `lwAppend` answered: the lag, or why nothing was written. */
-  private answered([status, lag]: [string, number], written: number): void {
+  private answered([status, lag]: [string, number], at: number): void {
     if (status === "ok") {
-      this.lag = Number(lag);
+      // Replies come in the order sent; a measurement taken before later appends were sent says nothing newer.
+      if (at >= this.lagAt) {
+        this.lag = Number(lag);
+        this.lagAt = at;
+        this.lagKnown = true;
+      }
       this.settleWriters();
       return;
     }
@@ -188,12 +223,22 @@ export class RedisJobStream implements JobStream, StreamHandle {
       this.ctx.fenced(this.key.jobId);
       return;
     }
-    if (written > 0 || status === "gone") this.learnClosed(status === "gone" ? `job "${this.key.jobId}" is no longer known` : "the stream was ended");
+    if (status === "gone" || status === "closed") this.learnClosed(status === "gone" ? `job "${this.key.jobId}" is no longer known` : "the stream was ended");
   }
 
-  private waitForSpace(guard: WriteGuard | undefined): Promise<void> {
+  /**
+   * Whether this process's append number `seq` may go on: fewer than
+   * `highWaterMark` messages ahead of it are unread (outputs) or
+   * unacknowledged (inputs). Unknown before Redis first answered: a process
+   * that never wrote to the stream does not know what others wrote.
+   */
+  private hasRoom(seq: number): boolean {
+    return this.lagKnown && this.lag + (seq - this.lagAt) < this.options.highWaterMark;
+  }
+
+  private waitForSpace(seq: number, guard: WriteGuard | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.spaceWaiters.push({ guard, resolve, reject });
+      this.spaceWaiters.push({ seq, guard, resolve, reject });
       void this.watching().then(() => this.measure());
       guard?.onCancel(() => this.settleWriters());
       this.pollSpace();
@@ -222,6 +267,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
       return;
     }
     this.measuring = true;
+    const at = this.sentSeq;
     const done = () => {
       this.measuring = false;
       if (!this.measureAgain) return;
@@ -229,10 +275,10 @@ export class RedisJobStream implements JobStream, StreamHandle {
       if (this.spaceWaiters.length > 0) this.measure();
     };
     this.ctx.client
-      .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}:cursors`, `${this.streamKey}:leases`, this.channel, this.suffix, "", this.key.role === "input" ? -1 : this.options.historyLimit, Date.now())
+      .lwAppend(this.jobKey, this.streamKey, `${this.streamKey}/cursors`, `${this.streamKey}/leases`, this.channel, this.suffix, "", this.key.role === "input" ? -1 : this.options.historyLimit, Date.now())
       .then(
         (reply) => {
-          this.answered(reply as [string, number], 0);
+          this.answered(reply as [string, number], at);
           done();
         },
         done,
@@ -243,12 +289,11 @@ export class RedisJobStream implements JobStream, StreamHandle {
 
   private settleWriters(): void {
     if (this.spaceWaiters.length === 0) return;
-    const room = this.closed !== undefined || this.lag + this.inflight < this.options.highWaterMark;
     const waiting = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const waiter of waiting) {
       if (waiter.guard?.cancelled) waiter.reject(waiter.guard.cancelReason);
-      else if (room) waiter.resolve();
+      else if (this.closed !== undefined || this.hasRoom(waiter.seq)) waiter.resolve();
       else this.spaceWaiters.push(waiter);
     }
   }

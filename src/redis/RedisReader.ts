@@ -29,6 +29,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
   constructor(stream: StreamHandle, from: "oldest" | "live", pin: boolean) {
     super(stream);
     this.readerId = pin ? randomUUID() : "";
+    if (pin) stream.ctx.openReaders.add(this);
     this.opening = this.open(from);
     // A failure to open shows in the first read, which waits for it.
     this.opening.catch(() => {});
@@ -43,7 +44,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
    */
   private async open(from: "oldest" | "live"): Promise<void> {
     const { ctx, streamKey, jobKey, suffix } = this.stream;
-    const open = () => ctx.client.lwOpenReader(jobKey, streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, suffix, from, this.readerId, Date.now() + ctx.readerLeaseMs);
+    const open = () => ctx.client.lwOpenReader(jobKey, streamKey, `${streamKey}/cursors`, `${streamKey}/leases`, suffix, from, this.readerId, Date.now() + ctx.readerLeaseMs);
     const [start, position] = (await ctx.answer(ctx.writes.afterWrites(open))) as [number, number];
     this.after = `${start}-0`;
     this.position = Number(position);
@@ -85,7 +86,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     const position = this.position;
     const { ctx, streamKey, jobKey, channel, suffix, options } = this.stream;
     this.inFlight = ctx.client
-      .lwMoveCursor(jobKey, streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, channel, suffix, this.readerId, position, Date.now() + ctx.readerLeaseMs, options.historyLimit)
+      .lwMoveCursor(jobKey, streamKey, `${streamKey}/cursors`, `${streamKey}/leases`, channel, suffix, this.readerId, position, Date.now() + ctx.readerLeaseMs, options.historyLimit)
       .then(
         () => {},
         () => {},
@@ -106,10 +107,13 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.renewal);
+    this.detach();
+    this.stream.ctx.openReaders.delete(this);
     if (this.readerId === "") return;
     const { ctx, streamKey } = this.stream;
+    const { jobKey, channel, suffix, options } = this.stream;
     ctx.writes.push(() => {
-      ctx.client.lwCloseReader(`${streamKey}:cursors`, `${streamKey}:leases`, this.readerId).catch(() => {});
+      ctx.client.lwCloseReader(jobKey, streamKey, `${streamKey}/cursors`, `${streamKey}/leases`, channel, suffix, this.readerId, options.historyLimit).catch(() => {});
     });
   }
 
@@ -126,7 +130,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
         clearInterval(this.renewal);
         return;
       }
-      ctx.client.hset(`${streamKey}:leases`, this.readerId, Date.now() + ctx.readerLeaseMs).catch(() => {});
+      ctx.client.lwRenewPin(this.stream.jobKey, `${streamKey}/leases`, this.readerId, Date.now() + ctx.readerLeaseMs).catch(() => {});
     }, Math.max(50, Math.floor(ctx.readerLeaseMs / 2)));
     // An open reader alone does not keep the process alive.
     this.renewal.unref();
@@ -156,7 +160,7 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     await this.opening;
     const { after, position, readerId } = this;
     const expires = Date.now() + ctx.readerLeaseMs;
-    const range = () => ctx.client.lwRangeBuffer(streamKey, `${streamKey}:cursors`, `${streamKey}:leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix);
+    const range = () => ctx.client.lwRangeBuffer(streamKey, `${streamKey}/cursors`, `${streamKey}/leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix);
     const raw = await ctx.answer(ctx.writes.afterWrites(range));
     this.reported = Math.max(this.reported, position);
     const entries = parseEntries(raw);

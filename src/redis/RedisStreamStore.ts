@@ -34,10 +34,15 @@ export class RedisStreamStore implements StreamStore {
     // Streams other processes wrote to, which this one never opened.
     const { client, keys, writes } = this.ctx;
     const errorBytes = error === undefined ? Buffer.alloc(0) : encodeError(error);
+    // Behind the fence when this process runs the job: a stale runtime ends nothing.
+    const token = this.ctx.tokens.get(jobId) ?? "";
     writes.push(() => {
-      client
-        .lwEndAll(keys.job(jobId), keys.channel(jobId), keys.streamPrefix(jobId), error === undefined ? "e" : "f", reason, errorBytes)
-        .catch((failure: unknown) => this.ctx.report(`ending the streams of job "${jobId}"`, failure));
+      client.lwEndAll(keys.job(jobId), keys.channel(jobId), keys.streamPrefix(jobId), error === undefined ? "e" : "f", reason, errorBytes, token).then(
+        (applied) => {
+          if (Number(applied) === -1) this.ctx.fenced(jobId);
+        },
+        (failure: unknown) => this.ctx.report(`ending the streams of job "${jobId}"`, failure),
+      );
     });
   }
 

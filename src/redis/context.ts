@@ -18,6 +18,8 @@ export interface RedisContext {
   cancelRequested(jobId: string, reason: string): void;
   /** Reports a failure no caller waits for (logged once per kind). */
   report(what: string, error: unknown): void;
+  /** Pinning readers open in this process: closing the backend closes them (their pins go at once, not after `leaseMs`). */
+  readonly openReaders: Set<{ close(): void }>;
   /** True once the backend closes: cursors stop waiting (`EnvClosedError`). */
   readonly closed: boolean;
   /** Tells the env's logger of something a user should know (a warning, every time). */

@@ -2,12 +2,13 @@ import type { StreamKey } from "../backend/Backend.js";
 
 /**
  * Where an env's jobs live in Redis. Every key starts with
- * `<prefix>:<projectId>:`; a job's keys carry its id in braces (a Redis
+ * `<prefix>/<projectId>:` (neither holds a `/`, so two pairs never share keys); a job's keys carry its id in braces (a Redis
  * Cluster hash tag), so one script can touch all of them.
  *
  * - `…:job:{id}`: the job's hash (record, status, fencing token, outcome, per-stream counters and checkpoints);
  * - `…:s:{id}:<role>:<node>/<tag>`: one Redis stream per node, tag and direction;
- * - `…:s:{id}:<role>:<node>/<tag>:cursors`: the output readers' positions (sorted set) and `…:leases` their expiry (hash);
+ * - `…:s:{id}:<role>:<node>/<tag>/cursors`: the output readers' positions (sorted set) and `…/leases` their expiry (hash)
+ *   (a tag holds no `/`: no stream's key is another's reader set);
  * - `…:ev:{id}`: the job's journal (its lifecycle events, capped);
  * - `…:events`: every job's lifecycle events (capped);
  * - channel `…:n:{id}`: notifications of the job: `d|<suffix>` data or an end marker on one
@@ -20,14 +21,15 @@ export class RedisKeys {
   readonly base: string;
 
   constructor(prefix: string, projectId: string) {
-    this.base = `${prefix}:${projectId}`;
+    // `/`, which neither holds: ("p", "x:y") and ("p:x", "y") are two envs, not one.
+    this.base = `${prefix}/${projectId}`;
   }
 
   job(jobId: string): string {
     return `${this.base}:job:{${jobId}}`;
   }
 
-  /** What names a stream within its job: `<role>:<node>/<tag>` (ids hold no `/` or `:`). */
+  /** What names a stream within its job: `<role>:<node>/<tag>` (ids hold no `/`: the first one splits node from tag). */
   static suffix(key: Pick<StreamKey, "role" | "node" | "tag">): string {
     return `${key.role}:${key.node}/${key.tag}`;
   }

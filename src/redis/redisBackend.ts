@@ -18,7 +18,7 @@ export interface RedisBackendOptions {
   /** A `redis://[user:password@]host:port[/db]` URL, or ioredis options. Default `"redis://127.0.0.1:6379"`. */
   connection?: RedisConnection;
   /**
-   * Starts every key (and BullMQ's) with `<prefix>:<projectId>:`. Processes
+   * Starts every key (and BullMQ's) with `<prefix>/<projectId>:`. Processes
    * with the same connection, prefix and `projectId` form one env. Follows
    * the id rules (letters, digits, `. _ : @ -`). Default `"lw"`.
    */
@@ -119,6 +119,7 @@ class RedisBackend implements Backend, RedisContext {
   readonly writes = new WriteQueue();
   readonly notifier: Notifier;
   readonly tokens = new Map<string, string>();
+  readonly openReaders = new Set<{ close(): void }>();
   readonly pollMs = POLL_MS;
   readonly readerLeaseMs: number;
   private readonly subscriber: Redis;
@@ -264,11 +265,15 @@ class RedisBackend implements Backend, RedisContext {
 
   readonly close = (): Promise<void> => {
     this.closing ??= (async () => {
-      // Cursors still waiting (a reader of a job that runs on elsewhere) end now, not at their next poll.
+      // Cursors still waiting (a reader of a job that runs on elsewhere) end now, not at their next poll;
+      // open readers let go of their pins now (sent with the writes flushed below), not after leaseMs.
       this.streams.wakeAll();
+      for (const reader of [...this.openReaders]) reader.close();
       this.events.close();
       await this.jobs.close(this.settings.connectTimeoutMs);
       this.writes.flush();
+      // Auto-pipelined commands go out on the next tick and QUIT would overtake them: wait for a reply behind them.
+      if (this.client.status === "ready") await this.answer(this.client.ping()).catch(() => {});
       // A clean QUIT (after what was sent) while Redis answers; else the connections are cut, not left retrying.
       const end = (client: Redis) => (client.status === "ready" ? client.quit().catch(() => client.disconnect()) : client.disconnect());
       await Promise.allSettled([end(this.client), end(this.subscriber)]);

@@ -16,8 +16,8 @@ const EXPIRE_JOB = `local function expireJob(job, journal, streamPrefix, ms)
     if string.sub(f, 1, 2) == 'n:' then
       local s = streamPrefix .. string.sub(f, 3)
       redis.call('PEXPIRE', s, ms)
-      redis.call('PEXPIRE', s .. ':cursors', ms)
-      redis.call('PEXPIRE', s .. ':leases', ms)
+      redis.call('PEXPIRE', s .. '/cursors', ms)
+      redis.call('PEXPIRE', s .. '/leases', ms)
     end
   end
   redis.call('PEXPIRE', journal, ms)
@@ -45,7 +45,7 @@ if st then
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     if string.sub(f, 1, 2) == 'n:' then
       local s = ARGV[3] .. string.sub(f, 3)
-      redis.call('DEL', s, s .. ':cursors', s .. ':leases')
+      redis.call('DEL', s, s .. '/cursors', s .. '/leases')
     end
   end
   redis.call('DEL', KEYS[1], KEYS[2])
@@ -148,11 +148,13 @@ return {redis.call('XRANGE', KEYS[1], '-', '+'), newest and newest[1] or '0-0'}`
   lwAppend: {
     keys: 5,
     lua: `${FOLLOW_TTL}
+${IS_FINAL}
 local st = redis.call('HGET', KEYS[1], 'st')
 if not st then return {'gone', 0} end
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[2] then return {'fenced', 0} end
 local n = (#ARGV - 4) / 2
-if n > 0 and redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 1 then return {'closed', 0} end
+-- Ended, or its job is over: nothing is written, and a writer waiting for room (n = 0) stops waiting.
+if final(st) or redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 1 then return {'closed', 0} end
 local last = redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], n)
 if n > 0 then
   local ord = redis.call('HINCRBY', KEYS[1], 'ord', n)
@@ -249,24 +251,50 @@ redis.call('PUBLISH', KEYS[5], 'a|' .. ARGV[1])
 return 1`,
   },
   /**
-   * Closes a pinning reader: it holds nothing back any more. KEYS: cursors,
-   * leases. ARGV: reader id.
+   * Renews a pinning reader's lease, while its job is known: a reader of a
+   * job whose keys expired recreates nothing (and what it writes lives as
+   * long as the job). KEYS: job, leases. ARGV: reader id, expires (ms).
+   */
+  lwRenewPin: {
+    keys: 2,
+    lua: `${FOLLOW_TTL}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+followTtl(KEYS[1], KEYS[2])
+return 1`,
+  },
+  /**
+   * Closes a pinning reader: it holds nothing back any more. What no other
+   * reader needs and the history limit does not keep is dropped (a reader
+   * that attaches later gets `historyLimit` messages, as in memory), and
+   * writers waiting for room are told. KEYS: job, stream, cursors, leases,
+   * channel. ARGV: suffix, reader id, historyLimit.
    */
   lwCloseReader: {
-    keys: 2,
-    lua: `redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
+    keys: 5,
+    lua: `if redis.call('ZREM', KEYS[3], ARGV[2]) == 0 then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'n:' .. ARGV[1]) or '0')
+if redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 1 then last = last - 1 end
+local keep = last - tonumber(ARGV[3])
+local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if #head > 0 and tonumber(head[2]) < keep then keep = tonumber(head[2]) end
+if keep > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
+redis.call('PUBLISH', KEYS[5], 'a|' .. ARGV[1])
 return 1`,
   },
   /**
    * Ends or fails a stream: a marker entry after its last message. KEYS:
    * job, stream, channel. ARGV: suffix, kind (`e` end, `f` failed), reason,
-   * error bytes ('' for an end). Returns 1, or 0 when already closed or the job is gone.
+   * error bytes ('' for an end), token ('' for a writer without one: a
+   * client ending an input). Returns 1, 0 when already closed or the job is
+   * gone, -1 when fenced.
    */
   lwMark: {
     keys: 3,
     lua: `${FOLLOW_TTL}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return -1 end
 if redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[1], 1) == 0 then return 0 end
 local last = redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], 1)
 redis.call('XADD', KEYS[2], last .. '-0', 'm', ARGV[2], 'why', ARGV[3], 'err', ARGV[4])
@@ -334,7 +362,8 @@ return 1`,
   lwRange: {
     keys: 5,
     lua: `${FOLLOW_TTL}
-if ARGV[3] ~= '' then
+-- A job whose keys expired: its reader recreates nothing.
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
   local before = redis.call('ZSCORE', KEYS[2], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
@@ -347,12 +376,14 @@ return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])`,
   /**
    * Ends (or fails) every stream of a job that has entries and is not
    * closed yet. KEYS: job, channel. ARGV: streamPrefix, kind (`e` | `f`),
-   * reason, error bytes.
+   * reason, error bytes, token ('' none). Returns 1, 0 when the job is
+   * gone, -1 when fenced.
    */
   lwEndAll: {
     keys: 2,
     lua: `${FOLLOW_TTL}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return -1 end
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(f, 1, 2) == 'n:' then
     local suffix = string.sub(f, 3)

@@ -22,4 +22,8 @@ export interface StreamHandle {
   readonly closedHere: boolean;
   /** A reader found the stream's end (or failure). */
   learnClosed(reason: string, error?: unknown): void;
+  /** A cursor (reader, consumer) of this process opened: the handle keeps the job's channel for it until `detach`. */
+  attach(): void;
+  /** The cursor read the end, or was closed. */
+  detach(): void;
 }

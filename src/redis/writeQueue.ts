@@ -21,7 +21,7 @@ const deferred: (callback: () => void) => unknown = globalThis.setImmediate ?? (
 export class WriteQueue {
   private ops: Array<PendingOp> = [];
   /** Batches still taking items (since the last plain write). */
-  private open = new Map<object, unknown[]>();
+  private open = new Map<object, OpenBatch<unknown>>();
   private scheduled = false;
 
   /** Queues `send` (it issues its commands when the queue flushes), after everything queued so far. */
@@ -52,21 +52,35 @@ export class WriteQueue {
    * owner of the group closes the group's open batch, so `a1 b1 b2 a2` goes as
    * `[a1] [b1 b2] [a2]` (merged inputs see that arrival order), while owners
    * of different groups coalesce freely.
+   *
+   * A batch goes where its first item was queued: what joins it later moves
+   * earlier than the writes queued in between (right for appends: storing an
+   * output sooner never hurts). `late`: the batch goes where its newest item
+   * was queued instead, so what joins it moves nothing earlier (right for
+   * acknowledgements: acknowledging message n before the outputs queued for
+   * it would break at-least-once; acknowledging later only redelivers more).
    */
-  batch<T>(owner: object, item: T, sendBatch: (items: T[]) => void, group?: string): void {
+  batch<T>(owner: object, item: T, sendBatch: (items: T[]) => void, options: { group?: string; late?: boolean } = {}): void {
+    const { group, late = false } = options;
     if (group !== undefined) {
       const current = this.groups.get(group);
       if (current !== undefined && current !== owner) this.open.delete(current);
       this.groups.set(group, owner);
     }
-    const open = this.open.get(owner) as T[] | undefined;
+    const open = this.open.get(owner) as OpenBatch<T> | undefined;
     if (open) {
-      open.push(item);
+      open.items.push(item);
+      if (late && this.ops[this.ops.length - 1] !== open.op) {
+        // Moves to the end of the queue: its old place sends nothing.
+        open.op.send = noop;
+        open.op = { send: () => sendBatch(open.items) };
+        this.ops.push(open.op);
+      }
       return;
     }
-    const items: T[] = [item];
-    this.open.set(owner, items);
-    this.ops.push({ send: () => sendBatch(items) });
+    const batch: OpenBatch<T> = { items: [item], op: { send: () => sendBatch(batch.items) } };
+    this.open.set(owner, batch);
+    this.ops.push(batch.op);
     this.schedule();
   }
 
@@ -93,3 +107,11 @@ export class WriteQueue {
 interface PendingOp {
   send: () => void;
 }
+
+/** A batch still taking items, and the queued op that sends it. */
+interface OpenBatch<T> {
+  items: T[];
+  op: PendingOp;
+}
+
+const noop = (): void => {};

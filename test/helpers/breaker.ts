@@ -83,7 +83,7 @@ export async function withRedis<T>(body: (redis: Redis) => Promise<T>): Promise<
 
 /** Channels of `prefix` anyone subscribes to. */
 export function channelsOf(prefix: string): Promise<string[]> {
-  return withRedis(async (redis) => (await redis.pubsub("CHANNELS", `${prefix}:*`)) as string[]);
+  return withRedis(async (redis) => (await redis.pubsub("CHANNELS", `${prefix}/*`)) as string[]);
 }
 
 /**

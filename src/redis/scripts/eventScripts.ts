@@ -1,0 +1,50 @@
+/** Scripts of lifecycle events: the env's stream and the jobs' journals. */
+export const EVENT_SCRIPTS = {
+  /**
+   * Publishes lifecycle events, in order, each to the env's event stream
+   * (every event: what `env.subscribe` and a journal's live part read) and to
+   * its job's journal (what a late `job.subscribe` replays), in one step, so
+   * a replay read with the env stream's newest id sees exactly the events
+   * published up to it. A journal keeps what the memory journal keeps
+   * (`JobJournal`): a progress report replaces the entry before it when that
+   * was the same worker's (a gauge: 1,000 reports in a row must not push the
+   * story's start out of the newest `journalLimit`), and after a final status
+   * it takes nothing. The caller gives the number of keys first. KEYS: the
+   * env's stream, then one journal per event (a job's may repeat). ARGV: env
+   * stream cap (approximate), journal cap, then per event: its bytes, kind
+   * (`p` progress, `f` final status, `o` other), the progress's worker name
+   * ('' otherwise). Keys of several jobs in one script: a single Redis, not a
+   * Cluster (as BullMQ's queue keys here).
+   */
+  lwEvents: {
+    keys: undefined,
+    lua: `for i = 2, #KEYS do
+  local at = 3 + (i - 2) * 3
+  local bytes, kind, worker = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', bytes)
+  local journal = KEYS[i]
+  local last = redis.call('XREVRANGE', journal, '+', '-', 'COUNT', 1)[1]
+  local ended = false
+  if last then
+    local lastKind, lastWorker = 'o', ''
+    for f = 1, #last[2], 2 do
+      if last[2][f] == 'k' then lastKind = last[2][f + 1] elseif last[2][f] == 'w' then lastWorker = last[2][f + 1] end
+    end
+    if lastKind == 'f' then ended = true
+    elseif kind == 'p' and lastKind == 'p' and lastWorker == worker then redis.call('XDEL', journal, last[1]) end
+  end
+  if not ended then redis.call('XADD', journal, 'MAXLEN', ARGV[2], '*', 'e', bytes, 'k', kind, 'w', worker) end
+end
+return #KEYS - 1`,
+  },
+  /**
+   * Reads a job's journal and the env stream's newest id in one step (what a
+   * late `job.subscribe` replays, and where its live part starts). KEYS:
+   * journal, env events. Returns `{ entries, newestId }` ('0-0' for an empty stream).
+   */
+  lwReplay: {
+    keys: 2,
+    lua: `local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+return {redis.call('XRANGE', KEYS[1], '-', '+'), newest and newest[1] or '0-0'}`,
+  },
+} as const;

@@ -1,0 +1,100 @@
+import { IS_FINAL, EXPIRE_JOB } from "./luaHelpers.js";
+
+/** Scripts of a job's life: stored, taken (a new fencing token), restart history, released, finished, cancelled. */
+export const JOB_SCRIPTS = {
+  /**
+   * Stores a job. KEYS: job, journal. ARGV: queueKey, record, streamPrefix.
+   * Returns 1, or 0 when a job of this id is queued or running. A final job
+   * of the id is forgotten first (its keys deleted).
+   */
+  lwAdd: {
+    keys: 2,
+    lua: `${IS_FINAL}
+local st = redis.call('HGET', KEYS[1], 'st')
+if st and not final(st) then return 0 end
+if st then
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 2) == 'n:' then
+      local s = ARGV[3] .. string.sub(f, 3)
+      redis.call('DEL', s, s .. '/cursors', s .. '/leases')
+    end
+  end
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+redis.call('HSET', KEYS[1], 'q', ARGV[1], 'r', ARGV[2], 'st', 'queued', 'tok', 0, 'ord', 0)
+return 1`,
+  },
+  /**
+   * A process takes a job. KEYS: job, channel. Returns `{ statusBefore, token,
+   * record, cancelReason, restartHistory ('' none) }`, or `{ status }` when the job is final or gone
+   * (`gone`): then it must not run.
+   */
+  lwStart: {
+    keys: 2,
+    lua: `local st = redis.call('HGET', KEYS[1], 'st')
+if not st then return {'gone'} end
+if st ~= 'queued' and st ~= 'running' then return {st} end
+local tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
+redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1)
+redis.call('PUBLISH', KEYS[2], 's|running')
+return {st, tostring(tok), redis.call('HGET', KEYS[1], 'r'), redis.call('HGET', KEYS[1], 'cx') or '', redis.call('HGET', KEYS[1], 'rh') or ''}`,
+  },
+  /**
+   * Stores a job's restart history (what a process that resumes it starts
+   * from). KEYS: job. ARGV: token, history bytes. Returns 1, or 0 when fenced.
+   */
+  lwHistory: {
+    keys: 1,
+    lua: `if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rh', ARGV[2])
+return 1`,
+  },
+  /**
+   * Gives a job back (its process closes): held by no process until the next
+   * take. KEYS: job, channel. ARGV: token. Returns 1, or 0 when fenced.
+   */
+  lwRelease: {
+    keys: 2,
+    lua: `if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'held', 0)
+redis.call('PUBLISH', KEYS[2], 's|running')
+return 1`,
+  },
+  /**
+   * Records a job's outcome. KEYS: job, channel, journal. ARGV: token,
+   * status, outcome, retentionMs, streamPrefix. Returns 1, or 0 when fenced.
+   */
+  lwFinish: {
+    keys: 3,
+    lua: `${EXPIRE_JOB}
+if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'st', ARGV[2], 'out', ARGV[3])
+expireJob(KEYS[1], KEYS[3], ARGV[5], tonumber(ARGV[4]))
+redis.call('PUBLISH', KEYS[2], 's')
+return 1`,
+  },
+  /**
+   * Cancels a job. KEYS: job, channel, journal. ARGV: reason, outcome (used
+   * when queued), retentionMs, streamPrefix. Returns `queued` (now final,
+   * cancelled: a queued job, or a released one no process holds), `running`
+   * (its process is told) or `final`.
+   */
+  lwCancel: {
+    keys: 3,
+    lua: `${EXPIRE_JOB}
+local st = redis.call('HGET', KEYS[1], 'st')
+-- A released job (running, held by no process: it waits in its queue again) is cancelled like a queued one.
+if st == 'queued' or (st == 'running' and redis.call('HGET', KEYS[1], 'held') == '0') then
+  redis.call('HSET', KEYS[1], 'st', 'cancelled', 'out', ARGV[2])
+  expireJob(KEYS[1], KEYS[3], ARGV[4], tonumber(ARGV[3]))
+  redis.call('PUBLISH', KEYS[2], 's')
+  return 'queued'
+end
+if st == 'running' then
+  redis.call('HSETNX', KEYS[1], 'cx', ARGV[1])
+  redis.call('PUBLISH', KEYS[2], 'c')
+  return 'running'
+end
+return 'final'`,
+  },
+} as const;

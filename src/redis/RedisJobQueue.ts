@@ -81,6 +81,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       // After this process's queued writes (a job of the id it just finished is final by then).
       const stored = await this.ctx.answer(this.ctx.writes.afterWrites(() => client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId))));
       if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
+      this.ctx.freshJob(record.jobId);
       const ticket = this.ticketFor(record.jobId, queueKey, "queued");
       announce(ticket);
       // What `announce` published lands before any process can take the job.

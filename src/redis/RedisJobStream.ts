@@ -227,6 +227,18 @@ export class RedisJobStream implements JobStream, StreamHandle {
   }
 
   /**
+   * The job was just stored by this process: the stream is empty, so its
+   * first writes need not wait for Redis to say how full it is. Nothing
+   * changes once this process wrote to it.
+   */
+  assumeEmpty(): void {
+    if (this.lagKnown || this.seq > 0) return;
+    this.lag = 0;
+    this.lagAt = 0;
+    this.lagKnown = true;
+  }
+
+  /**
    * Whether this process's append number `seq` may go on: fewer than
    * `highWaterMark` messages ahead of it are unread (outputs) or
    * unacknowledged (inputs). Unknown before Redis first answered: a process

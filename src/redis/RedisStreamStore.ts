@@ -22,6 +22,7 @@ export class RedisStreamStore implements StreamStore {
       streams.splice(known, 1);
     }
     const stream = new RedisJobStream(this.ctx, key, options);
+    if (this.fresh.has(key.jobId)) stream.assumeEmpty();
     streams.push(stream);
     return stream;
   }
@@ -46,12 +47,22 @@ export class RedisStreamStore implements StreamStore {
     });
   }
 
+  /** Jobs this process stored and has not forgotten: their streams start empty. */
+  private readonly fresh = new Set<string>();
+
+  /** This process just stored the job: its streams (open or opened later here) start empty. */
+  markFresh(jobId: string): void {
+    this.fresh.add(jobId);
+    for (const stream of this.jobs.get(jobId) ?? []) stream.assumeEmpty();
+  }
+
   /** Wakes every cursor waiting on a stream of this process (the backend closes). */
   wakeAll(): void {
     for (const streams of this.jobs.values()) for (const stream of streams) stream.changes.bump();
   }
 
   dispose(jobId: string): void {
+    this.fresh.delete(jobId);
     for (const stream of this.jobs.get(jobId) ?? []) stream.dispose();
     this.jobs.delete(jobId);
   }

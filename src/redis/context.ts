@@ -22,6 +22,8 @@ export interface RedisContext {
   readonly openReaders: Set<{ close(): void }>;
   /** True once the backend closes: cursors stop waiting (`EnvClosedError`). */
   readonly closed: boolean;
+  /** This process just stored job `jobId`: its streams are empty (their writers need not ask Redis how full they are). */
+  freshJob(jobId: string): void;
   /** Tells the env's logger of something a user should know (a warning, every time). */
   warn(message: string): void;
   /**

@@ -254,6 +254,10 @@ class RedisBackend implements Backend, RedisContext {
     else console.error(message);
   }
 
+  freshJob(jobId: string): void {
+    this.streams.markFresh(jobId);
+  }
+
   warn(message: string): void {
     if (this.scope) this.scope.logger.warn(`Redis backend: ${message}`);
     else console.warn(`Redis backend: ${message}`);

@@ -139,6 +139,40 @@ describe("a slow reader in another process", () => {
   }, 15_000);
 });
 
+describe("a lease lost to another process", () => {
+  it("the stale process stops at its next write: its processor's signal aborts, and what it emits after lands nowhere", async () => {
+    const prefix = uniquePrefix("adversarial");
+    const worker = processOf(prefix);
+    const client = processOf(prefix);
+    const spec = echo();
+    let signal: AbortSignal | undefined;
+    const refused: unknown[] = [];
+    spec.defineWorker({
+      liveEnv: worker,
+      processor: async ({ input, output, signal: attemptSignal }) => {
+        signal = attemptSignal;
+        for await (const word of input) await output.emit(word.toUpperCase()).catch((error: unknown) => refused.push(error));
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: client });
+    const reader = job.output[Symbol.asyncIterator]();
+    await job.input.feed("a");
+    expect((await within(reader.next(), 5_000, "the first output")).value?.data).toBe("A");
+    // Another process takes the job (its lwStart raises the fencing token).
+    const redis = new Redis(redisUrl());
+    try {
+      await redis.hincrby(`${prefix}/kitchen:job:{${job.jobId}}`, "tok", 1);
+    } finally {
+      redis.disconnect();
+    }
+    await job.input.feed("b");
+    await expect.poll(() => signal?.aborted, { timeout: 5_000 }).toBe(true);
+    const next = await Promise.race([reader.next(), new Promise((resolve) => setTimeout(() => resolve("nothing"), 300))]);
+    expect(next).toBe("nothing");
+    expect(job.status).toBe("running"); // the job goes on with its new holder; the stale process recorded no outcome
+  });
+});
+
 describe("Redis gone mid-run", () => {
   it("enqueueJob after the connection dropped fails with a RedisUnavailableError naming the address instead of hanging", async () => {
     const server = await startRedisServer();

@@ -84,6 +84,9 @@ export class JobRuntime implements ProgressSink {
     if (this.plan.connections.length > 0) this.wires = wire(this.plan.connections, (key) => this.nodeOf(key));
     // Registered last: a cancel that came while the job started is handed over now.
     this.lease.onCancel((reason) => this.cancel(reason));
+    // A lease lost (another process may run the job now): stop here, write nothing more.
+    if (this.lease.lost.aborted) this.leaseLost();
+    else this.lease.lost.addEventListener("abort", () => this.leaseLost(), { once: true });
   }
 
   /** @internal A processor reported progress. */
@@ -206,13 +209,36 @@ export class JobRuntime implements ProgressSink {
    * the job next resumes it from its acknowledged input.
    */
   release(): void {
-    if (isFinalStatus(this.status)) return;
-    const why = `job "${this.jobId}" was released by this process (its env is closing)`;
+    if (!this.letGo(`job "${this.jobId}" was released by this process (its env is closing)`)) return;
+    this.lease.release?.();
+    this.settleLetGo();
+  }
+
+  /**
+   * The lease was lost (`JobLease.lost`: another process may run the job
+   * now): as `release`, but nothing is given back: its attempts' signals
+   * abort, its writers refuse, no stream is ended and no status recorded.
+   */
+  private leaseLost(): void {
+    if (!this.letGo(`job "${this.jobId}" lost its lease: another process may run it now`)) return;
+    this.logger.warn(`job "${this.jobId}" lost its lease (another process may run it now): its attempt stops here and writes nothing more`);
+    this.settleLetGo();
+  }
+
+  /** Stops running the job here without an outcome; false when it is final (or let go) already. */
+  private letGo(why: string): boolean {
+    if (isFinalStatus(this.status) || this.lettingGo) return false;
+    this.lettingGo = true;
     for (const writer of this.wires ?? []) writer.refuse(why);
     for (const node of this.nodes) for (const writer of node.outputs.values()) writer.refuse(why);
     this.actor.stop();
     for (const node of this.nodes) node.release();
-    this.lease.release?.();
+    return true;
+  }
+
+  private lettingGo = false;
+
+  private settleLetGo(): void {
     this.env.jobFinished(this);
     this.outbox.close();
     this.env.forget(this.jobId);

@@ -107,6 +107,11 @@ export class RedisLease implements JobLease {
   /** @internal Another process holds the job now: stop, and write nothing. */
   loseLease(): void {
     if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
+    // The runtime stops without finishing or releasing: the lease ends here, and BullMQ's slot is free again.
+    if (this.done) return;
+    this.done = true;
+    this.unwatch();
+    this.end("lost");
   }
 
   /** @internal The job's cancel request, read with its input: delivered now, not after the notification's round trip. */

@@ -86,7 +86,12 @@ export class JobRuntime implements ProgressSink {
     this.lease.onCancel((reason) => this.cancel(reason));
     // A lease lost (another process may run the job now): stop here, write nothing more.
     if (this.lease.lost.aborted) this.leaseLost();
-    else this.lease.lost.addEventListener("abort", () => this.leaseLost(), { once: true });
+    else {
+      // Removed when the job ends here: a backend may hand every lease one signal that never aborts (memory).
+      const onLost = () => this.leaseLost();
+      this.lease.lost.addEventListener("abort", onLost, { once: true });
+      this.unwatchLease = () => this.lease.lost.removeEventListener("abort", onLost);
+    }
   }
 
   /** @internal A processor reported progress. */
@@ -192,6 +197,7 @@ export class JobRuntime implements ProgressSink {
       node.release();
     }
     this.actor.stop();
+    this.unwatchLease?.();
     // The queue starts a waiting job only after this step: the final event below comes first.
     this.lease.finish(error === undefined ? { status } : { status, error });
     this.env.jobFinished(this);
@@ -229,6 +235,7 @@ export class JobRuntime implements ProgressSink {
   private letGo(why: string): boolean {
     if (isFinalStatus(this.status) || this.lettingGo) return false;
     this.lettingGo = true;
+    this.unwatchLease?.();
     for (const writer of this.wires ?? []) writer.refuse(why);
     for (const node of this.nodes) for (const writer of node.outputs.values()) writer.refuse(why);
     this.actor.stop();
@@ -237,6 +244,8 @@ export class JobRuntime implements ProgressSink {
   }
 
   private lettingGo = false;
+  /** Stops listening to the lease's `lost` signal. */
+  private unwatchLease: (() => void) | undefined;
 
   private settleLetGo(): void {
     this.env.jobFinished(this);

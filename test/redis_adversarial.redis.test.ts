@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobCancelledError, JobSpec, LiveEnv } from "../src/index.js";
 import { RedisUnavailableError, redisBackend } from "../src/redis/index.js";
-import { redisUrl, startRedisServer, uniquePrefix } from "./helpers/redisServer.js";
+import { redisUrl, startRedisServer, uniquePrefix, type RedisServerHandle } from "./helpers/redisServer.js";
 
 const opened: LiveEnv[] = [];
 afterEach(async () => {
@@ -173,13 +173,27 @@ describe("a lease lost to another process", () => {
   });
 });
 
+/**
+ * Runs `body` with a process of the env on a Redis of the test's own (which
+ * `body` kills) and a spec with an echo worker there; then closes the env
+ * (bounded: Redis is down) and ends the server.
+ */
+async function onDyingRedis(body: (process: { server: RedisServerHandle; env: LiveEnv; spec: ReturnType<typeof echo> }) => Promise<void>): Promise<void> {
+  const server = await startRedisServer();
+  const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
+  try {
+    const spec = echo();
+    spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const word of input) await output.emit(word); } });
+    await body({ server, env, spec });
+  } finally {
+    await within(env.close({ graceMs: 0 }), 8_000, "env.close() with Redis down").catch(() => {});
+    await server.stop();
+  }
+}
+
 describe("Redis gone mid-run", () => {
   it("enqueueJob after the connection dropped fails with a RedisUnavailableError naming the address instead of hanging", async () => {
-    const server = await startRedisServer();
-    const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
-    try {
-      const spec = echo();
-      spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const word of input) await output.emit(word); } });
+    await onDyingRedis(async ({ server, env, spec }) => {
       expect((await spec.enqueueAndGetResult({ liveEnv: env, input: "up" })).data).toBe("up");
       server.kill();
       await server.stop();
@@ -188,56 +202,43 @@ describe("Redis gone mid-run", () => {
       const error = await within(spec.enqueueJob({ liveEnv: env }).catch((e: unknown) => e), 8_000, "enqueueJob() with Redis down");
       expect(error).toBeInstanceOf(RedisUnavailableError);
       expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);
-    } finally {
-      await within(env.close({ graceMs: 0 }), 8_000, "env.close() with Redis down").catch(() => {});
-      await server.stop();
-    }
+    });
   }, 30_000);
 
   it("a command in flight when Redis dies (enqueueJob, a reader's read) fails with a RedisUnavailableError within connectTimeoutMs instead of waiting for Redis", async () => {
-    const server = await startRedisServer();
-    const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
-    const admin = new Redis(server.url, { maxRetriesPerRequest: 0 });
-    admin.on("error", () => {}); // it loses its server on purpose
-    try {
-      const spec = echo();
-      spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const word of input) await output.emit(word); } });
-      const job = await spec.enqueueJob({ liveEnv: env });
-      const reading = job.output.first().then(
-        () => "read",
-        (error: unknown) => error,
-      );
-      // Redis holds every write (CLIENT PAUSE): the next enqueue's store command is sent and gets no answer.
-      await admin.client("PAUSE", 60_000, "WRITE");
-      const adding = spec.enqueueJob({ liveEnv: env }).then(
-        () => "added",
-        (error: unknown) => error,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      server.kill();
-      const error = await within(adding, 8_000, "enqueueJob() in flight when Redis died");
-      expect(error).toBeInstanceOf(RedisUnavailableError);
-      expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);
-      expect(await within(reading, 8_000, "a reader waiting when Redis died")).toBeInstanceOf(RedisUnavailableError);
-    } finally {
-      admin.disconnect();
-      await within(env.close({ graceMs: 0 }), 8_000, "env.close() with Redis down").catch(() => {});
-      await server.stop();
-    }
+    await onDyingRedis(async ({ server, env, spec }) => {
+      const admin = new Redis(server.url, { maxRetriesPerRequest: 0 });
+      admin.on("error", () => {}); // it loses its server on purpose
+      try {
+        const job = await spec.enqueueJob({ liveEnv: env });
+        const reading = job.output.first().then(
+          () => "read",
+          (error: unknown) => error,
+        );
+        // Redis holds every write (CLIENT PAUSE): the next enqueue's store command is sent and gets no answer.
+        await admin.client("PAUSE", 60_000, "WRITE");
+        const adding = spec.enqueueJob({ liveEnv: env }).then(
+          () => "added",
+          (error: unknown) => error,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        server.kill();
+        const error = await within(adding, 8_000, "enqueueJob() in flight when Redis died");
+        expect(error).toBeInstanceOf(RedisUnavailableError);
+        expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);
+        expect(await within(reading, 8_000, "a reader waiting when Redis died")).toBeInstanceOf(RedisUnavailableError);
+      } finally {
+        admin.disconnect();
+      }
+    });
   }, 30_000);
 
   it("env.close() settles while Redis is down (BullMQ's connections are cut after connectTimeoutMs)", async () => {
-    const server = await startRedisServer();
-    const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
-    try {
-      const spec = echo();
-      spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const word of input) await output.emit(word); } });
+    await onDyingRedis(async ({ server, env, spec }) => {
       expect((await spec.enqueueAndGetResult({ liveEnv: env, input: "up" })).data).toBe("up");
       server.kill();
       await server.stop();
       await within(env.close({ graceMs: 0 }), 8_000, "env.close() with Redis down");
-    } finally {
-      await server.stop();
-    }
+    });
   }, 30_000);
 });

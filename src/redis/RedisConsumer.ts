@@ -11,6 +11,8 @@ const BATCH = 512;
 let reads = 0;
 /** The read that brought each message a consumer handed out (see `catchUp`). */
 const readBy = new WeakMap<StreamMessage, number>();
+/** Acknowledgements go as late batches: never ahead of the outputs queued before them (at-least-once). */
+const LATE = { late: true } as const;
 /** Entry ids one acknowledging script call takes at most. */
 const ACK_CHUNK = 1_000;
 
@@ -82,7 +84,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     if (bytes !== undefined) this.committed = decode(bytes);
     // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
     // Late: an acknowledgement never goes ahead of the outputs queued before it (at-least-once).
-    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks), { late: true });
+    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks), LATE);
   }
 
   private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined }>): void {

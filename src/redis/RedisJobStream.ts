@@ -52,10 +52,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
   private measuring = false;
   private unwatch: (() => void) | undefined;
   private watchReady: Promise<void> | undefined;
-  /** The streams of this job and direction keep the order of their appends among themselves (`input.merge`). */
-  private get orderGroup(): string {
-    return `${this.jobKey}|${this.key.role}`;
-  }
+  private readonly batchOptions: { readonly group: string };
   /** Batch owners: appends with a fencing token and without one never share a script call. */
   private readonly fencedOwner = {};
 
@@ -68,6 +65,8 @@ export class RedisJobStream implements JobStream, StreamHandle {
     this.streamKey = ctx.keys.stream(key.jobId, this.suffix);
     this.jobKey = ctx.keys.job(key.jobId);
     this.channel = ctx.keys.channel(key.jobId);
+    // The streams of this job and direction keep the order of their appends among themselves (`input.merge`).
+    this.batchOptions = { group: `${this.jobKey}|${key.role}` };
   }
 
   get label(): string {
@@ -135,7 +134,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
     const seq = ++this.seq;
     item.seq = seq;
     const token = guard ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
-    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), { group: this.orderGroup });
+    this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), this.batchOptions);
     // The first write of this process waits for Redis's answer: the room left is not known before (backpressure across processes).
     return this.hasRoom(seq) ? APPENDED : this.waitForSpace(seq, guard);
   }

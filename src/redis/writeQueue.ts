@@ -70,15 +70,15 @@ export class WriteQueue {
     const open = this.open.get(owner) as OpenBatch<T> | undefined;
     if (open) {
       open.items.push(item);
-      if (late && this.ops[this.ops.length - 1] !== open.op) {
+      if (late && open.at !== this.ops.length - 1) {
         // Moves to the end of the queue: its old place sends nothing.
-        open.op.send = noop;
-        open.op = { send: () => sendBatch(open.items) };
+        this.ops[open.at] = SKIPPED;
+        open.at = this.ops.length;
         this.ops.push(open.op);
       }
       return;
     }
-    const batch: OpenBatch<T> = { items: [item], op: { send: () => sendBatch(batch.items) } };
+    const batch: OpenBatch<T> = { items: [item], op: { send: () => sendBatch(batch.items) }, at: this.ops.length };
     this.open.set(owner, batch);
     this.ops.push(batch.op);
     this.schedule();
@@ -112,6 +112,9 @@ interface PendingOp {
 interface OpenBatch<T> {
   items: T[];
   op: PendingOp;
+  /** Where `op` stands in the queue. */
+  at: number;
 }
 
-const noop = (): void => {};
+/** The place a late batch left when it moved to the end of the queue. */
+const SKIPPED: PendingOp = { send: () => {} };

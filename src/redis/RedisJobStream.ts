@@ -53,8 +53,12 @@ export class RedisJobStream implements JobStream, StreamHandle {
   private unwatch: (() => void) | undefined;
   private watchReady: Promise<void> | undefined;
   private readonly batchOptions: { readonly group: string };
-  /** Batch owners: appends with a fencing token and without one never share a script call. */
-  private readonly fencedOwner = {};
+  /**
+   * Batch owner of the appends made under a fencing token: appends of two
+   * tokens (a stale run and the run that took the job over, in one
+   * process) or with and without one never share a script call.
+   */
+  private fencedOwner = { token: "" };
 
   constructor(
     readonly ctx: RedisContext,
@@ -134,6 +138,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
     const seq = ++this.seq;
     item.seq = seq;
     const token = guard ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
+    if (token !== "" && this.fencedOwner.token !== token) this.fencedOwner = { token };
     this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), this.batchOptions);
     // The first write of this process waits for Redis's answer: the room left is not known before (backpressure across processes).
     return this.hasRoom(seq) ? APPENDED : this.waitForSpace(seq, guard);

@@ -117,22 +117,24 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
 
   /** Reads pending entries first, then new ones; false when there were none. */
   protected async fetch(): Promise<boolean> {
-    const { ctx, jobKey, streamKey, suffix } = this.stream;
+    const { ctx, jobKey, streamKey, suffix, key } = this.stream;
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const [raw, checkpoint, pendingDone, cancelReason] = (await ctx.answer(
+    const answer = await ctx.answer(
       ctx.writes.afterWrites(() => {
         read = ++reads;
-        return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1");
+        const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
+        return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1", token);
       }),
-    )) as [
-      unknown,
-      Buffer | null,
-      number,
-      Buffer | null,
-    ];
+    );
+    // A stale holder (another process took the job over) reads nothing: its lease here is lost.
+    if (!Array.isArray(answer)) {
+      ctx.fenced(key.jobId);
+      return false;
+    }
+    const [raw, checkpoint, pendingDone, cancelReason] = answer as [unknown, Buffer | null, number, Buffer | null];
     this.created = true;
     // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
     if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());

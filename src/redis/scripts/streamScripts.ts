@@ -163,14 +163,19 @@ return 1`,
    * from (`0` or the last pending id read: the messages handed out and not
    * acknowledged, after it; `>`: new ones), count, suffix, create (`1`: make
    * the group first). When no pending message is left after `from`, reads new
-   * ones in the same call. KEYS: job, stream. Returns
+   * ones in the same call. ARGV[5]: the reader's fencing token ('' none).
+   * KEYS: job, stream. Returns
    * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false }`:
    * a cancel recorded before this read comes with it, so the job hears of it
    * before what was read (an end of input fed after the cancel must not complete it).
+   * Returns -1 when fenced: a stale holder reads nothing (its read would hand
+   * new entries to the group's one consumer, and the holder that took the job
+   * over, reading new entries only, would never see them).
    */
   lwConsume: {
     keys: 2,
     lua: `${FOLLOW_TTL}
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return -1 end
 if ARGV[4] == '1' then
   redis.pcall('XGROUP', 'CREATE', KEYS[2], 'lw', '0', 'MKSTREAM')
   followTtl(KEYS[1], KEYS[2])

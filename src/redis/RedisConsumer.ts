@@ -105,6 +105,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
         .then(
           (applied) => {
             if (Number(applied) === 0) ctx.fenced(key.jobId);
+            else if (Number(applied) === -1) ctx.jobLost(key.jobId);
           },
           (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
         );
@@ -122,17 +123,18 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     const from = this.pendingAfter ?? ">";
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const [raw, checkpoint, pendingDone, cancelReason] = (await ctx.answer(
+    const reply = (await ctx.answer(
       ctx.writes.afterWrites(() => {
         read = ++reads;
         return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1");
       }),
-    )) as [
-      unknown,
-      Buffer | null,
-      number,
-      Buffer | null,
-    ];
+    )) as [unknown, Buffer | null, number, Buffer | null] | 0;
+    // The job is gone: the stream is marked lost, and the wait for a message ends with that.
+    if (reply === 0) {
+      ctx.jobLost(this.stream.key.jobId);
+      return false;
+    }
+    const [raw, checkpoint, pendingDone, cancelReason] = reply;
     this.created = true;
     // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
     if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());

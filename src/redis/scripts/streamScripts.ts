@@ -160,10 +160,12 @@ return 1`,
   },
   /**
    * Reads an input through its consumer group (`lw`, consumer `c`): ARGV
-   * from (`0` or the last pending id read: the messages handed out and not
-   * acknowledged, after it; `>`: new ones), count, suffix, create (`1`: make
-   * the group first). When no pending message is left after `from`, reads new
-   * ones in the same call. KEYS: job, stream. Returns
+   * from (the id of the last entry the consumer received, `0` at first: the
+   * messages handed out and not acknowledged after it; `>`: new ones only),
+   * count, suffix, create (`1`: make the group first). When no pending
+   * message is left after `from`, reads new ones in the same call: a call
+   * sent again (its reply was lost with the connection) finds what the first
+   * one handed out among the pending messages. KEYS: job, stream. Returns
    * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false }`:
    * a cancel recorded before this read comes with it, so the job hears of it
    * before what was read (an end of input fed after the cancel must not complete it).

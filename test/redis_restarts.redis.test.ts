@@ -13,7 +13,8 @@
  *   and readers reject with `RedisDataLostError` naming the job, feeds (one
  *   waiting for room among them) with a `StreamClosedError` caused by it,
  *   within `LOST_BOUND_MS`; the worker's processor signal aborts; nothing of
- *   the lost job is written again;
+ *   the lost job is written again; the same when its keys vanish without a
+ *   reconnect (FLUSHALL), found by the scripts' answers alone;
  * - blocking reads (a reader waiting for output, a worker waiting for input,
  *   an `env.subscribe` listener) go on after a restart.
  * Measured figures are test annotations (`--reporter=verbose` shows them).
@@ -248,6 +249,47 @@ describe("a Redis without persistence restarted (empty) mid-run", () => {
       redis.disconnect();
     }
     await annotate(`every waiter of the lost jobs settled ${settledMs} ms after Redis answered again (bound ${LOST_BOUND_MS} ms)`);
+  }, 30_000);
+});
+
+describe("a running job's keys lost without a reconnect (FLUSHALL, as an eviction would)", () => {
+  it("the reader and the waiter reject with RedisDataLostError, the worker's attempt stops, and no script writes the job's keys again", async ({ annotate }) => {
+    server = await startRedisServer();
+    const prefix = uniquePrefix("restarts");
+    const worker = processOf(server.url, prefix);
+    const client = processOf(server.url, prefix);
+    const spec = numbers();
+    let abortedWith: unknown;
+    spec.defineWorker({
+      liveEnv: worker,
+      processor: async ({ input, output, signal }) => {
+        signal.addEventListener("abort", () => (abortedWith = signal.reason));
+        for await (const value of input) await output.emit(value);
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: client });
+    await job.input.feed(1);
+    const reader = job.output[Symbol.asyncIterator]();
+    expect((await within(reader.next(), HANG_MS, "the first output")).value?.data).toBe(1);
+    const reading = outcomeOf(reader.next());
+    const waiting = outcomeOf(job.waitUntilFinish());
+    // No reconnect tells anyone: only the scripts' answers (a poll's read, the worker's read of its input) can.
+    const redis = new Redis(server.url);
+    try {
+      await redis.flushall();
+      const flushedAt = Date.now();
+      const [read, waited] = await within(Promise.all([reading, waiting]), HANG_MS, "the reader and the waiter");
+      const settledMs = Date.now() - flushedAt;
+      for (const error of [read, waited]) expect(error).toBeInstanceOf(RedisDataLostError);
+      expect(settledMs).toBeLessThan(LOST_BOUND_MS);
+      await until(() => abortedWith !== undefined, LOST_BOUND_MS, "the processor's signal aborting");
+      // Past the worker's restart backoff and a poll: nothing recreated the job's hash, streams, group or cursors.
+      await sleep(1_500);
+      expect(await redis.keys(`*{${job.jobId}}*`)).toEqual([]);
+      await annotate(`the reader and the waiter had their RedisDataLostError ${settledMs} ms after the flush (bound ${LOST_BOUND_MS} ms)`);
+    } finally {
+      redis.disconnect();
+    }
   }, 30_000);
 });
 

@@ -25,8 +25,14 @@ const ACK_CHUNK = 1_000;
  * checks the job's fencing token.
  */
 export class RedisConsumer extends EntryBuffer implements StreamConsumer {
-  /** Where the pending entries are read from (`0`, then the last id read); undefined once they are all read. */
-  private pendingAfter: string | undefined = "0";
+  /**
+   * The id of the last entry this consumer received (`0` before any). Every
+   * read starts after it, never at `>` alone: a read whose reply was lost
+   * (the connection dropped; ioredis sends it again once reconnected) handed
+   * its entries to the group all the same, and the read sent again finds them
+   * among the pending entries after this id, where `>` would skip them.
+   */
+  private lastId = "0";
   private created = false;
   private taken: string[] = [];
   private committed: unknown;
@@ -105,6 +111,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
         .then(
           (applied) => {
             if (Number(applied) === 0) ctx.fenced(key.jobId);
+            else if (Number(applied) === -1) ctx.jobLost(key.jobId);
           },
           (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
         );
@@ -119,30 +126,33 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   protected async fetch(): Promise<boolean> {
     const { ctx, jobKey, streamKey, suffix, key } = this.stream;
     await ctx.ready();
-    const from = this.pendingAfter ?? ">";
+    const from = this.lastId;
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const answer = await ctx.answer(
+    const reply = await ctx.answer(
       ctx.writes.afterWrites(() => {
         read = ++reads;
         const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
         return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1", token);
       }),
     );
+    // The job is gone: the stream is marked lost, and the wait for a message ends with that.
+    if (reply === 0) {
+      ctx.jobLost(key.jobId);
+      return false;
+    }
     // A stale holder (another process took the job over) reads nothing: its lease here is lost.
-    if (!Array.isArray(answer)) {
+    if (!Array.isArray(reply)) {
       ctx.fenced(key.jobId);
       return false;
     }
-    const [raw, checkpoint, pendingDone, cancelReason] = answer as [unknown, Buffer | null, number, Buffer | null];
+    const [raw, checkpoint, pendingDone, cancelReason] = reply as [unknown, Buffer | null, number, Buffer | null];
     this.created = true;
     // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
     if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());
     if (checkpoint) this.committed = decode(checkpoint);
     const entries = parseEntries(raw);
-    // Every pending entry read: new ones from now on (what this read returned, if any, was new).
-    if (Number(pendingDone) === 1) this.pendingAfter = undefined;
-    else if (entries.length > 0) this.pendingAfter = entries[entries.length - 1]!.id;
+    if (entries.length > 0) this.lastId = entries[entries.length - 1]!.id;
     if (Number(pendingDone) === 1 && entries.length < BATCH) this.wholeAt = read;
     for (const entry of entries) if (entry.kind === "message") readBy.set(entry.message, read);
     if (entries.length === 0) return false;

@@ -198,6 +198,19 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.leases.get(jobId)?.loseLease();
   }
 
+  /**
+   * @internal Redis lost the job's data: its ticket here fails with `error`
+   * and its lease here ends (its attempt stops, writing nothing). Returns
+   * how many of the two this process held.
+   */
+  lost(jobId: string, error: Error): number {
+    const ticket = this.tickets.get(jobId);
+    ticket?.final({ status: "failed", error });
+    const lease = this.leases.get(jobId);
+    lease?.loseLease(error);
+    return (ticket ? 1 : 0) + (lease ? 1 : 0);
+  }
+
   /** @internal A read of the job's input found its cancel request: the lease here delivers it now. */
   cancelRequested(jobId: string, reason: string): void {
     this.leases.get(jobId)?.cancelFound(reason);

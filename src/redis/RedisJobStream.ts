@@ -29,6 +29,8 @@ interface PendingAppend {
  */
 export class RedisJobStream implements JobStream, StreamHandle {
   closed: { error?: unknown; reason: string } | undefined;
+  /** Set once Redis lost the job's data (see `learnLost`). */
+  lost: Error | undefined;
   readonly suffix: string;
   readonly streamKey: string;
   readonly jobKey: string;
@@ -132,7 +134,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
   }
 
   append(data: unknown, guard?: WriteGuard): Promise<void> {
-    if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
+    if (this.closed) throw this.closedError();
     guard?.assertLive();
     const item: PendingAppend = { bytes: encode(data, `the message for ${this.label}`), timestamp: this.options.now ? this.options.now() : 0, seq: 0 };
     const seq = ++this.seq;
@@ -180,6 +182,26 @@ export class RedisJobStream implements JobStream, StreamHandle {
     this.stopWhenUnused();
   }
 
+  /**
+   * @internal Redis lost the job's data: the stream is closed with `error`
+   * (writes, and writers waiting for room, get a `StreamClosedError` whose
+   * cause it is; cursors end with it). False when it was closed already.
+   */
+  learnLost(error: Error): boolean {
+    if (this.lost) return false;
+    this.lost = error;
+    const wasOpen = this.closed === undefined;
+    this.closed = { error, reason: error.message };
+    this.changes.bump();
+    this.settleWriters();
+    this.stopWhenUnused();
+    return wasOpen;
+  }
+
+  private closedError(): StreamClosedError {
+    return new StreamClosedError(`Cannot write to ${this.label}: ${this.closed!.reason}`, this.lost ? { cause: this.lost } : undefined);
+  }
+
   private mark(reason: string, failure: { error: unknown } | undefined): void {
     if (this.closed) return;
     this.closed = failure ? { error: failure.error, reason } : { reason };
@@ -190,6 +212,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
       this.ctx.client.lwMark(this.jobKey, this.streamKey, this.channel, this.suffix, failure ? "f" : "e", reason, errorBytes, token).then(
         (applied) => {
           if (Number(applied) === -1) this.ctx.fenced(this.key.jobId);
+          else if (Number(applied) === -2) this.ctx.jobLost(this.key.jobId);
         },
         (error: unknown) => this.ctx.report(`ending ${this.label}`, error),
       );
@@ -227,7 +250,8 @@ export class RedisJobStream implements JobStream, StreamHandle {
       this.ctx.fenced(this.key.jobId);
       return;
     }
-    if (status === "gone" || status === "closed") this.learnClosed(status === "gone" ? `job "${this.key.jobId}" is no longer known` : "the stream was ended");
+    if (status === "gone") this.ctx.jobLost(this.key.jobId);
+    else if (status === "closed") this.learnClosed("the stream was ended");
   }
 
   /**
@@ -309,6 +333,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
     this.spaceWaiters = [];
     for (const waiter of waiting) {
       if (waiter.guard?.cancelled) waiter.reject(waiter.guard.cancelReason);
+      else if (this.lost) waiter.reject(this.closedError());
       else if (this.closed !== undefined || this.hasRoom(waiter.seq)) waiter.resolve();
       else this.spaceWaiters.push(waiter);
     }

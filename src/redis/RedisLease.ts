@@ -44,7 +44,9 @@ export class RedisLease implements JobLease {
     this.expired = taken.expired;
     if (taken.cancelledBefore !== "") this.cancelReason = taken.cancelledBefore;
     const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
-      if (message === "c" || message === "reconnected") this.lookForCancel();
+      if (message === "c") this.lookForCancel();
+      // Redis may have lost the job (a restart without persistence) or handed it to another process meanwhile.
+      else if (message === "reconnected") this.lookAgain();
     });
     this.unwatch = watch.stop;
     void watch.ready.then(() => this.lookForCancel());
@@ -131,9 +133,9 @@ export class RedisLease implements JobLease {
     });
   }
 
-  /** @internal Another process holds the job now: stop, and write nothing. */
-  loseLease(): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
+  /** @internal Another process holds the job now (or Redis lost it: `reason`): stop, and write nothing. */
+  loseLease(reason?: Error): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason ?? new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
     // The runtime stops without finishing or releasing: the lease ends here, and BullMQ's slot is free again.
     if (this.done) return;
     this.done = true;
@@ -155,6 +157,28 @@ export class RedisLease implements JobLease {
         this.deliverCancel();
       },
       (error: unknown) => this.ctx.report(`reading the cancel request of job "${this.jobId}"`, error),
+    );
+  }
+
+  /**
+   * After a reconnect: the job's hash gone means Redis lost the job; another
+   * token means another process took it while this one was cut off (its
+   * lease expired). Either way this process stops now, not at its next
+   * write. A cancel request is looked for as well.
+   */
+  private lookAgain(): void {
+    if (this.done) return;
+    const { client, keys, writes } = this.ctx;
+    writes.afterWrites(() => client.hmget(keys.job(this.jobId), "tok", "cx")).then(
+      ([token, reason]) => {
+        if (token === null) this.ctx.jobLost(this.jobId);
+        else if (token !== this.token) this.ctx.fenced(this.jobId);
+        else {
+          if (reason !== null && this.cancelReason === undefined) this.cancelReason = reason;
+          this.deliverCancel();
+        }
+      },
+      (error: unknown) => this.ctx.report(`reading the state of job "${this.jobId}"`, error),
     );
   }
 

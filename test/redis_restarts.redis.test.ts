@@ -333,4 +333,38 @@ describe("blocking reads across a restart", () => {
     await until(() => events.some((event) => event.jobId === job.jobId && event.type === "job.status" && event.status === "completed"), HANG_MS, "the completed event");
     await annotate(`a message fed after the restart reached the waiting worker and the waiting reader in ${wokeMs} ms`);
   }, 30_000);
+
+  it("a worker waiting for input waits out an outage longer than connectTimeoutMs and leaseMs: the job goes on (at most one restart, for its expired lease), none of its attempts fails for the outage", async ({ annotate }) => {
+    server = await startRedisServer({ appendonly: true });
+    const prefix = uniquePrefix("restarts");
+    const worker = processOf(server.url, prefix);
+    const client = processOf(server.url, prefix);
+    const spec = numbers();
+    let waitingForInput = false;
+    spec.defineWorker({
+      liveEnv: worker,
+      processor: async ({ input, output }) => {
+        waitingForInput = true;
+        for await (const value of input) await output.emit(value * 10);
+      },
+    });
+    const events: LifecycleEvent[] = [];
+    client.subscribe((event) => events.push(event));
+    const job = await spec.enqueueJob({ liveEnv: client });
+    await until(() => waitingForInput && job.status === "running", HANG_MS, "the worker waiting for input");
+    const downMs = CONNECT_TIMEOUT_MS + LEASE_MS;
+    await server.stop();
+    await sleep(downMs);
+    await server.restart();
+    await job.input.feed(7);
+    await job.input.terminate();
+    await within(job.waitUntilFinish(), HANG_MS, "waitUntilFinish");
+    expect((await job.output.first())?.data).toBe(70);
+    await until(() => events.some((event) => event.jobId === job.jobId && event.type === "job.status" && event.status === "completed"), HANG_MS, "the completed event");
+    const causes = events.flatMap((event) => (event.type === "worker.restart" ? [event.error?.code] : []));
+    // The lease expired while Redis was away (BullMQ could not renew its lock): one restart for that, none for the outage.
+    expect(causes.filter((code) => code !== "LEASE_EXPIRED"), "restarts for another cause").toEqual([]);
+    expect(causes.length).toBeLessThanOrEqual(1);
+    await annotate(`Redis down ${downMs} ms (connectTimeoutMs ${CONNECT_TIMEOUT_MS}, leaseMs ${LEASE_MS}); restarts: ${causes.length ? causes.join(", ") : "none"}`);
+  }, 30_000);
 });

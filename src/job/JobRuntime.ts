@@ -242,7 +242,8 @@ export class JobRuntime implements ProgressSink {
    */
   private leaseLost(): void {
     if (!this.letGo(`job "${this.jobId}" lost its lease: another process may run it now`)) return;
-    this.logger.warn(`job "${this.jobId}" lost its lease (another process may run it now): its attempt stops here and writes nothing more`);
+    // The reason says why: another process took the job over, or Redis lost its data.
+    this.logger.warn(`job "${this.jobId}" lost its lease (${describeError(this.lease.lost.reason)}): its attempt stops here and writes nothing more`);
     this.settleLetGo();
   }
 

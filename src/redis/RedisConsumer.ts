@@ -125,17 +125,19 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   /** Reads pending entries first, then new ones; false when there were none. */
   protected async fetch(): Promise<boolean> {
     const { ctx, jobKey, streamKey, suffix, key } = this.stream;
-    await ctx.ready();
+    // A worker's read waits out a Redis outage (the connection retries with backoff; the lease says after it whether
+    // the job is still this process's); another's fails with RedisUnavailableError after connectTimeoutMs.
+    const waitOut = this.guard !== undefined;
+    if (!waitOut) await ctx.ready();
     const from = this.lastId;
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const reply = await ctx.answer(
-      ctx.writes.afterWrites(() => {
-        read = ++reads;
-        const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
-        return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1", token);
-      }),
-    );
+    const command = ctx.writes.afterWrites(() => {
+      read = ++reads;
+      const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
+      return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1", token);
+    });
+    const reply = await (waitOut ? command : ctx.answer(command));
     // The job is gone: the stream is marked lost, and the wait for a message ends with that.
     if (reply === 0) {
       ctx.jobLost(key.jobId);

@@ -1,4 +1,5 @@
 import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { nanoid } from "nanoid";
 import { ConfigurationError, LeaseExpiredError, type RestartRecord } from "../errors.js";
 import type { JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
 import { isFinalStatus, type JobStatus } from "../backend/events.js";
@@ -79,7 +80,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       await this.ctx.ready();
       const { client, keys } = this.ctx;
       // After this process's queued writes (a job of the id it just finished is final by then).
-      const stored = await this.ctx.answer(this.ctx.writes.afterWrites(() => client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId))));
+      const stored = await this.ctx.answer(this.ctx.writes.afterWrites(() => client.lwAdd(keys.job(record.jobId), keys.journal(record.jobId), queueKey, bytes, keys.streamPrefix(record.jobId), nanoid())));
       if (Number(stored) !== 1) throw new ConfigurationError(`Job id "${record.jobId}" is already in use; pass a unique jobId or omit it`);
       this.ctx.freshJob(record.jobId);
       const ticket = this.ticketFor(record.jobId, queueKey, "queued");
@@ -248,7 +249,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId)))) as Buffer[];
+    const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId), token ?? nanoid()))) as Buffer[];
     if (started.length < 7) return; // final (cancelled while queued) or gone: nothing to run
     const [before, fence, recordBytes, cancelled, history, attempts, heldBefore] = started as Buffer[] as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
     const record = decode(recordBytes) as JobRecord;

@@ -3,15 +3,20 @@ import { IS_FINAL, EXPIRE_JOB } from "./luaHelpers.js";
 /** Scripts of a job's life: stored, taken (a new fencing token), restart history, released, finished, cancelled. */
 export const JOB_SCRIPTS = {
   /**
-   * Stores a job. KEYS: job, journal. ARGV: queueKey, record, streamPrefix.
-   * Returns 1, or 0 when a job of this id is queued or running. A final job
-   * of the id is forgotten first (its keys deleted).
+   * Stores a job. KEYS: job, journal. ARGV: queueKey, record, streamPrefix,
+   * nonce (unique per add). Returns 1, or 0 when a job of this id is queued
+   * or running (1 when it is this add's own job: the call sent again after
+   * its reply was lost with the connection). A final job of the id is
+   * forgotten first (its keys deleted).
    */
   lwAdd: {
     keys: 2,
     lua: `${IS_FINAL}
 local st = redis.call('HGET', KEYS[1], 'st')
-if st and not final(st) then return 0 end
+if st and not final(st) then
+  if redis.call('HGET', KEYS[1], 'an') == ARGV[4] then return 1 end
+  return 0
+end
 if st then
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     if string.sub(f, 1, 2) == 'n:' then
@@ -21,15 +26,18 @@ if st then
   end
   redis.call('DEL', KEYS[1], KEYS[2])
 end
-redis.call('HSET', KEYS[1], 'q', ARGV[1], 'r', ARGV[2], 'st', 'queued', 'tok', 0, 'ord', 0)
+redis.call('HSET', KEYS[1], 'q', ARGV[1], 'r', ARGV[2], 'st', 'queued', 'tok', 0, 'ord', 0, 'an', ARGV[4])
 return 1`,
   },
   /**
-   * A process takes a job. KEYS: job, channel. Returns `{ statusBefore,
-   * token, record, cancelReason, restartHistory, attempts, heldBefore }`
-   * (`''` for a history or attempts never stored; `heldBefore` `1` when a
-   * process held the job and never gave it back: its lease expired), or
-   * `{ status }` when the job is final or gone (`gone`): then it must not run.
+   * A process takes a job. KEYS: job, channel. ARGV: nonce (BullMQ's lock
+   * token, unique per take). Returns `{ statusBefore, token, record,
+   * cancelReason, restartHistory, attempts, heldBefore }` (`''` for a
+   * history or attempts never stored; `heldBefore` `1` when a process held
+   * the job and never gave it back: its lease expired), or `{ status }` when
+   * the job is final or gone (`gone`): then it must not run. The call sent
+   * again after its reply was lost (same nonce) gets the same answer, the
+   * token not raised twice.
    */
   lwStart: {
     keys: 2,
@@ -37,8 +45,14 @@ return 1`,
 if not st then return {'gone'} end
 if st ~= 'queued' and st ~= 'running' then return {st} end
 local held = redis.call('HGET', KEYS[1], 'held') or '0'
-local tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
-redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1)
+local tok
+if st == 'running' and redis.call('HGET', KEYS[1], 'tn') == ARGV[1] then
+  local before = redis.call('HMGET', KEYS[1], 'tok', 'tb', 'th')
+  tok, st, held = tonumber(before[1]), before[2], before[3]
+else
+  tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
+  redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1, 'tn', ARGV[1], 'tb', st, 'th', held)
+end
 redis.call('PUBLISH', KEYS[2], 's|running')
 local f = redis.call('HMGET', KEYS[1], 'r', 'cx', 'rh', 'ra')
 return {st, tostring(tok), f[1], f[2] or '', f[3] or '', f[4] or '', held}`,

@@ -22,7 +22,8 @@ const ACK_CHUNK = 1_000;
  * out and not acknowledged (the pending entries: a new attempt, here or in
  * another process, starts there), then new entries. Acknowledging sends
  * `XACK` (and deletes the entries) with the checkpoint, in one script that
- * checks the job's fencing token.
+ * checks the job's fencing token; reading checks it too (a read moves the
+ * group on: what a stale process took, the job's holder would never get).
  */
 export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   /** Where the pending entries are read from (`0`, then the last id read); undefined once they are all read. */
@@ -117,22 +118,29 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
 
   /** Reads pending entries first, then new ones; false when there were none. */
   protected async fetch(): Promise<boolean> {
-    const { ctx, jobKey, streamKey, suffix } = this.stream;
+    const { ctx, jobKey, streamKey, suffix, key } = this.stream;
     await ctx.ready();
     const from = this.pendingAfter ?? ">";
+    const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const [raw, checkpoint, pendingDone, cancelReason] = (await ctx.answer(
+    const [raw, checkpoint, pendingDone, cancelReason, fenced] = (await ctx.answer(
       ctx.writes.afterWrites(() => {
         read = ++reads;
-        return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1");
+        return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1", token);
       }),
     )) as [
       unknown,
       Buffer | null,
       number,
       Buffer | null,
+      number,
     ];
+    // Another process holds the job now: this one read nothing, and its lease here ends (the wait is cancelled with it).
+    if (Number(fenced) === 1) {
+      ctx.fenced(key.jobId);
+      return false;
+    }
     this.created = true;
     // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
     if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());

@@ -163,14 +163,19 @@ return 1`,
    * from (`0` or the last pending id read: the messages handed out and not
    * acknowledged, after it; `>`: new ones), count, suffix, create (`1`: make
    * the group first). When no pending message is left after `from`, reads new
-   * ones in the same call. KEYS: job, stream. Returns
-   * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false }`:
+   * ones in the same call. ARGV[5]: the reader's fencing token ('' none).
+   * KEYS: job, stream. Returns
+   * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false, fenced (0 | 1) }`:
    * a cancel recorded before this read comes with it, so the job hears of it
    * before what was read (an end of input fed after the cancel must not complete it).
+   * A reader with a stale token reads nothing (`fenced` 1): `XREADGROUP` moves
+   * the group on, and what a process that lost the job took would be missed by
+   * the one that holds it now, once that one reads only new entries.
    */
   lwConsume: {
     keys: 2,
     lua: `${FOLLOW_TTL}
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return {false, false, 0, false, 1} end
 if ARGV[4] == '1' then
   redis.pcall('XGROUP', 'CREATE', KEYS[2], 'lw', '0', 'MKSTREAM')
   followTtl(KEYS[1], KEYS[2])
@@ -187,7 +192,7 @@ elseif not entries then
   read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '>')
   if read and #read[1][2] > 0 then entries = read[1][2] end
 end
-return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone, redis.call('HGET', KEYS[1], 'cx')}`,
+return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone, redis.call('HGET', KEYS[1], 'cx'), 0}`,
   },
   /**
    * Acknowledges input (and commits a checkpoint with it). KEYS: job,

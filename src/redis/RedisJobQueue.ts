@@ -230,6 +230,10 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId)))) as Buffer[];
     if (started.length < 5) return; // final (cancelled while queued) or gone: nothing to run
     const [before, fence, recordBytes, cancelled, history] = started as [Buffer, Buffer, Buffer, Buffer, Buffer];
+    // Taken back while a call of it still runs here under an earlier lease (this process was paused past it and its
+    // BullMQ worker took the job again before this process learned so): that lease is lost first, or its calls would
+    // write with the new token.
+    this.leases.get(jobId)?.loseLease();
     const record = decode(recordBytes) as JobRecord;
     const restarts = history.length > 0 ? (decode(history) as RestartRecord[]) : [];
     const lease = new RedisLease(this.ctx, this, jobId, fence.toString(), before.toString() === "running", cancelled.toString(), restarts, this.settings.retentionMs);

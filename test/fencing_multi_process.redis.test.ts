@@ -32,7 +32,7 @@ function worker(name: string, prefix: string, holdMs: number): Child {
   return child;
 }
 
-type Message = { n: number; by: string; attempt: number };
+type Message = { n: number; by: string; attempt: number; run: number };
 
 /**
  * A job run by W1 (holding each input `holdMs.W1` before emitting it), with

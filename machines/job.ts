@@ -6,7 +6,7 @@ import {
   serializeError,
   type RestartRecord,
 } from "../src/errors.js";
-import { DEFAULT_RETRY, decideRestart, type RetryPolicy } from "./restartPolicy.js";
+import { DEFAULT_RETRY, decideRestart, type RestartDecision, type RetryPolicy } from "./restartPolicy.js";
 import {
   workerMachine,
   type WorkerFailedEvent,
@@ -41,6 +41,21 @@ export interface JobMachineInput {
    * process keeps its restart budget. Default none.
    */
   restarts?: readonly RestartRecord[];
+  /**
+   * For a job resumed in another process: the attempt each worker (by name)
+   * was last on there (a worker left out: 1). Each begins with the next
+   * attempt, or, after `expired`, recovers from this one. Default: a fresh
+   * job (every worker begins at attempt 1).
+   */
+  attempts?: Readonly<Record<string, number>>;
+  /**
+   * The job's last holder lost it without giving it back (a
+   * `LeaseExpiredError`): on `START` the supervisor treats it as a failure
+   * of every worker (`resuming`): one restart against the budget, every
+   * worker begun in `recovering` with its backoff, or the job fails when
+   * the budget is spent. Default: none.
+   */
+  expired?: unknown;
 }
 
 /** Sent by the env when a concurrency slot is free and a worker def exists. */
@@ -74,6 +89,12 @@ export interface JobContext {
   withoutInit: readonly string[];
   /** Restarts granted so far (the newest last; older than the window are dropped). */
   restarts: RestartRecord[];
+  /** `JobMachineInput.attempts`: undefined for a fresh job. */
+  attempts: Readonly<Record<string, number>> | undefined;
+  /** `JobMachineInput.expired`. */
+  expired: unknown;
+  /** The backoff granted for `expired`, once `resuming` granted it: every worker begins in `recovering`. */
+  resumeDelayMs: number | undefined;
   /** Workers that reached a final state, with how they ended. */
   finished: Record<string, WorkerOutput["outcome"]>;
   /** Why the job is failing, once known. */
@@ -130,6 +151,33 @@ function workerIsActive(self: AnyActorRef, workerName: string): boolean {
   return children[workerActorId(workerName)]?.getSnapshot().status === "active";
 }
 
+/** Restart records kept: enough for the intensity window to fill (`maxRestarts` may exceed `HISTORY_KEPT`). */
+const keptRecords = (context: JobContext): number =>
+  Number.isFinite(context.retry.maxRestarts) ? Math.max(HISTORY_KEPT, context.retry.maxRestarts) : HISTORY_KEPT;
+
+/** Why a refused restart fails the job, for `JobFailedError`'s message. */
+function refusal(context: JobContext, decision: Exclude<RestartDecision, { restart: true }>): string {
+  if (decision.reason === "intensity") return `exhausted its restart budget (${context.retry.maxRestarts} restarts within ${context.retry.withinMs} ms)`;
+  if (decision.reason === "predicate threw") return `failed, and its retry.retryable predicate threw (${describeError(decision.predicateError)}), so it was not retried`;
+  return "failed with a non-retryable error";
+}
+
+/** The attempt a worker of a resumed job was last on in its earlier holder (1 when none was stored). */
+const lastAttempt = (context: JobContext, workerName: string): number =>
+  context.attempts !== undefined && Object.hasOwn(context.attempts, workerName) ? context.attempts[workerName]! : 1;
+
+/**
+ * How a worker of a resumed job begins: after a lost lease, in `recovering`
+ * from the attempt it lost; after a release, with the next attempt. Nothing
+ * for a fresh job (attempt 1).
+ */
+function resumedAttempt(context: JobContext, workerName: string): { attempt?: number; recover?: { delayMs: number; error: unknown } } {
+  if (context.attempts === undefined && context.resumeDelayMs === undefined) return {};
+  const last = lastAttempt(context, workerName);
+  if (context.resumeDelayMs !== undefined) return { attempt: last, recover: { delayMs: context.resumeDelayMs, error: context.expired } };
+  return { attempt: last + 1 };
+}
+
 const allFinished = (context: JobContext) => context.workers.every((name) => Object.hasOwn(context.finished, name));
 
 /**
@@ -156,6 +204,7 @@ export const jobMachine = setup({
     /** A worker crashed or stopped on its own while the job runs. */
     workerEndedEarly: ({ event }) => "output" in event && (event.output as WorkerOutput).outcome !== "done",
     allFinished: ({ context }) => allFinished(context),
+    leaseExpired: ({ context }) => context.expired !== undefined,
     failing: ({ context }) => context.error !== undefined,
     allDone: ({ context }) => context.workers.every((name) => Object.hasOwn(context.finished, name) && context.finished[name] === "done"),
   },
@@ -166,6 +215,10 @@ export const jobMachine = setup({
      * record the event; listeners get it between XState steps).
      */
     reportJobTimeout: () => {},
+    applyStart: assign(({ event }) => {
+      const start = event as JobStartEvent;
+      return { retry: start.retry, timeouts: start.timeouts, workerTimeouts: start.workerTimeouts ?? {}, withoutInit: start.withoutInit ?? [] };
+    }),
     // The job timeout is a delayed JOB.TIMEOUT raised only when `jobMs` is set:
     // an `after` transition would arm (and then clear) a timer for every job.
     startJobTimer: enqueueActions(({ context, enqueue }) => {
@@ -188,6 +241,7 @@ export const jobMachine = setup({
               ? context.workerTimeouts[workerName]
               : { initMs: context.timeouts.initMs, stopMs: context.timeouts.stopMs },
             hasInit: !context.withoutInit.includes(workerName),
+            ...resumedAttempt(context, workerName),
           },
         });
       }
@@ -210,24 +264,30 @@ export const jobMachine = setup({
           delayMs: decision.delayMs,
           error: serializeError(event.error),
         };
-        // Keep enough records for the intensity window to fill (maxRestarts may exceed HISTORY_KEPT).
-        const kept = Number.isFinite(context.retry.maxRestarts) ? Math.max(HISTORY_KEPT, context.retry.maxRestarts) : HISTORY_KEPT;
-        enqueue.assign({ restarts: [...context.restarts, record].slice(-kept) });
+        enqueue.assign({ restarts: [...context.restarts, record].slice(-keptRecords(context)) });
         for (const workerName of restartSet(context, event.workerName)) {
           if (workerIsActive(self, workerName)) enqueue.sendTo(workerActorId(workerName), { type: "RESTART", delayMs: decision.delayMs });
         }
         return;
       }
-      const reason =
-        decision.reason === "intensity"
-          ? `exhausted its restart budget (${context.retry.maxRestarts} restarts within ${context.retry.withinMs} ms)`
-          : decision.reason === "predicate threw"
-            ? `failed, and its retry.retryable predicate threw (${describeError(decision.predicateError)}), so it was not retried`
-            : "failed with a non-retryable error";
       enqueue.assign({
-        error: new JobFailedError(context.jobId, event.error, context.restarts, reason, context.specName),
+        error: new JobFailedError(context.jobId, event.error, context.restarts, refusal(context, decision), context.specName),
       });
       enqueue.sendTo(target, { type: "GIVE_UP" });
+    }),
+    /** `resuming`: the lost lease is a failure of every worker; a granted restart sets `resumeDelayMs`, a refused one the job's error. */
+    superviseExpired: enqueueActions(({ context, enqueue, system }) => {
+      const at = clockNow(system);
+      const decision = decideRestart(context.restarts, context.retry, context.expired, at, `${context.jobId}:${context.restarts.length}`);
+      if (decision.restart) {
+        const lost = Math.max(1, ...context.workers.map((name) => lastAttempt(context, name)));
+        const record: RestartRecord = { attempt: lost, at, delayMs: decision.delayMs, error: serializeError(context.expired) };
+        enqueue.assign({ restarts: [...context.restarts, record].slice(-keptRecords(context)), resumeDelayMs: decision.delayMs });
+        return;
+      }
+      enqueue.assign({
+        error: new JobFailedError(context.jobId, context.expired, context.restarts, refusal(context, decision), context.specName),
+      });
     }),
     recordFinished: assign({
       finished: ({ context, event }) => {
@@ -269,6 +329,9 @@ export const jobMachine = setup({
     workerTimeouts: {},
     withoutInit: [],
     restarts: [...(input.restarts ?? [])],
+    attempts: input.attempts,
+    expired: input.expired,
+    resumeDelayMs: undefined,
     finished: {},
     error: undefined,
     cancelReason: undefined,
@@ -277,20 +340,21 @@ export const jobMachine = setup({
   states: {
     queued: {
       on: {
-        START: {
-          target: "running",
-          actions: assign(({ event }) => ({
-            retry: event.retry,
-            timeouts: event.timeouts,
-            workerTimeouts: event.workerTimeouts ?? {},
-            withoutInit: event.withoutInit ?? [],
-          })),
-        },
+        START: [
+          { guard: "leaseExpired", target: "resuming", actions: "applyStart" },
+          { target: "running", actions: "applyStart" },
+        ],
         CANCEL: {
           target: "cancelled",
           actions: assign({ cancelReason: ({ event }) => event.reason }),
         },
       },
+    },
+    // The process that ran the job lost it (a job resumed after its lease expired): one restart of every
+    // worker, or the job fails when the restart budget is spent. Eventless: never a snapshot of its own.
+    resuming: {
+      entry: "superviseExpired",
+      always: [{ guard: "failing", target: "failed" }, { target: "running" }],
     },
     running: {
       entry: ["spawnWorkers", "startJobTimer"],

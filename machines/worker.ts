@@ -34,6 +34,19 @@ export interface WorkerMachineInput {
    * `executing` (no `initializing` state, no init timeout). Default true.
    */
   hasInit?: boolean;
+  /**
+   * The attempt to begin with: a job resumed in another process goes on
+   * from the attempt its workers were on there. A whole number >= 1.
+   * Default 1.
+   */
+  attempt?: number;
+  /**
+   * Begins in `recovering`: the process that ran the job lost it mid-attempt
+   * (`attempt` is the lost one), and its supervisor granted a restart:
+   * `error` is the cause (a `worker.restart` event reports it), `delayMs`
+   * the backoff before attempt `attempt + 1` begins. Default: none.
+   */
+  recover?: { delayMs: number; error: unknown };
 }
 
 /** How a worker actor ended: the machine's output. */
@@ -80,6 +93,8 @@ export interface WorkerContext {
   backoffMs: number;
   error: unknown;
   outcome: WorkerOutput["outcome"] | undefined;
+  /** True until the first backoff of a worker begun in `recovering` (`WorkerMachineInput.recover`). */
+  recoverFirst: boolean;
 }
 
 const attemptInput = ({ context }: { context: WorkerContext }): AttemptInput => ({
@@ -98,6 +113,8 @@ const attemptInput = ({ context }: { context: WorkerContext }): AttemptInput => 
  * (backoff delay) `→ initializing` (or `executing`), or `→ crashed` when the supervisor gives up.
  * A healthy worker restarted with a failing sibling goes `restarting` (its
  * attempt stops first) `→ recovering`. `STOP` leads to `stopping → stopped`.
+ * A worker whose job was lost with its process begins in `recovering`
+ * (`WorkerMachineInput.recover`).
  *
  * @example
  * import { createActor } from "xstate";
@@ -125,6 +142,7 @@ export const workerMachine = setup({
     hasInitTimeout: ({ context }) => isArmed(context.timeouts.initMs),
     hasStopTimeout: ({ context }) => isArmed(context.timeouts.stopMs),
     hasInit: ({ context }) => context.hasInit,
+    recoverFirst: ({ context }) => context.recoverFirst,
   },
   actions: {
     scheduleRestart: assign({
@@ -157,17 +175,18 @@ export const workerMachine = setup({
     supervisor: input.supervisor,
     timeouts: input.timeouts ?? {},
     hasInit: input.hasInit ?? true,
-    attempt: 1,
-    backoffMs: 0,
-    error: undefined,
+    attempt: input.attempt ?? 1,
+    backoffMs: input.recover?.delayMs ?? 0,
+    error: input.recover?.error,
     outcome: undefined,
+    recoverFirst: input.recover !== undefined,
   }),
   initial: "starting",
   states: {
     // Where each attempt begins. Eventless, so never a snapshot of its own: a
     // worker with nothing to initialize costs no init actor and no init timer.
     starting: {
-      always: [{ guard: "hasInit", target: "initializing" }, { target: "executing" }],
+      always: [{ guard: "recoverFirst", target: "recovering" }, { guard: "hasInit", target: "initializing" }, { target: "executing" }],
     },
     initializing: {
       entry: report("initializing"),
@@ -219,7 +238,7 @@ export const workerMachine = setup({
       after: {
         backoff: {
           target: "starting",
-          actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
+          actions: assign({ attempt: ({ context }) => context.attempt + 1, recoverFirst: false }),
         },
       },
       on: { STOP: "stopped" },

@@ -98,6 +98,22 @@ export class TimeoutError extends LiveworkerError {
   }
 }
 
+/**
+ * The process that ran a job lost it without giving it back: it died
+ * (`SIGKILL`, a crash), or its event loop was blocked or paused (`SIGSTOP`)
+ * past its lease, so it stopped renewing the lease and another process took
+ * the job over. The taking process treats this as a failure of every worker
+ * of the job: one restart, counted against `retry.maxRestarts` and after its
+ * backoff, with this error as the `worker.restart` event's cause (retryable
+ * by default). Only backends shared by several processes (Redis) raise it.
+ */
+export class LeaseExpiredError extends LiveworkerError {
+  override readonly code = "LEASE_EXPIRED";
+  constructor(readonly jobId: string) {
+    super(`Job "${jobId}": the process that ran it stopped renewing its lease (it died, or its event loop was blocked or paused past leaseMs); another process took the job over`);
+  }
+}
+
 /** One restart the supervisor granted. */
 export interface RestartRecord {
   /** Attempt that failed (1 = the first run). */
@@ -296,6 +312,8 @@ function errorOfCode(serialized: SerializedError, cause: unknown): Error {
       return new JobCancelledError(field("jobId"), field("reason"));
     case "ATTEMPT_ABANDONED":
       return new AttemptAbandonedError(field("workerName"), field("attempt"));
+    case "LEASE_EXPIRED":
+      return new LeaseExpiredError(field("jobId"));
     default:
       return new Error(serialized.message, cause === undefined ? undefined : { cause });
   }

@@ -17,7 +17,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifecycleEvent, LiveEnv } from "../src/index.js";
 import { decode } from "../src/redis/codec.js";
-import { SHORT_LEASE_MS, numbers } from "./fixtures/multiProcessSpecs.js";
+import { LEASE_MS, numbers } from "./fixtures/multiProcessSpecs.js";
 import { stopChildren } from "./helpers/childProcesses.js";
 import { tallyChaos, type NumbersMessage } from "./helpers/chaosTally.js";
 import { numbersClient, numbersKeys, startNumbersWorker } from "./helpers/numbersWorkers.js";
@@ -92,7 +92,7 @@ describe("chaos: worker processes killed and paused while 50 jobs stream (child 
         pool.kill(victim, random.int(200, 2_000));
         kills += 1;
       } else {
-        pool.pause(victim, random.int(1.5 * SHORT_LEASE_MS, 3 * SHORT_LEASE_MS));
+        pool.pause(victim, random.int(1.5 * LEASE_MS, 3 * LEASE_MS));
         pauses += 1;
       }
     }
@@ -128,7 +128,7 @@ describe("chaos: worker processes killed and paused while 50 jobs stream (child 
     const tally = tallyChaos({ jobIds, inputs: INPUTS, outputs, lines: pool.started.flatMap((child) => child.lines), finalEvents, disruptions: pool.disruptions });
     const restartEvents = events.filter((event) => event.type === "worker.restart").length;
     await annotate(
-      `seed ${random.seed}: ${JOBS} jobs × ${INPUTS} inputs, ${WORKERS} worker processes (lease ${SHORT_LEASE_MS} ms); ` +
+      `seed ${random.seed}: ${JOBS} jobs × ${INPUTS} inputs, ${WORKERS} worker processes (lease ${LEASE_MS} ms); ` +
         `${kills} kills, ${pauses} pauses, ${pool.restarts} restarts; ${tally.takeovers} take-overs, ${restartEvents} worker.restart events, ` +
         `${tally.fencedCalls} fenced calls; ${tally.duplicates} duplicate messages; ` +
         `recovery max ${Math.max(0, ...tally.recoveriesMs)} ms over ${tally.recoveriesMs.length} disruptions holding jobs; ` +

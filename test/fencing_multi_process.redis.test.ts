@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LiveEnv } from "../src/index.js";
 import { RedisKeys } from "../src/redis/keys.js";
-import { SHORT_LEASE_MS, numbers } from "./fixtures/multiProcessSpecs.js";
+import { LEASE_MS, numbers } from "./fixtures/multiProcessSpecs.js";
 import { stopChildren, type Child } from "./helpers/childProcesses.js";
 import { is, numbersClient, numbersKeys, startNumbersWorker } from "./helpers/numbersWorkers.js";
 import { redisUrl, uniquePrefix } from "./helpers/redisServer.js";
@@ -88,7 +88,7 @@ describe("fencing across processes (child processes on Redis)", () => {
     const pausedAt = Date.now();
     // W1 is paused holding input 2: taken from Redis, neither emitted nor acknowledged. W2 waits for the job.
     expect(second.lines.filter(is("started"))).toEqual([]);
-    const takenOver = await second.waitFor("W2 takes the job over", is("started", jobId), 10 * SHORT_LEASE_MS);
+    const takenOver = await second.waitFor("W2 takes the job over", is("started", jobId), 10 * LEASE_MS);
     await job.input.feed(3);
     await job.input.feed(4);
     // W2 resumes from what was acknowledged: input 2, which it now holds.
@@ -125,7 +125,7 @@ describe("fencing across processes (child processes on Redis)", () => {
     expect(Number(await redis.hget(keys.job(jobId), `n:${await streamSuffix(redis, keys, jobId, "output")}`))).toBe(5);
     expect((staleEmit.at as number) >= continuedAt).toBe(true);
     await annotate(
-      `paused ${continuedAt - pausedAt} ms (lease ${SHORT_LEASE_MS} ms); W2 took over ${(takenOver.at as number) - pausedAt} ms after SIGSTOP; ` +
+      `paused ${continuedAt - pausedAt} ms (lease ${LEASE_MS} ms); W2 took over ${(takenOver.at as number) - pausedAt} ms after SIGSTOP; ` +
         `W1 emitted ${(staleEmit.at as number) - continuedAt} ms after SIGCONT (its signal aborted: ${String(staleEmit.aborted)}); ` +
         `its signal aborted ${(aborted.at as number) - continuedAt} ms after SIGCONT: ${String(aborted.reason)}`,
     );
@@ -139,7 +139,7 @@ describe("fencing across processes (child processes on Redis)", () => {
     await inputHolds([]);
     // W1 is paused waiting for input, its lease running out.
     first.signal("SIGSTOP");
-    await second.waitFor("W2 takes the job over", is("started", jobId), 10 * SHORT_LEASE_MS);
+    await second.waitFor("W2 takes the job over", is("started", jobId), 10 * LEASE_MS);
     await job.input.feed(2);
     // W2 read what was pending (nothing) and then input 2, new: it reads only new input from now on.
     await second.waitFor("W2 takes input 2", is("handled", jobId, 2));

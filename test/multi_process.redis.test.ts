@@ -11,9 +11,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { JobCancelledError, type LiveEnv } from "../src/index.js";
-import { CHILD_ENV, LEASE_MS, hang, multiProcessEnv, relay, tally } from "./fixtures/multiProcessSpecs.js";
+import { JobCancelledError, JobFailedError, LeaseExpiredError, type LifecycleEvent, type LiveEnv } from "../src/index.js";
+import { CHILD_ENV, LEASE_MS, fragile, hang, multiProcessEnv, relay, tally } from "./fixtures/multiProcessSpecs.js";
 import { startChild, stopChildren, type Child, type ChildLine } from "./helpers/childProcesses.js";
+import { within } from "./helpers/breaker.js";
 import { redisUrl, uniquePrefix } from "./helpers/redisServer.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/redis-process.ts", import.meta.url));
@@ -148,9 +149,13 @@ describe("one env, several processes (child processes on Redis)", () => {
     expect(handoverMs).toBeLessThan(LEASE_MS);
   });
 
-  it("a worker process killed with SIGKILL: another takes its running job over within 2 × leaseMs (its lock expires, BullMQ's stalled-job check runs every leaseMs / 2), every input handled", async ({ annotate }) => {
+  it("a worker process killed with SIGKILL: another takes its running job over within 2 × leaseMs, as a restart (attempt 2, a worker.restart event whose cause is LeaseExpiredError); every input handled, outputs kept", async ({ annotate }) => {
     const prefix = uniquePrefix("multi-process");
     const client = clientEnv(prefix);
+    const events: LifecycleEvent[] = [];
+    client.subscribe((event) => {
+      if (event.jobId === "killed-soup") events.push(event);
+    });
     const first = start("K1", prefix, "worker");
     const job = await relay.enqueueJob({ liveEnv: client, jobId: "killed-soup" });
     for (const n of [1, 2]) await job.input.feed(n);
@@ -162,12 +167,43 @@ describe("one env, several processes (child processes on Redis)", () => {
     for (const n of [3, 4]) await job.input.feed(n);
     const takenOver = await second.waitFor("K2 takes the job over", is("started", "killed-soup"));
     const recoveryMs = (takenOver.at as number) - killed;
+    expect(takenOver.attempt).toBe(2);
     await job.input.terminate();
     await job.waitUntilFinish();
-    const output: number[] = [];
-    for await (const { data } of job.output) output.push(data.n);
-    expect(new Set(output)).toEqual(new Set([1, 2, 3, 4]));
-    await annotate(`SIGKILL to K1 → K2 runs the job after ${recoveryMs} ms (leaseMs ${LEASE_MS})`);
+    expect(job.status).toBe("completed");
+    const output: Array<{ n: number; by: string }> = [];
+    for await (const { data } of job.output) output.push(data);
+    // What K1 emitted before it died is kept; what it had not acknowledged K2 handles again (at least once).
+    expect(output.filter(({ by }) => by === "K1").map(({ n }) => n)).toEqual([1, 2]);
+    expect(new Set(output.map(({ n }) => n))).toEqual(new Set([1, 2, 3, 4]));
+    const handledByK2 = second.lines.filter(is("handled", "killed-soup")).map((line) => line.n as number);
+    expect(handledByK2.filter((n) => n >= 3)).toEqual([3, 4]);
+    // Observers learn of it from the events alone: one restart, its cause the expired lease.
+    const restarts = events.filter((event) => event.type === "worker.restart");
+    expect(restarts).toHaveLength(1);
+    expect(restarts[0]).toMatchObject({ workerName: "relay", attempt: 1, error: { code: "LEASE_EXPIRED", name: "LeaseExpiredError" } });
+    const restart = restarts[0] as Extract<LifecycleEvent, { type: "worker.restart" }>;
+    // The backoff is kept: K2's attempt 2 begins no sooner than delayMs after the restart was granted there.
+    expect(takenOver.at as number).toBeGreaterThanOrEqual(restart.at + restart.delayMs - 1);
+    await annotate(`SIGKILL to K1 → K2 runs attempt 2 after ${recoveryMs} ms (leaseMs ${LEASE_MS}; backoff ${restart.delayMs} ms included); K2 handled again: [${handledByK2.filter((n) => n < 3).join(", ")}]`);
     expect(recoveryMs).toBeLessThan(2 * LEASE_MS);
+  });
+
+  it("a worker process killed with SIGKILL while its job's restart budget is spent (maxRestarts 0): the job fails in the process that takes it over, its cause LeaseExpiredError", async () => {
+    const prefix = uniquePrefix("multi-process");
+    const client = clientEnv(prefix);
+    const first = start("F1", prefix, "worker");
+    const job = await fragile.enqueueJob({ liveEnv: client, jobId: "fragile-1" });
+    await first.waitFor("F1 runs the job", is("running", "fragile-1"));
+    const second = start("F2", prefix, "worker");
+    await ready(second);
+    first.signal("SIGKILL");
+    const error = await within(job.waitUntilFinish().catch((e: unknown) => e), 4 * LEASE_MS, "waitUntilFinish");
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect((error as JobFailedError).message).toContain("exhausted its restart budget");
+    expect((error as JobFailedError).cause).toBeInstanceOf(LeaseExpiredError);
+    expect(job.status).toBe("failed");
+    // Failed by the supervisor in F2 before any worker began: its processor never ran there.
+    expect(second.lines.filter(is("running", "fragile-1"))).toEqual([]);
   });
 });

@@ -140,7 +140,7 @@ describe("a slow reader in another process", () => {
 });
 
 describe("a lease lost to another process", () => {
-  it("the stale process stops at its next write: its processor's signal aborts, and what it emits after lands nowhere", async () => {
+  it("the stale process stops at its next read or write: its processor's signal aborts, it takes no new input from the group (the new holder would never get it), and what it emits after lands nowhere", async () => {
     const prefix = uniquePrefix("adversarial");
     const worker = processOf(prefix);
     const client = processOf(prefix);
@@ -169,6 +169,15 @@ describe("a lease lost to another process", () => {
     await expect.poll(() => signal?.aborted, { timeout: 5_000 }).toBe(true);
     const next = await Promise.race([reader.next(), new Promise((resolve) => setTimeout(() => resolve("nothing"), 300))]);
     expect(next).toBe("nothing");
+    // "b" is still new to the input's consumer group: the process that holds the job now reads it.
+    const check = new Redis(redisUrl());
+    try {
+      const inputKey = `${prefix}/kitchen:s:{${job.jobId}}:input:${spec.name}/default`;
+      const read = (await check.xreadgroup("GROUP", "lw", "c", "COUNT", 10, "STREAMS", inputKey, ">")) as Array<[string, Array<[string, string[]]>]> | null;
+      expect(read?.[0]?.[1]).toHaveLength(1);
+    } finally {
+      check.disconnect();
+    }
     expect(job.status).toBe("running"); // the job goes on with its new holder; the stale process recorded no outcome
   });
 });

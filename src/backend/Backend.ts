@@ -17,7 +17,7 @@
  * nothing. The env guards every listener it hands to the backend: they never
  * throw.
  */
-import type { RestartRecord } from "../errors.js";
+import type { LeaseExpiredError, RestartRecord } from "../errors.js";
 import type { FinalStatus, JobStatus, LifecycleEvent, LifecycleListener } from "./events.js";
 
 /** Where jobs wait and are handed out, where their data is, and where their events go. */
@@ -157,6 +157,26 @@ export interface JobLease {
    * nothing. Absent on a backend that is not shared (nothing resumes elsewhere).
    */
   recordRestarts?(history: readonly RestartRecord[]): void;
+  /**
+   * The attempt each worker (by name) last began under earlier holders
+   * (`recordAttempts`): a resumed job's workers go on from the next one, so
+   * `attempt` never repeats across processes. Absent for a job that never
+   * ran elsewhere (every worker starts at 1).
+   */
+  readonly attempts?: Readonly<Record<string, number>>;
+  /**
+   * Stores the attempt each worker is on (called when a worker begins an
+   * attempt after its first), behind the fence as `recordRestarts`. Absent
+   * on a backend that is not shared.
+   */
+  recordAttempts?(attempts: Readonly<Record<string, number>>): void;
+  /**
+   * Set when the job's last holder lost it without finishing or releasing
+   * it (its process died, or stalled past its lease): this run is then a
+   * restart of every worker, counted against the restart budget and begun
+   * after its backoff, with this error as the cause. Absent otherwise.
+   */
+  readonly expired?: LeaseExpiredError;
   /**
    * The job is final: records `outcome` (the ticket's status and outcome
    * follow at once) and frees the slot. Waiting jobs start after the

@@ -61,6 +61,9 @@ export class JobRuntime implements ProgressSink {
         strategy: plan.strategy,
         downstream: shape.downstream,
         ...(lease.restarts && lease.restarts.length > 0 ? { restarts: lease.restarts } : {}),
+        // A resumed job's workers go on from their attempts there (every worker named: one left out was on 1).
+        ...(lease.resumed ? { attempts: Object.fromEntries(shape.workers.map((name) => [name, lease.attempts?.[name] ?? 1])) } : {}),
+        ...(lease.expired !== undefined ? { expired: lease.expired } : {}),
       },
       id: actorId,
       systemId: actorId,
@@ -68,6 +71,8 @@ export class JobRuntime implements ProgressSink {
       ...(env.inspect ? { inspect: env.inspect } : {}),
     });
     this.storedRestarts = this.actor.getSnapshot().context.restarts;
+    // Null prototype: worker names are user strings (`__proto__` is a fine flow label).
+    if (lease.recordAttempts) this.storedAttempts = Object.assign(Object.create(null) as Record<string, number>, lease.attempts);
     this.outbox = new EventOutbox(env.publish);
     this.actor.subscribe(new SupervisorObserver(this));
   }
@@ -156,6 +161,16 @@ export class JobRuntime implements ProgressSink {
 
   /** The restart history last handed to the lease. */
   private storedRestarts: readonly RestartRecord[] | undefined;
+  /** The attempts last handed to the lease (`recordAttempts`); undefined on a backend that keeps none. */
+  private storedAttempts: Record<string, number> | undefined;
+
+  /** A worker began `attempt`: stored with the job when it is past what the job has (attempt 1 of a fresh job is not). */
+  private storeAttempt(workerName: string, attempt: number): void {
+    const stored = this.storedAttempts!;
+    if (attempt <= (Object.hasOwn(stored, workerName) ? stored[workerName]! : 1)) return;
+    stored[workerName] = attempt;
+    this.lease.recordAttempts!({ ...stored });
+  }
 
   private setStatus(status: JobStatus): void {
     this.status = status;
@@ -271,6 +286,7 @@ export class JobRuntime implements ProgressSink {
    * (or `stopped`) it caused, a granted restart before `recovering`.
    */
   onWorkerState(state: ReportedWorkerState, context: WorkerContext): void {
+    if (this.storedAttempts && (state === "initializing" || state === "executing")) this.storeAttempt(context.workerName, context.attempt);
     const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
     workerStateEvents(base, state, context, this.outbox);
   }

@@ -48,6 +48,8 @@ export abstract class EntryBuffer {
         return undefined;
       }
       if (canceller?.cancelled) throw canceller.cancelReason;
+      // The job's data is gone: nothing more will come (its end marker neither).
+      if (this.stream.lost) throw this.stream.lost;
       if (this.stream.ctx.closed) throw new EnvClosedError(`Cannot read ${this.stream.label}: its env closed (the job may run on in another process)`);
       if (!this.subscribed) {
         // Subscribed before the first read: a change after that read wakes this cursor. Usually at once,

@@ -22,12 +22,17 @@ const ACK_CHUNK = 1_000;
  * out and not acknowledged (the pending entries: a new attempt, here or in
  * another process, starts there), then new entries. Acknowledging sends
  * `XACK` (and deletes the entries) with the checkpoint, in one script that
- * checks the job's fencing token; reading checks it too (a read moves the
- * group on: what a stale process took, the job's holder would never get).
+ * checks the job's fencing token.
  */
 export class RedisConsumer extends EntryBuffer implements StreamConsumer {
-  /** Where the pending entries are read from (`0`, then the last id read); undefined once they are all read. */
-  private pendingAfter: string | undefined = "0";
+  /**
+   * The id of the last entry this consumer received (`0` before any). Every
+   * read starts after it, never at `>` alone: a read whose reply was lost
+   * (the connection dropped; ioredis sends it again once reconnected) handed
+   * its entries to the group all the same, and the read sent again finds them
+   * among the pending entries after this id, where `>` would skip them.
+   */
+  private lastId = "0";
   private created = false;
   private taken: string[] = [];
   private committed: unknown;
@@ -85,14 +90,15 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     if (bytes !== undefined) this.committed = decode(bytes);
     // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
     // Late: an acknowledgement never goes ahead of the outputs queued before it (at-least-once).
-    // The token of the lease now, as an append takes it: by the time the batch is sent, this process may hold a newer one.
+    // The token of the lease now, as an append takes it: by the time the batch is sent, this process may hold a newer
+    // one (it took the job back), and this call's acknowledgement would delete input the new call has not read.
     const token = this.guard ? (this.stream.ctx.tokens.get(this.stream.key.jobId) ?? "") : "";
     this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes, token }, (acks) => this.sendAcks(acks), LATE);
   }
 
   private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined; token: string }>): void {
     const { ctx, jobKey, streamKey, channel, suffix, key } = this.stream;
-    // One consumer's acks: one call's, under one lease (a lease lost here fails the call's next ack).
+    // One consumer's acks: one call's, under one lease (a lease lost here fails the call's next ack, in assertLive).
     const token = acks[0]!.token;
     let checkpoint: Buffer | undefined;
     const ids: string[] = [];
@@ -109,6 +115,7 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
         .then(
           (applied) => {
             if (Number(applied) === 0) ctx.fenced(key.jobId);
+            else if (Number(applied) === -1) ctx.jobLost(key.jobId);
           },
           (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
         );
@@ -123,37 +130,33 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   protected async fetch(): Promise<boolean> {
     const { ctx, jobKey, streamKey, suffix, key } = this.stream;
     await ctx.ready();
-    // A call that was let go reads nothing: what it took, the job's next call would have to find among the pending entries.
-    if (this.guard?.cancelled) return false;
-    const from = this.pendingAfter ?? ">";
-    const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
+    const from = this.lastId;
     // In order with this process's writes: a consumer that replaces another here reads after its acknowledgements.
     let read = 0;
-    const [raw, checkpoint, pendingDone, cancelReason, fenced] = (await ctx.answer(
+    const reply = await ctx.answer(
       ctx.writes.afterWrites(() => {
         read = ++reads;
+        const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
         return ctx.client.lwConsumeBuffer(jobKey, streamKey, from, BATCH, suffix, this.created ? "0" : "1", token);
       }),
-    )) as [
-      unknown,
-      Buffer | null,
-      number,
-      Buffer | null,
-      number,
-    ];
-    // Another process holds the job now: this one read nothing, and its lease here ends (the wait is cancelled with it).
-    if (Number(fenced) === 1) {
+    );
+    // The job is gone: the stream is marked lost, and the wait for a message ends with that.
+    if (reply === 0) {
+      ctx.jobLost(key.jobId);
+      return false;
+    }
+    // A stale holder (another process took the job over) reads nothing: its lease here is lost.
+    if (!Array.isArray(reply)) {
       ctx.fenced(key.jobId);
       return false;
     }
+    const [raw, checkpoint, pendingDone, cancelReason] = reply as [unknown, Buffer | null, number, Buffer | null];
     this.created = true;
     // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
     if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());
     if (checkpoint) this.committed = decode(checkpoint);
     const entries = parseEntries(raw);
-    // Every pending entry read: new ones from now on (what this read returned, if any, was new).
-    if (Number(pendingDone) === 1) this.pendingAfter = undefined;
-    else if (entries.length > 0) this.pendingAfter = entries[entries.length - 1]!.id;
+    if (entries.length > 0) this.lastId = entries[entries.length - 1]!.id;
     if (Number(pendingDone) === 1 && entries.length < BATCH) this.wholeAt = read;
     for (const entry of entries) if (entry.kind === "message") readBy.set(entry.message, read);
     if (entries.length === 0) return false;

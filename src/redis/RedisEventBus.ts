@@ -40,7 +40,10 @@ export class RedisEventBus implements EventBus {
   constructor(
     private readonly ctx: RedisContext,
     private readonly blocking: Redis,
-  ) {}
+  ) {
+    // A reconnected connection has another client id: UNBLOCK of the old one would wake nothing.
+    blocking.on("close", () => (this.blockedId = undefined));
+  }
 
   publish(event: LifecycleEvent): void {
     const bytes = encode(event, `the ${event.type} event of job "${event.jobId}"`);

@@ -1,5 +1,5 @@
 import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
-import { ConfigurationError, type RestartRecord } from "../errors.js";
+import { ConfigurationError, LeaseExpiredError, type RestartRecord } from "../errors.js";
 import type { JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
 import { isFinalStatus, type JobStatus } from "../backend/events.js";
 import { decode, encode } from "./codec.js";
@@ -126,7 +126,15 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       // Jobs found stalled (their process died) go back to their queue as often as that happens: liveworker counts restarts itself.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
-    worker.on("error", (error) => this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error));
+    worker.on("error", (error) => {
+      // A lock that could not be renewed is a lost lease (`lockRenewalFailed`), not an error of the worker.
+      if (!/^could not renew lock for job /.test(error.message)) this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error);
+    });
+    // This process stalled past a lease (event loop blocked, SIGSTOP): another may run the job now. Its run
+    // here stops at once, not at its next write.
+    worker.on("lockRenewalFailed", (bullIds: string[]) => {
+      for (const bullId of bullIds) this.fenced(liveId(bullId));
+    });
     this.workers.add(worker);
     const cap = this.settings.globalConcurrency?.(queueKey);
     if (cap !== undefined) this.producer(queueKey).setGlobalConcurrency(cap).catch((error: unknown) => this.ctx.report(`setting the global concurrency of "${queueKey}"`, error));
@@ -190,6 +198,19 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.leases.get(jobId)?.loseLease();
   }
 
+  /**
+   * @internal Redis lost the job's data: its ticket here fails with `error`
+   * and its lease here ends (its attempt stops, writing nothing). Returns
+   * how many of the two this process held.
+   */
+  lost(jobId: string, error: Error): number {
+    const ticket = this.tickets.get(jobId);
+    ticket?.final({ status: "failed", error });
+    const lease = this.leases.get(jobId);
+    lease?.loseLease(error);
+    return (ticket ? 1 : 0) + (lease ? 1 : 0);
+  }
+
   /** @internal A read of the job's input found its cancel request: the lease here delivers it now. */
   cancelRequested(jobId: string, reason: string): void {
     this.leases.get(jobId)?.cancelFound(reason);
@@ -228,15 +249,27 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       throw new WaitingError();
     }
     const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId)))) as Buffer[];
-    if (started.length < 5) return; // final (cancelled while queued) or gone: nothing to run
-    const [before, fence, recordBytes, cancelled, history] = started as [Buffer, Buffer, Buffer, Buffer, Buffer];
-    // Taken back while a call of it still runs here under an earlier lease (this process was paused past it and its
-    // BullMQ worker took the job again before this process learned so): that lease is lost first, or its calls would
-    // write with the new token.
-    this.leases.get(jobId)?.loseLease();
+    if (started.length < 7) return; // final (cancelled while queued) or gone: nothing to run
+    const [before, fence, recordBytes, cancelled, history, attempts, heldBefore] = started as Buffer[] as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
     const record = decode(recordBytes) as JobRecord;
-    const restarts = history.length > 0 ? (decode(history) as RestartRecord[]) : [];
-    const lease = new RedisLease(this.ctx, this, jobId, fence.toString(), before.toString() === "running", cancelled.toString(), restarts, this.settings.retentionMs);
+    const resumed = before.toString() === "running";
+    const lease = new RedisLease(
+      this.ctx,
+      this,
+      jobId,
+      fence.toString(),
+      {
+        resumed,
+        cancelledBefore: cancelled.toString(),
+        restarts: history.length > 0 ? (decode(history) as RestartRecord[]) : [],
+        attempts: attempts.length > 0 ? (decode(attempts) as Record<string, number>) : undefined,
+        // Held, never given back: its process died or stalled past its lease (BullMQ found the job stalled).
+        expired: resumed && heldBefore.toString() === "1" ? new LeaseExpiredError(jobId) : undefined,
+      },
+      this.settings.retentionMs,
+    );
+    // BullMQ handed this process a job it still runs (it stalled here past its lease): that run is stale.
+    this.leases.get(jobId)?.loseLease();
     tokens.set(jobId, lease.token);
     this.leases.set(jobId, lease);
     // Closed while the take was on its way: given back at once, never run here.

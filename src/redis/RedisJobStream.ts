@@ -29,6 +29,8 @@ interface PendingAppend {
  */
 export class RedisJobStream implements JobStream, StreamHandle {
   closed: { error?: unknown; reason: string } | undefined;
+  /** Set once Redis lost the job's data (see `learnLost`). */
+  lost: Error | undefined;
   readonly suffix: string;
   readonly streamKey: string;
   readonly jobKey: string;
@@ -53,8 +55,12 @@ export class RedisJobStream implements JobStream, StreamHandle {
   private unwatch: (() => void) | undefined;
   private watchReady: Promise<void> | undefined;
   private readonly batchOptions: { readonly group: string };
-  /** Batch owners: appends with a fencing token and without one never share a script call. */
-  private readonly fencedOwner = {};
+  /**
+   * Batch owner of the appends made under a fencing token: appends of two
+   * tokens (a stale run and the run that took the job over, in one
+   * process) or with and without one never share a script call.
+   */
+  private fencedOwner = { token: "" };
 
   constructor(
     readonly ctx: RedisContext,
@@ -128,12 +134,13 @@ export class RedisJobStream implements JobStream, StreamHandle {
   }
 
   append(data: unknown, guard?: WriteGuard): Promise<void> {
-    if (this.closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.closed.reason}`);
+    if (this.closed) throw this.closedError();
     guard?.assertLive();
     const item: PendingAppend = { bytes: encode(data, `the message for ${this.label}`), timestamp: this.options.now ? this.options.now() : 0, seq: 0 };
     const seq = ++this.seq;
     item.seq = seq;
     const token = guard ? (this.ctx.tokens.get(this.key.jobId) ?? "") : "";
+    if (token !== "" && this.fencedOwner.token !== token) this.fencedOwner = { token };
     this.ctx.writes.batch(token === "" ? this : this.fencedOwner, item, (items) => this.sendAppends(items, token), this.batchOptions);
     // The first write of this process waits for Redis's answer: the room left is not known before (backpressure across processes).
     return this.hasRoom(seq) ? APPENDED : this.waitForSpace(seq, guard);
@@ -175,6 +182,26 @@ export class RedisJobStream implements JobStream, StreamHandle {
     this.stopWhenUnused();
   }
 
+  /**
+   * @internal Redis lost the job's data: the stream is closed with `error`
+   * (writes, and writers waiting for room, get a `StreamClosedError` whose
+   * cause it is; cursors end with it). False when it was closed already.
+   */
+  learnLost(error: Error): boolean {
+    if (this.lost) return false;
+    this.lost = error;
+    const wasOpen = this.closed === undefined;
+    this.closed = { error, reason: error.message };
+    this.changes.bump();
+    this.settleWriters();
+    this.stopWhenUnused();
+    return wasOpen;
+  }
+
+  private closedError(): StreamClosedError {
+    return new StreamClosedError(`Cannot write to ${this.label}: ${this.closed!.reason}`, this.lost ? { cause: this.lost } : undefined);
+  }
+
   private mark(reason: string, failure: { error: unknown } | undefined): void {
     if (this.closed) return;
     this.closed = failure ? { error: failure.error, reason } : { reason };
@@ -185,6 +212,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
       this.ctx.client.lwMark(this.jobKey, this.streamKey, this.channel, this.suffix, failure ? "f" : "e", reason, errorBytes, token).then(
         (applied) => {
           if (Number(applied) === -1) this.ctx.fenced(this.key.jobId);
+          else if (Number(applied) === -2) this.ctx.jobLost(this.key.jobId);
         },
         (error: unknown) => this.ctx.report(`ending ${this.label}`, error),
       );
@@ -222,7 +250,8 @@ export class RedisJobStream implements JobStream, StreamHandle {
       this.ctx.fenced(this.key.jobId);
       return;
     }
-    if (status === "gone" || status === "closed") this.learnClosed(status === "gone" ? `job "${this.key.jobId}" is no longer known` : "the stream was ended");
+    if (status === "gone") this.ctx.jobLost(this.key.jobId);
+    else if (status === "closed") this.learnClosed("the stream was ended");
   }
 
   /**
@@ -304,6 +333,7 @@ export class RedisJobStream implements JobStream, StreamHandle {
     this.spaceWaiters = [];
     for (const waiter of waiting) {
       if (waiter.guard?.cancelled) waiter.reject(waiter.guard.cancelReason);
+      else if (this.lost) waiter.reject(this.closedError());
       else if (this.closed !== undefined || this.hasRoom(waiter.seq)) waiter.resolve();
       else this.spaceWaiters.push(waiter);
     }

@@ -1,11 +1,22 @@
 import type { JobLease, JobOutcome } from "../backend/Backend.js";
-import type { RestartRecord } from "../errors.js";
+import type { LeaseExpiredError, RestartRecord } from "../errors.js";
 import { encode } from "./codec.js";
 import type { RedisContext } from "./context.js";
 import { encodeOutcome } from "./outcome.js";
 
 /** How a lease ended: the job is final, given back, or taken over by another process. */
 export type LeaseEnd = "finished" | "released" | "lost";
+
+/** What a process that takes a job learns from the job's hash (`lwStart`), besides its fencing token. */
+export interface TakenJob {
+  readonly resumed: boolean;
+  /** The cancel request already made ('' none). */
+  readonly cancelledBefore: string;
+  readonly restarts: readonly RestartRecord[];
+  readonly attempts: Readonly<Record<string, number>> | undefined;
+  /** Set when the last holder never gave the job back (its lease expired). */
+  readonly expired: LeaseExpiredError | undefined;
+}
 
 /** What the process that took a job holds while it runs it: its fencing token, and the way to end it. */
 export class RedisLease implements JobLease {
@@ -23,19 +34,28 @@ export class RedisLease implements JobLease {
     private readonly queue: { finishedHere(jobId: string, outcome: JobOutcome): void },
     private readonly jobId: string,
     readonly token: string,
-    readonly resumed: boolean,
-    cancelledBefore: string,
-    readonly restarts: readonly RestartRecord[],
+    taken: TakenJob,
     private readonly retentionMs: number,
   ) {
     this.ended = new Promise((resolve) => (this.end = resolve));
-    if (cancelledBefore !== "") this.cancelReason = cancelledBefore;
+    this.resumed = taken.resumed;
+    this.restarts = taken.restarts;
+    this.attempts = taken.attempts;
+    this.expired = taken.expired;
+    if (taken.cancelledBefore !== "") this.cancelReason = taken.cancelledBefore;
     const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
-      if (message === "c" || message === "reconnected") this.lookForCancel();
+      if (message === "c") this.lookForCancel();
+      // Redis may have lost the job (a restart without persistence) or handed it to another process meanwhile.
+      else if (message === "reconnected") this.lookAgain();
     });
     this.unwatch = watch.stop;
     void watch.ready.then(() => this.lookForCancel());
   }
+
+  readonly resumed: boolean;
+  readonly restarts: readonly RestartRecord[];
+  readonly attempts: Readonly<Record<string, number>> | undefined;
+  readonly expired: LeaseExpiredError | undefined;
 
   get lost(): AbortSignal {
     return this.controller.signal;
@@ -71,15 +91,24 @@ export class RedisLease implements JobLease {
   }
 
   recordRestarts(history: readonly RestartRecord[]): void {
+    this.record("rh", history, "restart history");
+  }
+
+  recordAttempts(attempts: Readonly<Record<string, number>>): void {
+    this.record("ra", attempts, "attempts");
+  }
+
+  /** Stores `value` in the job's hash field `field` (behind the fence), after the job's queued writes. */
+  private record(field: "rh" | "ra", value: unknown, what: string): void {
     if (this.done) return;
     const { client, keys, writes } = this.ctx;
-    const bytes = encode(history, `the restart history of job "${this.jobId}"`);
+    const bytes = encode(value, `the ${what} of job "${this.jobId}"`);
     writes.push(() => {
-      client.lwHistory(keys.job(this.jobId), this.token, bytes).then(
+      client.lwRecord(keys.job(this.jobId), this.token, field, bytes).then(
         (applied) => {
           if (Number(applied) === 0) this.loseLease();
         },
-        (error: unknown) => this.ctx.report(`storing the restart history of job "${this.jobId}"`, error),
+        (error: unknown) => this.ctx.report(`storing the ${what} of job "${this.jobId}"`, error),
       );
     });
   }
@@ -104,9 +133,9 @@ export class RedisLease implements JobLease {
     });
   }
 
-  /** @internal Another process holds the job now: stop, and write nothing. */
-  loseLease(): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
+  /** @internal Another process holds the job now (or Redis lost it: `reason`): stop, and write nothing. */
+  loseLease(reason?: Error): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason ?? new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
     // The runtime stops without finishing or releasing: the lease ends here, and BullMQ's slot is free again.
     if (this.done) return;
     this.done = true;
@@ -128,6 +157,28 @@ export class RedisLease implements JobLease {
         this.deliverCancel();
       },
       (error: unknown) => this.ctx.report(`reading the cancel request of job "${this.jobId}"`, error),
+    );
+  }
+
+  /**
+   * After a reconnect: the job's hash gone means Redis lost the job; another
+   * token means another process took it while this one was cut off (its
+   * lease expired). Either way this process stops now, not at its next
+   * write. A cancel request is looked for as well.
+   */
+  private lookAgain(): void {
+    if (this.done) return;
+    const { client, keys, writes } = this.ctx;
+    writes.afterWrites(() => client.hmget(keys.job(this.jobId), "tok", "cx")).then(
+      ([token, reason]) => {
+        if (token === null) this.ctx.jobLost(this.jobId);
+        else if (token !== this.token) this.ctx.fenced(this.jobId);
+        else {
+          if (reason !== null && this.cancelReason === undefined) this.cancelReason = reason;
+          this.deliverCancel();
+        }
+      },
+      (error: unknown) => this.ctx.report(`reading the state of job "${this.jobId}"`, error),
     );
   }
 

@@ -162,6 +162,11 @@ export class RedisReader extends EntryBuffer implements StreamReader {
     const expires = Date.now() + ctx.readerLeaseMs;
     const range = () => ctx.client.lwRangeBuffer(streamKey, `${streamKey}/cursors`, `${streamKey}/leases`, jobKey, channel, after, BATCH, readerId, position, expires, this.stream.suffix);
     const raw = await ctx.answer(ctx.writes.afterWrites(range));
+    // The job is gone: the stream is marked lost, and the wait for a message ends with that.
+    if (raw === 0) {
+      ctx.jobLost(this.stream.key.jobId);
+      return false;
+    }
     this.reported = Math.max(this.reported, position);
     const entries = parseEntries(raw);
     if (entries.length === 0) return false;

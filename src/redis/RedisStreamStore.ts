@@ -56,6 +56,13 @@ export class RedisStreamStore implements StreamStore {
     for (const stream of this.jobs.get(jobId) ?? []) stream.assumeEmpty();
   }
 
+  /** Redis lost the job's data: its streams here refuse writes and end their cursors with `error`. Returns how many were not closed yet. */
+  lost(jobId: string, error: Error): number {
+    let open = 0;
+    for (const stream of this.jobs.get(jobId) ?? []) if (stream.learnLost(error)) open++;
+    return open;
+  }
+
   /** Wakes every cursor waiting on a stream of this process (the backend closes). */
   wakeAll(): void {
     for (const streams of this.jobs.values()) for (const stream of streams) stream.changes.bump();

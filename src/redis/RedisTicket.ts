@@ -88,9 +88,11 @@ export class RedisTicket implements JobTicket {
         this.refreshing = false;
         // Final meanwhile (the job ended in this process): a reply read before that is stale.
         if (this.settled) return;
-        if (status && outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
+        // No hash for a job this process knows is not final: Redis lost it (fails this ticket with a RedisDataLostError).
+        if (!status) this.ctx.jobLost(this.jobId);
+        else if (outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
         // A job's status only moves forward (queued, running, final): a read older than a notification does not undo it.
-        else if (status && !(status.toString() === "queued" && this.status === "running")) this.status = status.toString() as JobStatus;
+        else if (!(status.toString() === "queued" && this.status === "running")) this.status = status.toString() as JobStatus;
         if (this.again) {
           this.again = false;
           this.refresh();

@@ -20,12 +20,30 @@ export class RedisUnavailableError extends LiveworkerError {
   }
 }
 
-/** The ioredis options of `connection`, with what liveworker needs set on top. */
+/** The first reconnection's delay (ms); each next one doubles it, up to `RECONNECT_MAX_MS`. */
+export const RECONNECT_FIRST_MS = 50;
+/** The longest wait between two reconnection attempts (ms): once Redis is back, a connection is back within about this long. */
+export const RECONNECT_MAX_MS = 1_000;
+
+/**
+ * The delay before reconnection attempt `times` (1, 2, …) after a connection
+ * dropped, in ms: 50, 100, 200, 400, 800, then 1 000 for as long as Redis is
+ * down, each plus up to 10 % jitter (processes that lost Redis together do
+ * not all knock at once). Every connection of the backend (its own and
+ * BullMQ's) reconnects by it, unless the `connection` option's ioredis
+ * options bring a `retryStrategy` of their own.
+ */
+export function reconnectDelayMs(times: number): number {
+  const delay = Math.min(RECONNECT_FIRST_MS * 2 ** Math.max(0, times - 1), RECONNECT_MAX_MS);
+  return Math.round(delay * (1 + Math.random() * 0.1));
+}
+
+/** The ioredis options of `connection`, with what liveworker needs set on top (and its reconnection backoff unless the options bring one). */
 export function clientOptions(connection: RedisConnection): { url?: string; options: RedisOptions } {
   const base: RedisOptions = typeof connection === "string" ? {} : { ...connection };
   return {
     ...(typeof connection === "string" ? { url: connection } : {}),
-    options: { ...base, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: true },
+    options: { retryStrategy: reconnectDelayMs, ...base, lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: true },
   };
 }
 

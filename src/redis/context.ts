@@ -14,6 +14,13 @@ export interface RedisContext {
   readonly tokens: Map<string, string>;
   /** A write of a job was refused for a stale token: this process lost the job's lease. */
   fenced(jobId: string): void;
+  /**
+   * Redis no longer holds the job's hash (a restart without persistence, a
+   * flush, an eviction, or its retention ran out): the job cannot go on.
+   * Its ticket here fails with a `RedisDataLostError`, its lease here is
+   * lost, and its streams here refuse writes and end their readers with it.
+   */
+  jobLost(jobId: string): void;
   /** A read of the job's input found its cancel request: the process running the job hears of it now. */
   cancelRequested(jobId: string, reason: string): void;
   /** Reports a failure no caller waits for (logged once per kind). */

@@ -9,3 +9,4 @@
  */
 export { redisBackend, REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from "./redisBackend.js";
 export { RedisUnavailableError, type RedisConnection } from "./connection.js";
+export { RedisDataLostError } from "./RedisDataLostError.js";

@@ -9,6 +9,7 @@ import type { RedisContext } from "./context.js";
 import { RedisKeys } from "./keys.js";
 import { Notifier } from "./Notifier.js";
 import { RedisEventBus } from "./RedisEventBus.js";
+import { RedisDataLostError } from "./RedisDataLostError.js";
 import { RedisJobQueue } from "./RedisJobQueue.js";
 import { RedisStreamStore } from "./RedisStreamStore.js";
 import { WriteQueue } from "./writeQueue.js";
@@ -239,6 +240,14 @@ class RedisBackend implements Backend, RedisContext {
 
   fenced(jobId: string): void {
     this.jobs.fenced(jobId);
+  }
+
+  jobLost(jobId: string): void {
+    if (this.closing) return;
+    const error = new RedisDataLostError(jobId, this.address);
+    // Streams first: a feed that the job's failure refuses then names the loss, not only the failure.
+    const known = this.streams.lost(jobId, error) + this.jobs.lost(jobId, error);
+    if (known > 0) this.warn(error.message);
   }
 
   cancelRequested(jobId: string, reason: string): void {

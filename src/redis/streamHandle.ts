@@ -20,6 +20,8 @@ export interface StreamHandle {
   watching(): Promise<void>;
   /** True once this process knows the stream ended (or failed). */
   readonly closedHere: boolean;
+  /** Set once Redis lost the job's data (`RedisDataLostError`): cursors end with it. */
+  readonly lost: Error | undefined;
   /** A reader found the stream's end (or failure). */
   learnClosed(reason: string, error?: unknown): void;
   /** A cursor (reader, consumer) of this process opened: the handle keeps the job's channel for it until `detach`. */

@@ -95,7 +95,8 @@ export class StreamWriter {
 
   private assertOpen(): void {
     const closed = this.stream.closed;
-    if (closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${closed.reason}`);
+    // A stream closed by an error (its job failed, or its store lost it) names it as the cause.
+    if (closed) throw new StreamClosedError(`Cannot write to ${this.label}: ${closed.reason}`, closed.error === undefined ? undefined : { cause: closed.error });
     if (this.refused !== undefined) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.refused}`);
     if (this.ending) throw new StreamClosedError(`Cannot write to ${this.label}: ${this.ending.reason}`);
   }

@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import type { LiveEnv } from "../../src/index.js";
 import { RedisKeys } from "../../src/redis/keys.js";
-import { CHILD_ENV, NUMBERS_ENV, SHORT_LEASE_MS, multiProcessEnv } from "../fixtures/multiProcessSpecs.js";
+import { CHILD_ENV, NUMBERS_ENV, multiProcessEnv } from "../fixtures/multiProcessSpecs.js";
 import { startChild, type Child, type ChildLine } from "./childProcesses.js";
 import { redisUrl } from "./redisServer.js";
 
@@ -27,9 +27,9 @@ export function startNumbersWorker(name: string, prefix: string, holdMs = 0): Ch
   });
 }
 
-/** This process's env under `prefix`: the client (no worker defs), lease as the workers'. */
+/** This process's env under `prefix`: the client (no worker defs). */
 export function numbersClient(prefix: string): LiveEnv {
-  return multiProcessEnv(redisUrl(), prefix, false, 100, SHORT_LEASE_MS);
+  return multiProcessEnv(redisUrl(), prefix);
 }
 
 /** The Redis keys of the env under `prefix` (project `multi-process`, as `multiProcessEnv` makes it). */

@@ -25,28 +25,33 @@ redis.call('HSET', KEYS[1], 'q', ARGV[1], 'r', ARGV[2], 'st', 'queued', 'tok', 0
 return 1`,
   },
   /**
-   * A process takes a job. KEYS: job, channel. Returns `{ statusBefore, token,
-   * record, cancelReason, restartHistory ('' none) }`, or `{ status }` when the job is final or gone
-   * (`gone`): then it must not run.
+   * A process takes a job. KEYS: job, channel. Returns `{ statusBefore,
+   * token, record, cancelReason, restartHistory, attempts, heldBefore }`
+   * (`''` for a history or attempts never stored; `heldBefore` `1` when a
+   * process held the job and never gave it back: its lease expired), or
+   * `{ status }` when the job is final or gone (`gone`): then it must not run.
    */
   lwStart: {
     keys: 2,
     lua: `local st = redis.call('HGET', KEYS[1], 'st')
 if not st then return {'gone'} end
 if st ~= 'queued' and st ~= 'running' then return {st} end
+local held = redis.call('HGET', KEYS[1], 'held') or '0'
 local tok = redis.call('HINCRBY', KEYS[1], 'tok', 1)
 redis.call('HSET', KEYS[1], 'st', 'running', 'held', 1)
 redis.call('PUBLISH', KEYS[2], 's|running')
-return {st, tostring(tok), redis.call('HGET', KEYS[1], 'r'), redis.call('HGET', KEYS[1], 'cx') or '', redis.call('HGET', KEYS[1], 'rh') or ''}`,
+local f = redis.call('HMGET', KEYS[1], 'r', 'cx', 'rh', 'ra')
+return {st, tostring(tok), f[1], f[2] or '', f[3] or '', f[4] or '', held}`,
   },
   /**
-   * Stores a job's restart history (what a process that resumes it starts
-   * from). KEYS: job. ARGV: token, history bytes. Returns 1, or 0 when fenced.
+   * Stores what a process that resumes the job starts from: its restart
+   * history (field `rh`) or its workers' attempts (`ra`). KEYS: job. ARGV:
+   * token, field, bytes. Returns 1, or 0 when fenced.
    */
-  lwHistory: {
+  lwRecord: {
     keys: 1,
     lua: `if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'rh', ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 return 1`,
   },
   /**

@@ -143,13 +143,13 @@ return 1`,
    * Ends or fails a stream: a marker entry after its last message. KEYS:
    * job, stream, channel. ARGV: suffix, kind (`e` end, `f` failed), reason,
    * error bytes ('' for an end), token ('' for a writer without one: a
-   * client ending an input). Returns 1, 0 when already closed or the job is
-   * gone, -1 when fenced.
+   * client ending an input). Returns 1, 0 when already closed, -1 when
+   * fenced, -2 when the job is gone (Redis lost it: nothing is written).
    */
   lwMark: {
     keys: 3,
     lua: `${FOLLOW_TTL}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return -1 end
 if redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[1], 1) == 0 then return 0 end
 local last = redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], 1)
@@ -160,22 +160,26 @@ return 1`,
   },
   /**
    * Reads an input through its consumer group (`lw`, consumer `c`): ARGV
-   * from (`0` or the last pending id read: the messages handed out and not
-   * acknowledged, after it; `>`: new ones), count, suffix, create (`1`: make
-   * the group first). When no pending message is left after `from`, reads new
-   * ones in the same call. ARGV[5]: the reader's fencing token ('' none).
-   * KEYS: job, stream. Returns
-   * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false, fenced (0 | 1) }`:
+   * from (the id of the last entry the consumer received, `0` at first: the
+   * messages handed out and not acknowledged after it; `>`: new ones only),
+   * count, suffix, create (`1`: make the group first). When no pending
+   * message is left after `from`, reads new ones in the same call: a call
+   * sent again (its reply was lost with the connection) finds what the first
+   * one handed out among the pending messages. KEYS: job, stream. Returns
+   * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false }`:
    * a cancel recorded before this read comes with it, so the job hears of it
    * before what was read (an end of input fed after the cancel must not complete it).
-   * A reader with a stale token reads nothing (`fenced` 1): `XREADGROUP` moves
-   * the group on, and what a process that lost the job took would be missed by
-   * the one that holds it now, once that one reads only new entries.
+   * ARGV[5]: the reader's fencing token ('' none). Returns 0 when the job is
+   * gone (Redis lost it): then it creates nothing (no group, no stream, no
+   * counter in a new hash); -1 when fenced: a stale holder reads nothing (its
+   * read would hand new entries to the group's one consumer, and the holder
+   * that took the job over, reading new entries only, would never see them).
    */
   lwConsume: {
     keys: 2,
     lua: `${FOLLOW_TTL}
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return {false, false, 0, false, 1} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[5] then return -1 end
 if ARGV[4] == '1' then
   redis.pcall('XGROUP', 'CREATE', KEYS[2], 'lw', '0', 'MKSTREAM')
   followTtl(KEYS[1], KEYS[2])
@@ -192,17 +196,18 @@ elseif not entries then
   read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '>')
   if read and #read[1][2] > 0 then entries = read[1][2] end
 end
-return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone, redis.call('HGET', KEYS[1], 'cx'), 0}`,
+return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone, redis.call('HGET', KEYS[1], 'cx')}`,
   },
   /**
    * Acknowledges input (and commits a checkpoint with it). KEYS: job,
    * stream, channel. ARGV: token ('' none), suffix, has checkpoint (`1`/`0`),
    * checkpoint bytes, then the entry ids. Acknowledged entries are deleted.
-   * Returns 1, or 0 when fenced.
+   * Returns 1, 0 when fenced, -1 when the job is gone (Redis lost it).
    */
   lwAck: {
     keys: 3,
-    lua: `if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+    lua: `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
 if #ARGV > 4 then
   local ids = {}
   for i = 5, #ARGV do ids[#ids + 1] = ARGV[i] end
@@ -218,13 +223,14 @@ return 1`,
    * records its position and lease (writers waiting for room are told).
    * KEYS: stream, cursors, leases, job, channel. ARGV: start id, count,
    * reader id ('' none), position, expires (ms), suffix (names the stream
-   * in the notification).
+   * in the notification). Returns the entries, or 0 when the job is gone
+   * (Redis lost it, or its keys expired): then it writes nothing.
    */
   lwRange: {
     keys: 5,
     lua: `${FOLLOW_TTL}
--- A job whose keys expired: its reader recreates nothing.
-if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
+if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
+if ARGV[3] ~= '' then
   local before = redis.call('ZSCORE', KEYS[2], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -15,6 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // The chaos runs (tens of seconds each) have their own: `npm run test:chaos` (vitest.chaos.config.ts).
+    exclude: [...configDefaults.exclude, "test/**/*.chaos.test.ts"],
     // Any XState warning fails the test it happened in.
     setupFiles: ["test/setup/failOnXStateWarnings.ts", "test/setup/backendFromEnvironment.ts"],
     // A Redis for the Redis tests (scripts/ensure-redis.sh; LW_REDIS_URL wins).

@@ -90,12 +90,16 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     if (bytes !== undefined) this.committed = decode(bytes);
     // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
     // Late: an acknowledgement never goes ahead of the outputs queued before it (at-least-once).
-    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes }, (acks) => this.sendAcks(acks), LATE);
+    // The token of the lease now, as an append takes it: by the time the batch is sent, this process may hold a newer
+    // one (it took the job back), and this call's acknowledgement would delete input the new call has not read.
+    const token = this.guard ? (this.stream.ctx.tokens.get(this.stream.key.jobId) ?? "") : "";
+    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes, token }, (acks) => this.sendAcks(acks), LATE);
   }
 
-  private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined }>): void {
+  private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined; token: string }>): void {
     const { ctx, jobKey, streamKey, channel, suffix, key } = this.stream;
-    const token = this.guard ? (ctx.tokens.get(key.jobId) ?? "") : "";
+    // One consumer's acks: one call's, under one lease (a lease lost here fails the call's next ack, in assertLive).
+    const token = acks[0]!.token;
     let checkpoint: Buffer | undefined;
     const ids: string[] = [];
     for (const ack of acks) {

@@ -97,8 +97,9 @@ describe("fencing across processes (child processes on Redis)", () => {
     const output = await stream("output");
     const outputBefore = await redis.xlen(output);
 
-    first.signal("SIGCONT");
+    // Read before the signal: the resumed child may log before this process runs again (2 cores).
     const continuedAt = Date.now();
+    first.signal("SIGCONT");
     // Its hold of input 2 ran out while it was paused: it emits 2 at once (the processor is told nothing yet),
     // then asks for the next input (which acknowledges 2), each through a fenced script.
     const staleEmit = await first.waitFor("W1 emits input 2 after SIGCONT", is("emit", jobId, 2));
@@ -145,8 +146,9 @@ describe("fencing across processes (child processes on Redis)", () => {
     await second.waitFor("W2 takes input 2", is("handled", jobId, 2));
     // Fed while W2 holds input 2: W2 reads it once it emitted 2; W1, resumed, is told of it at once.
     await job.input.feed(3);
-    first.signal("SIGCONT");
+    // Read before the signal: the resumed child may log before this process runs again (2 cores).
     const continuedAt = Date.now();
+    first.signal("SIGCONT");
     const aborted = await first.waitFor("W1's signal aborts", is("aborted", jobId));
     await job.input.terminate();
     await job.waitUntilFinish();

@@ -182,6 +182,48 @@ describe("a lease lost to another process", () => {
   });
 });
 
+describe("a stale holder's lifecycle events", () => {
+  it("land nowhere: a process that lost the job (token raised) reports progress and returns; no observer sees that progress or a completed status", async () => {
+    const prefix = uniquePrefix("adversarial");
+    const worker = processOf(prefix);
+    const client = processOf(prefix);
+    const spec = JobSpec.define({ name: `adversarial-${++specs}` });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let returned = false;
+    spec.defineWorker({
+      liveEnv: worker,
+      processor: async ({ progress }) => {
+        await gate;
+        progress("from the stale holder");
+        returned = true;
+      },
+    });
+    const events: Array<{ type: string; status?: string; value?: unknown }> = [];
+    client.subscribe((event) => {
+      if (event.jobId === job.jobId) events.push(event as { type: string });
+    });
+    const job = await spec.enqueueJob({ liveEnv: client });
+    await expect.poll(() => job.status, { timeout: 5_000 }).toBe("running");
+    // Another process takes the job (its lwStart raises the fencing token).
+    const redis = new Redis(redisUrl());
+    try {
+      await redis.hincrby(`${prefix}/kitchen:job:{${job.jobId}}`, "tok", 1);
+      open();
+      await expect.poll(() => returned, { timeout: 5_000 }).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events.filter((event) => event.type === "job.progress")).toEqual([]);
+      expect(events.filter((event) => event.type === "job.status" && event.status === "completed")).toEqual([]);
+      // Nor in the job's journal (what a late job.subscribe replays).
+      const journal = await redis.xrange(`${prefix}/kitchen:ev:{${job.jobId}}`, "-", "+");
+      expect(journal.map(([, fields]) => fields.join(" ")).filter((text) => text.includes("from the stale holder"))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+    expect(job.status).toBe("running");
+  });
+});
+
 /**
  * Runs `body` with a process of the env on a Redis of the test's own (which
  * `body` kills) and a spec with an echo worker there; then closes the env

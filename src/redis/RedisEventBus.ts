@@ -48,11 +48,13 @@ export class RedisEventBus implements EventBus {
   publish(event: LifecycleEvent): void {
     const bytes = encode(event, `the ${event.type} event of job "${event.jobId}"`);
     // Events published one after another go in one script call, in order (a plain write after them closes the batch).
-    const item = { jobId: event.jobId, bytes, kind: journalKind(event), worker: event.type === "job.progress" ? event.workerName : "" };
+    // The fencing token this process holds the job under, taken now: an event of a stale holder lands nowhere.
+    const token = this.ctx.tokens.get(event.jobId) ?? "";
+    const item = { jobId: event.jobId, bytes, kind: journalKind(event), worker: event.type === "job.progress" ? event.workerName : "", token };
     this.ctx.writes.batch(this, item, (events) => this.send(events));
   }
 
-  private send(events: Array<{ jobId: string; bytes: Buffer; kind: string; worker: string }>): void {
+  private send(events: Array<{ jobId: string; bytes: Buffer; kind: string; worker: string; token: string }>): void {
     const { client, keys } = this.ctx;
     // A call's arguments stay bounded (Redis holds them all in memory): long runs go in chunks.
     for (let from = 0; from < events.length; from += EVENTS_CHUNK) {
@@ -60,7 +62,7 @@ export class RedisEventBus implements EventBus {
       const args: Array<string | Buffer | number> = [2 * chunk.length + 1, keys.events];
       for (const event of chunk) args.push(keys.journal(event.jobId), keys.job(event.jobId));
       args.push(ENV_EVENTS_LIMIT, JOURNAL_LIMIT);
-      for (const event of chunk) args.push(event.bytes, event.kind, event.worker);
+      for (const event of chunk) args.push(event.bytes, event.kind, event.worker, event.token);
       client.lwEvents(...args).catch((error: unknown) => this.ctx.report("publishing an event", error));
     }
   }

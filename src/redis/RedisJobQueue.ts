@@ -126,10 +126,14 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       stalledInterval: Math.max(500, Math.floor(this.settings.leaseMs / 2)),
       // Jobs found stalled (their process died) go back to their queue as often as that happens: liveworker counts restarts itself.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
+      // How long (s) an idle worker blocks before it looks again. A job moved back by the stalled check wakes one blocked
+      // worker, which may be a paused (SIGSTOP) process's: the others find the job within this, not BullMQ's 5 s.
+      drainDelay: Math.min(5, Math.max(0.5, this.settings.leaseMs / 2_000)),
     });
     worker.on("error", (error) => {
-      // A lock that could not be renewed is a lost lease (`lockRenewalFailed`), not an error of the worker.
-      if (!/^could not renew lock for job /.test(error.message)) this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error);
+      // A lock that could not be renewed, or was gone when the job's call ended, is a lost lease (handled: the run here
+      // stopped), not an error of the worker.
+      if (!/^(could not renew lock for job |Missing lock for job )/.test(error.message)) this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error);
     });
     // This process stalled past a lease (event loop blocked, SIGSTOP): another may run the job now. Its run
     // here stops at once, not at its next write.
@@ -282,6 +286,9 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     const end = await lease.ended;
     if (tokens.get(jobId) === lease.token) tokens.delete(jobId);
     if (this.leases.get(jobId) === lease) this.leases.delete(jobId);
+    // This process took the job back while this call was ending (it stalled here past the lease): BullMQ tracks locks
+    // by job id, and this call's end would stop the renewal of the newer call's lock. It ends after that one instead.
+    for (let newer = this.leases.get(jobId); newer && newer !== lease; newer = this.leases.get(jobId)) await newer.ended.then(() => {});
     if (end === "released" && token) {
       await job.moveToWait(token);
       throw new WaitingError();

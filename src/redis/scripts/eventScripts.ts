@@ -16,44 +16,52 @@ export const EVENT_SCRIPTS = {
    * event its job's journal and hash (a job's may repeat). ARGV: env stream
    * cap (approximate), journal cap, then per event: its bytes, kind (`p`
    * progress, `f` final status, `o` other), the progress's worker name (''
-   * otherwise). Keys of several jobs in one script: a single Redis, not a
+   * otherwise), the fencing token its publisher holds the job under (''
+   * none): an event of a stale holder (another process took the job over)
+   * is dropped, so observers never see a second story (a second final
+   * status) from a process that lost the job. Returns how many were published. Keys of several jobs in one script: a single Redis, not a
    * Cluster (as BullMQ's queue keys here).
    */
   lwEvents: {
     keys: undefined,
     lua: `local n = (#KEYS - 1) / 2
+local published = 0
 for e = 0, n - 1 do
   local journal, job = KEYS[2 + 2 * e], KEYS[3 + 2 * e]
-  local at = 3 + e * 3
-  local bytes, kind, worker = ARGV[at], ARGV[at + 1], ARGV[at + 2]
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', bytes)
-  if redis.call('HEXISTS', job, 'st') == 0 then
-    -- No job hash (events of a job this env does not store): the journal's last entry tells the same, read back.
-    local last = redis.call('XREVRANGE', journal, '+', '-', 'COUNT', 1)[1]
-    local lastKind, lastWorker = 'o', ''
-    if last then
-      for f = 1, #last[2], 2 do
-        if last[2][f] == 'k' then lastKind = last[2][f + 1] elseif last[2][f] == 'w' then lastWorker = last[2][f + 1] end
+  local at = 3 + e * 4
+  local bytes, kind, worker, token = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  -- Redis runs Lua 5.1: no goto, so the event's work sits in this if.
+  if token == '' or redis.call('HGET', job, 'tok') == token then
+    published = published + 1
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', bytes)
+    if redis.call('HEXISTS', job, 'st') == 0 then
+      -- No job hash (events of a job this env does not store): the journal's last entry tells the same, read back.
+      local last = redis.call('XREVRANGE', journal, '+', '-', 'COUNT', 1)[1]
+      local lastKind, lastWorker = 'o', ''
+      if last then
+        for f = 1, #last[2], 2 do
+          if last[2][f] == 'k' then lastKind = last[2][f + 1] elseif last[2][f] == 'w' then lastWorker = last[2][f + 1] end
+        end
       end
-    end
-    if lastKind ~= 'f' then
-      if last and kind == 'p' and lastKind == 'p' and lastWorker == worker then redis.call('XDEL', journal, last[1]) end
-      redis.call('XADD', journal, 'MAXLEN', ARGV[2], '*', 'e', bytes, 'k', kind, 'w', worker)
-    end
-  else
-    local state = redis.call('HMGET', job, 'je', 'jp', 'ji')
-    if not state[1] then
-      if kind == 'p' and state[2] == worker and state[3] then redis.call('XDEL', journal, state[3]) end
-      local id = redis.call('XADD', journal, 'MAXLEN', ARGV[2], '*', 'e', bytes)
-      if kind == 'p' then redis.call('HSET', job, 'jp', worker, 'ji', id)
-      else
-        redis.call('HDEL', job, 'jp', 'ji')
-        if kind == 'f' then redis.call('HSET', job, 'je', 1) end
+      if lastKind ~= 'f' then
+        if last and kind == 'p' and lastKind == 'p' and lastWorker == worker then redis.call('XDEL', journal, last[1]) end
+        redis.call('XADD', journal, 'MAXLEN', ARGV[2], '*', 'e', bytes, 'k', kind, 'w', worker)
+      end
+    else
+      local state = redis.call('HMGET', job, 'je', 'jp', 'ji')
+      if not state[1] then
+        if kind == 'p' and state[2] == worker and state[3] then redis.call('XDEL', journal, state[3]) end
+        local id = redis.call('XADD', journal, 'MAXLEN', ARGV[2], '*', 'e', bytes)
+        if kind == 'p' then redis.call('HSET', job, 'jp', worker, 'ji', id)
+        else
+          redis.call('HDEL', job, 'jp', 'ji')
+          if kind == 'f' then redis.call('HSET', job, 'je', 1) end
+        end
       end
     end
   end
 end
-return n`,
+return published`,
   },
   /**
    * Reads a job's journal and the env stream's newest id in one step (what a

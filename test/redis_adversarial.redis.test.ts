@@ -24,6 +24,8 @@ interface ProcessOptions {
   streams?: { historyLimit?: number; highWaterMark?: number };
   /** Left out of the afterEach close (the test closes it itself). */
   unmanaged?: boolean;
+  /** Default 5 000 (the backend's default: a loaded machine may take a second to connect); the Redis-gone tests use 1 000. */
+  connectTimeoutMs?: number;
 }
 
 /** One "process" of an env: its own backend (own connections) on the shared prefix. */
@@ -32,7 +34,7 @@ function processOf(prefix: string, options: ProcessOptions = {}): LiveEnv {
     projectId: "kitchen",
     logger: silent,
     ...(options.streams ? { streams: options.streams } : {}),
-    backend: redisBackend({ connection: options.url ?? redisUrl(), prefix, retentionMs: 60_000, leaseMs: options.leaseMs ?? 5_000, connectTimeoutMs: 1_000 }),
+    backend: redisBackend({ connection: options.url ?? redisUrl(), prefix, retentionMs: 60_000, leaseMs: options.leaseMs ?? 5_000, connectTimeoutMs: options.connectTimeoutMs ?? 5_000 }),
   });
   if (!options.unmanaged) opened.push(env);
   return env;
@@ -231,7 +233,7 @@ describe("a stale holder's lifecycle events", () => {
  */
 async function onDyingRedis(body: (process: { server: RedisServerHandle; env: LiveEnv; spec: ReturnType<typeof echo> }) => Promise<void>): Promise<void> {
   const server = await startRedisServer();
-  const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true });
+  const env = processOf(uniquePrefix("adversarial"), { url: server.url, unmanaged: true, connectTimeoutMs: 1_000 });
   try {
     const spec = echo();
     spec.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const word of input) await output.emit(word); } });

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobFailedError, LeaseExpiredError, type LifecycleEvent, type LiveEnv } from "../src/index.js";
 import { CHILD_ENV, LEASE_MS, multiProcessEnv } from "./fixtures/multiProcessSpecs.js";
-import { crashy, flaky, hangs, twoStep } from "./fixtures/breaker14Specs.js";
+import { brittle, crashy, flaky, hangs, twoStep } from "./fixtures/breaker14Specs.js";
 import { startChild, stopChildren, type Child, type ChildLine } from "./helpers/childProcesses.js";
 import { within } from "./helpers/breaker.js";
 import { redisUrl, uniquePrefix } from "./helpers/redisServer.js";
@@ -102,5 +102,123 @@ describe("restart budget spanning processes", () => {
       restartEvents: events.filter((event) => event.type === "worker.restart").map((event) => (event as { attempt: number }).attempt),
       failedStatuses: events.filter((event) => event.type === "job.status" && event.status === "failed").length,
     }).toEqual({ attempts: [1, 2, 3], restarts: [1, 2], restartEvents: [1, 2], failedStatuses: 1 });
+  }, 40_000);
+});
+
+describe("a holder that dies during a restart's backoff", () => {
+  it("the process that takes the job over runs attempt 3 (two restarts: the failure, the lost lease), and no two restarts name the same attempt", async ({ annotate }) => {
+    // README: the context's "attempt (1, then one more per restart)"; Crash: "each worker begins in recovering
+    // (a worker.restart event with that cause, the lost attempt, the backoff) and goes on with the next attempt".
+    // Redis: attempt 1 fails in R1 (restart 1, backoff 4 s); R1 is killed during the backoff; R2 grants restart 2
+    // (LeaseExpiredError) and runs attempt 2. Both worker.restart events (and restart records) name attempt 1, and
+    // the processor's attempt (2) is one less than 1 + restarts. Cause: a worker's attempt is stored (`ra`) when
+    // it begins initializing/executing, not when a restart is granted (`recovering` toward attempt 2), so the next
+    // holder resumes from attempt 1 (lastAttempt) and counts its restart from there. The same class of defect as
+    // redis_breaker_jobs' "a second restart record of attempt 1".
+    const prefix = uniquePrefix("breaker14");
+    const env = client(prefix);
+    const jobId = "dies-in-backoff";
+    const events = eventsOf(env, jobId);
+    const first = worker("R1", prefix);
+    const job = await flaky.enqueueJob({ liveEnv: env, jobId });
+    await first.waitFor("R1 fails attempt 1", is("failing", jobId));
+    const second = worker("R2", prefix);
+    await second.waitFor("R2 ready", is("ready"));
+    first.signal("SIGKILL"); // R1 is in its 4 s backoff (recovering) now
+    const started = await second.waitFor("R2 runs the job", is("started", jobId), 15_000);
+    await job.input.feed(7);
+    await job.input.terminate();
+    await within(job.waitUntilFinish(), 10_000, "waitUntilFinish");
+    const restarts = events.filter((event) => event.type === "worker.restart").map((event) => `${(event as { attempt: number }).attempt}:${(event as { error?: { name: string } }).error?.name}`);
+    await annotate(`R2 ran attempt ${started.attempt as number}; worker.restart events: ${restarts.join(", ")}`);
+    expect({ attempt: started.attempt, restarts }).toEqual({ attempt: 3, restarts: ["1:Error", "2:LeaseExpiredError"] });
+  }, 40_000);
+});
+
+describe("cancel of a job whose holder died", () => {
+  it("settles (cancelled) within 2 × leaseMs though no other worker process is up: the dead holder's job is held by nobody", async () => {
+    // README, Closing: "job.cancel() cancels from any process: a queued job is removed, a running one stopped
+    // where it runs"; a released job no process holds is cancelled at once (redis_adversarial). Redis: after the
+    // holder's SIGKILL, cancel() (and waitUntilFinish) hang until some worker process takes the job (39 s here,
+    // until the test gave up); the job stays `running` in its hash (cx set, held 1). Cause: lwCancel treats
+    // `running` + `held 1` as running somewhere and only sets `cx`; nothing tells it that the holder's lease
+    // (BullMQ's lock key) has expired, so nobody will ever act on the request until a worker turns up.
+    const prefix = uniquePrefix("breaker14");
+    const env = client(prefix);
+    const jobId = "cancel-dead";
+    const first = worker("D1", prefix);
+    const job = await hangs.enqueueJob({ liveEnv: env, jobId });
+    await first.waitFor("D1 runs the job", is("started", jobId));
+    first.signal("SIGKILL");
+    await first.exited;
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS)); // its lease has run out
+    await within(job.cancel("its holder is gone"), LEASE_MS, "cancel");
+    expect(job.status).toBe("cancelled");
+  }, 20_000);
+
+  it("cancelled before the take-over, it ends cancelled in the process that takes it over, though its restart budget is spent (maxRestarts 0)", async () => {
+    // README: cancel "a running one stopped where it runs"; waitUntilFinish rejects with JobCancelledError for a
+    // cancelled job. Redis: the cancel request (`cx`) is handed to the next holder with the expired lease; the job
+    // machine asks the restart policy first (`resuming`), which refuses, and the job fails with JobFailedError
+    // (cause LeaseExpiredError) though the user cancelled it before any process acted on the loss. Cause: the job
+    // machine's `resuming` state decides on `expired` before the CANCEL the lease delivers after `start()`.
+    const prefix = uniquePrefix("breaker14");
+    const env = client(prefix);
+    const jobId = "cancel-then-take";
+    const first = worker("E1", prefix);
+    const job = await brittle.enqueueJob({ liveEnv: env, jobId });
+    await first.waitFor("E1 runs the job", is("started", jobId));
+    first.signal("SIGKILL");
+    await first.exited;
+    const cancelling = job.cancel("changed my mind");
+    const second = worker("E2", prefix);
+    await second.waitFor("E2 ready", is("ready"));
+    await within(cancelling, 4 * LEASE_MS, "cancel");
+    const error = await job.waitUntilFinish().catch((e: unknown) => e);
+    expect((error as Error).name).toBe("JobCancelledError");
+  }, 20_000);
+});
+
+describe("probes", () => {
+  it("PROBE: cancel of a job whose holder is dead", async () => {
+    const prefix = uniquePrefix("breaker14");
+    const env = client(prefix);
+    const jobId = "cancel-dead";
+    const events = eventsOf(env, jobId);
+    const first = worker("D1", prefix);
+    const job = await hangs.enqueueJob({ liveEnv: env, jobId });
+    await first.waitFor("D1 runs", is("started", jobId));
+    first.signal("SIGKILL");
+    await first.exited;
+    const t0 = Date.now();
+    const second = worker("D2", prefix);
+    await second.waitFor("D2 ready", is("ready"));
+    const cancelled = within(job.cancel("stop it"), 10_000, "cancel");
+    await cancelled;
+    const result = await within(job.waitUntilFinish().then(() => "completed", (e: unknown) => e), 10_000, "waitUntilFinish");
+    console.log("CANCEL", Date.now() - t0, result, JSON.stringify(second.lines), JSON.stringify(events.map((e) => [e.type, (e as { state?: string }).state ?? (e as { status?: string }).status, (e as { attempt?: number }).attempt, (e as { error?: { name: string } }).error?.name])));
+  }, 40_000);
+
+  it("PROBE: a flow whose upstream worker finished, taken over", async () => {
+    const prefix = uniquePrefix("breaker14");
+    const env = client(prefix);
+    const jobId = "flow-taken";
+    const events = eventsOf(env, jobId);
+    const first = worker("F1", prefix);
+    const job = await twoStep.enqueueJob({ liveEnv: env, jobId });
+    await job.input("in").feed(1);
+    await job.input("in").feed(2);
+    await job.input("in").terminate();
+    await first.waitFor("F1 down drained", is("drained", jobId));
+    const second = worker("F2", prefix);
+    await second.waitFor("F2 ready", is("ready"));
+    first.signal("SIGKILL");
+    await second.waitFor("F2 runs", is("started", jobId), 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await job.cancel("enough");
+    const result = await within(job.waitUntilFinish().then(() => "completed", (e: unknown) => e), 10_000, "waitUntilFinish");
+    const out: number[] = [];
+    try { for await (const { data } of job.output("out")) out.push(data); } catch {}
+    console.log("FLOW", result, out, JSON.stringify(second.lines), JSON.stringify(events.map((e) => [e.type, (e as { workerName?: string }).workerName, (e as { state?: string }).state ?? (e as { status?: string }).status, (e as { attempt?: number }).attempt, (e as { error?: { name: string } }).error?.name])));
   }, 40_000);
 });

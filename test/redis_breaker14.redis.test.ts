@@ -11,7 +11,7 @@ import { JobFailedError, LeaseExpiredError, type LifecycleEvent, type LiveEnv } 
 import { CHILD_ENV, LEASE_MS, multiProcessEnv } from "./fixtures/multiProcessSpecs.js";
 import { brittle, crashy, flaky, hangs, twoStep } from "./fixtures/breaker14Specs.js";
 import { startChild, stopChildren, type Child, type ChildLine } from "./helpers/childProcesses.js";
-import { within } from "./helpers/breaker.js";
+import { closeProcesses, processOf, settlement, sleep, stringSpec, within, withRedis } from "./helpers/breaker.js";
 import { redisUrl, uniquePrefix } from "./helpers/redisServer.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/breaker14-worker.ts", import.meta.url));
@@ -19,6 +19,7 @@ const children: Child[] = [];
 const clients: LiveEnv[] = [];
 
 afterEach(async () => {
+  await closeProcesses();
   await stopChildren(children.splice(0));
   await Promise.all(clients.splice(0).map((env) => env.close()));
 });
@@ -177,6 +178,40 @@ describe("cancel of a job whose holder died", () => {
     const error = await job.waitUntilFinish().catch((e: unknown) => e);
     expect((error as Error).name).toBe("JobCancelledError");
   }, 20_000);
+});
+
+describe("a stale holder's outcome", () => {
+  it("a waiter in the stale holder's own process does not settle with the outcome the fence refused: it follows the job's real end", async () => {
+    // README, Stall: "The stale process may still run its processor, but none of its writes land ... the outcome";
+    // "readers and waiters in other processes carry on"; "each job still ends exactly once (its outcome is
+    // recorded behind the token)". Redis: the job was taken over (token raised, as the new holder's lwStart
+    // does); the stale holder's processor returns; waitUntilFinish in that same process resolves (completed) and
+    // job.status there reads "completed", while the job's hash is still `running` under its new holder (which may
+    // yet fail it). Cause: RedisLease.finish calls `queue.finishedHere` (the local ticket's `final`) before
+    // lwFinish answers, and does not undo it when the script refuses the token (applied 0): the ticket is
+    // settled and forgotten, so it never follows the real outcome.
+    const prefix = uniquePrefix("breaker14");
+    const env = processOf(prefix);
+    const spec = stringSpec();
+    let release!: () => void;
+    const returns = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    spec.defineWorker({
+      liveEnv: env,
+      processor: async () => {
+        started = true;
+        await returns;
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await expect.poll(() => started).toBe(true);
+    await withRedis((redis) => redis.hincrby(`${prefix}/kitchen:job:{${job.jobId}}`, "tok", 1)); // another process took it
+    const waiting = settlement(job.waitUntilFinish());
+    release();
+    await sleep(500);
+    const stored = await withRedis((redis) => redis.hget(`${prefix}/kitchen:job:{${job.jobId}}`, "st"));
+    expect({ stored, here: job.status, waiter: await Promise.race([waiting, sleep(100).then(() => "pending")]) }).toEqual({ stored: "running", here: "running", waiter: "pending" });
+  });
 });
 
 describe("probes", () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobFailedError, LeaseExpiredError, type LifecycleEvent, type LiveEnv } from "../src/index.js";
 import { CHILD_ENV, LEASE_MS, multiProcessEnv } from "./fixtures/multiProcessSpecs.js";
-import { brittle, crashy, flaky, hangs, twoStep } from "./fixtures/breaker14Specs.js";
+import { brittle, crashy, flaky, hangs } from "./fixtures/breaker14Specs.js";
 import { startChild, stopChildren, type Child, type ChildLine } from "./helpers/childProcesses.js";
 import { closeProcesses, processOf, settlement, sleep, stringSpec, within, withRedis } from "./helpers/breaker.js";
 import { redisUrl, uniquePrefix } from "./helpers/redisServer.js";
@@ -212,48 +212,4 @@ describe("a stale holder's outcome", () => {
     const stored = await withRedis((redis) => redis.hget(`${prefix}/kitchen:job:{${job.jobId}}`, "st"));
     expect({ stored, here: job.status, waiter: await Promise.race([waiting, sleep(100).then(() => "pending")]) }).toEqual({ stored: "running", here: "running", waiter: "pending" });
   });
-});
-
-describe("probes", () => {
-  it("PROBE: cancel of a job whose holder is dead", async () => {
-    const prefix = uniquePrefix("breaker14");
-    const env = client(prefix);
-    const jobId = "cancel-dead";
-    const events = eventsOf(env, jobId);
-    const first = worker("D1", prefix);
-    const job = await hangs.enqueueJob({ liveEnv: env, jobId });
-    await first.waitFor("D1 runs", is("started", jobId));
-    first.signal("SIGKILL");
-    await first.exited;
-    const t0 = Date.now();
-    const second = worker("D2", prefix);
-    await second.waitFor("D2 ready", is("ready"));
-    const cancelled = within(job.cancel("stop it"), 10_000, "cancel");
-    await cancelled;
-    const result = await within(job.waitUntilFinish().then(() => "completed", (e: unknown) => e), 10_000, "waitUntilFinish");
-    console.log("CANCEL", Date.now() - t0, result, JSON.stringify(second.lines), JSON.stringify(events.map((e) => [e.type, (e as { state?: string }).state ?? (e as { status?: string }).status, (e as { attempt?: number }).attempt, (e as { error?: { name: string } }).error?.name])));
-  }, 40_000);
-
-  it("PROBE: a flow whose upstream worker finished, taken over", async () => {
-    const prefix = uniquePrefix("breaker14");
-    const env = client(prefix);
-    const jobId = "flow-taken";
-    const events = eventsOf(env, jobId);
-    const first = worker("F1", prefix);
-    const job = await twoStep.enqueueJob({ liveEnv: env, jobId });
-    await job.input("in").feed(1);
-    await job.input("in").feed(2);
-    await job.input("in").terminate();
-    await first.waitFor("F1 down drained", is("drained", jobId));
-    const second = worker("F2", prefix);
-    await second.waitFor("F2 ready", is("ready"));
-    first.signal("SIGKILL");
-    await second.waitFor("F2 runs", is("started", jobId), 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await job.cancel("enough");
-    const result = await within(job.waitUntilFinish().then(() => "completed", (e: unknown) => e), 10_000, "waitUntilFinish");
-    const out: number[] = [];
-    try { for await (const { data } of job.output("out")) out.push(data); } catch {}
-    console.log("FLOW", result, out, JSON.stringify(second.lines), JSON.stringify(events.map((e) => [e.type, (e as { workerName?: string }).workerName, (e as { state?: string }).state ?? (e as { status?: string }).status, (e as { attempt?: number }).attempt, (e as { error?: { name: string } }).error?.name])));
-  }, 40_000);
 });

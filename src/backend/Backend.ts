@@ -171,6 +171,14 @@ export interface JobLease {
    */
   recordAttempts?(attempts: Readonly<Record<string, number>>): void;
   /**
+   * Resolves once what `recordRestarts` and `recordAttempts` stored so far
+   * is kept by the backend; undefined when nothing is on its way. The
+   * runtime runs an attempt's user code (`init`, the processor) only after
+   * it, so a process that dies as an attempt begins leaves that attempt and
+   * its restart counted. Absent on a backend that is not shared.
+   */
+  saved?(): Promise<void> | undefined;
+  /**
    * Set when the job's last holder lost it without finishing or releasing
    * it (its process died, or stalled past its lease): this run is then a
    * restart of every worker, counted against the restart budget and begun

@@ -99,6 +99,11 @@ export class JobRuntime implements ProgressSink {
     }
   }
 
+  /** @internal What the lease still has to store before an attempt's user code runs (`JobLease.saved`). */
+  recorded(): Promise<void> | undefined {
+    return this.lease.saved?.();
+  }
+
   /** @internal A processor reported progress. */
   progress(workerName: string, value: unknown): void {
     if (isFinalStatus(this.status)) return;
@@ -287,7 +292,11 @@ export class JobRuntime implements ProgressSink {
    * (or `stopped`) it caused, a granted restart before `recovering`.
    */
   onWorkerState(state: ReportedWorkerState, context: WorkerContext): void {
-    if (this.storedAttempts && (state === "initializing" || state === "executing")) this.storeAttempt(context.workerName, context.attempt);
+    if (this.storedAttempts) {
+      if (state === "initializing" || state === "executing") this.storeAttempt(context.workerName, context.attempt);
+      // A granted restart: the next attempt is stored now, so a process dying in the backoff does not repeat it.
+      else if (state === "recovering") this.storeAttempt(context.workerName, context.attempt + 1);
+    }
     const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
     workerStateEvents(base, state, context, this.outbox);
   }

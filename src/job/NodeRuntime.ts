@@ -17,6 +17,8 @@ import type { RuntimeServices } from "./RuntimeServices.js";
 export interface ProgressSink {
   readonly plan: { readonly name: string };
   progress(workerName: string, value: unknown): void;
+  /** What the job's lease still has to store (restart history, attempts) before user code of an attempt runs; undefined: nothing. */
+  recorded(): Promise<void> | undefined;
 }
 
 const ignore = () => {};
@@ -97,6 +99,9 @@ export class NodeRuntime {
     const previous = this.disposing;
     const run = async (): Promise<void> => {
       if (previous) await previous;
+      // The attempt is counted where the job is kept before init runs (a process dying in init must not repeat it).
+      const recorded = this.job.recorded();
+      if (recorded) await recorded;
       attempt.assertLive();
       const pending = Promise.resolve().then(() => def.init?.(this.initContext(attempt, input)));
       this.running = attempt.running = attempt.pendingInit = pending;
@@ -155,7 +160,8 @@ export class NodeRuntime {
       });
       // A worker without init waits here for the previous attempt's dispose.
       const previous = started === attempt ? undefined : this.disposing;
-      const ready = previous ? previous.then(() => current.assertLive()) : Promise.resolve();
+      // And for the attempt to be counted where the job is kept (a process dying as the processor starts must not repeat it).
+      const ready = (previous ? previous.then(() => current.assertLive()) : RESOLVED).then(() => this.job.recorded()).then(() => current.assertLive());
       run = ready.then(() => def.processor(context));
       this.running = attempt.running = run;
     } catch (error) {

@@ -221,6 +221,11 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.leases.get(jobId)?.cancelFound(reason);
   }
 
+  /** @internal The key of a job's BullMQ lock (BullMQ's layout: `<prefix>:<queue>:<job id>:lock`). */
+  lockKey(queueKey: string, jobId: string): string {
+    return `${this.ctx.keys.bull}:${bullName(queueKey)}:${bullJobId(jobId)}:lock`;
+  }
+
   /** @internal Removes a job cancelled while queued from BullMQ's queue (a process that takes it meanwhile finds it final). */
   removeQueued(queueKey: string, jobId: string): void {
     this.producer(queueKey)
@@ -268,8 +273,9 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
         cancelledBefore: cancelled.toString(),
         restarts: history.length > 0 ? (decode(history) as RestartRecord[]) : [],
         attempts: attempts.length > 0 ? (decode(attempts) as Record<string, number>) : undefined,
-        // Held, never given back: its process died or stalled past its lease (BullMQ found the job stalled).
-        expired: resumed && heldBefore.toString() === "1" ? new LeaseExpiredError(jobId) : undefined,
+        // Held, never given back: its process died or stalled past its lease (BullMQ found the job stalled). Not counted
+        // as a restart when the job was cancelled meanwhile: it ends cancelled here, whatever its restart budget.
+        expired: resumed && heldBefore.toString() === "1" && cancelled.length === 0 ? new LeaseExpiredError(jobId) : undefined,
       },
       this.settings.retentionMs,
     );

@@ -72,15 +72,18 @@ export class RedisLease implements JobLease {
     this.unwatch();
     const { client, keys, writes } = this.ctx;
     const bytes = encodeOutcome(outcome);
-    this.queue.finishedHere(this.jobId, outcome);
     // After the job's last writes (its streams' ends), in order.
     writes.push(() => {
       client
         .lwFinish(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), this.token, outcome.status, bytes, this.retentionMs, keys.streamPrefix(this.jobId))
         .then(
           (applied) => {
-            if (Number(applied) === 0) this.loseLease();
-            this.end(Number(applied) === 0 ? "lost" : "finished");
+            const fenced = Number(applied) === 0;
+            // The ticket here follows only an outcome Redis took: a stale holder's was refused, and the job goes on
+            // under its new holder (its waiters here get that one's outcome).
+            if (fenced) this.loseLease();
+            else this.queue.finishedHere(this.jobId, outcome);
+            this.end(fenced ? "lost" : "finished");
           },
           (error: unknown) => {
             this.ctx.report(`recording the outcome of job "${this.jobId}"`, error);
@@ -103,14 +106,30 @@ export class RedisLease implements JobLease {
     if (this.done) return;
     const { client, keys, writes } = this.ctx;
     const bytes = encode(value, `the ${what} of job "${this.jobId}"`);
+    let stored!: () => void;
+    const saving = new Promise<void>((resolve) => (stored = resolve));
+    this.saving = saving;
     writes.push(() => {
-      client.lwRecord(keys.job(this.jobId), this.token, field, bytes).then(
-        (applied) => {
-          if (Number(applied) === 0) this.loseLease();
-        },
-        (error: unknown) => this.ctx.report(`storing the ${what} of job "${this.jobId}"`, error),
-      );
+      client
+        .lwRecord(keys.job(this.jobId), this.token, field, bytes)
+        .then(
+          (applied) => {
+            if (Number(applied) === 0) this.loseLease();
+          },
+          (error: unknown) => this.ctx.report(`storing the ${what} of job "${this.jobId}"`, error),
+        )
+        .finally(() => {
+          stored();
+          if (this.saving === saving) this.saving = undefined;
+        });
     });
+  }
+
+  /** The last record on its way (one connection: the earlier ones are answered first). */
+  private saving: Promise<void> | undefined;
+
+  saved(): Promise<void> | undefined {
+    return this.saving;
   }
 
   release(): void {

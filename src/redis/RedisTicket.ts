@@ -10,6 +10,8 @@ export interface TicketKeeper {
   forget(ticket: RedisTicket): void;
   /** Removes a job cancelled while queued from BullMQ's queue. */
   removeQueued(queueKey: string, jobId: string): void;
+  /** The key of the job's BullMQ lock (held while a process runs it). */
+  lockKey(queueKey: string, jobId: string): string;
 }
 
 /**
@@ -52,7 +54,7 @@ export class RedisTicket implements JobTicket {
       // After this process's queued writes: a job it just finished is final by then.
       await this.ctx.answer(
         this.ctx.writes.afterWrites(() =>
-          client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId)),
+          client.lwCancel(keys.job(this.jobId), keys.channel(this.jobId), keys.journal(this.jobId), this.queue.lockKey(this.queueKey, this.jobId), reason, encodeOutcome(outcome), this.retentionMs, keys.streamPrefix(this.jobId)),
         ),
       ),
     );

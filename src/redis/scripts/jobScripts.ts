@@ -93,17 +93,21 @@ redis.call('PUBLISH', KEYS[2], 's')
 return 1`,
   },
   /**
-   * Cancels a job. KEYS: job, channel, journal. ARGV: reason, outcome (used
-   * when queued), retentionMs, streamPrefix. Returns `queued` (now final,
-   * cancelled: a queued job, or a released one no process holds), `running`
-   * (its process is told) or `final`.
+   * Cancels a job. KEYS: job, channel, journal, the job's BullMQ lock.
+   * ARGV: reason, outcome (used when queued), retentionMs, streamPrefix.
+   * Returns `queued` (now final, cancelled: a queued job, a released one no
+   * process holds, or one whose holder's lease expired: its BullMQ lock is
+   * gone), `running` (its process is told) or `final`.
    */
   lwCancel: {
-    keys: 3,
+    keys: 4,
     lua: `${EXPIRE_JOB}
 local st = redis.call('HGET', KEYS[1], 'st')
--- A released job (running, held by no process: it waits in its queue again) is cancelled like a queued one.
-if st == 'queued' or (st == 'running' and redis.call('HGET', KEYS[1], 'held') == '0') then
+-- Held by no process: released (it waits in its queue again), or its holder died (no lock: no process renews it).
+local free = st == 'running' and (redis.call('HGET', KEYS[1], 'held') == '0' or redis.call('EXISTS', KEYS[4]) == 0)
+if st == 'queued' or free then
+  -- A holder that only stalled is fenced: it writes nothing when it wakes up.
+  if free then redis.call('HINCRBY', KEYS[1], 'tok', 1) end
   redis.call('HSET', KEYS[1], 'st', 'cancelled', 'out', ARGV[2])
   expireJob(KEYS[1], KEYS[3], ARGV[4], tonumber(ARGV[3]))
   redis.call('PUBLISH', KEYS[2], 's')

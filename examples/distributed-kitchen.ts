@@ -11,7 +11,8 @@
  * them by their pids):
  *   npx tsx examples/distributed-kitchen.ts
  * Or by hand, in three terminals (Ctrl-C ends a worker: it releases its
- * running jobs to the other):
+ * running jobs to the other; all three use the kitchen `KITCHEN` names,
+ * `kitchen-by-hand` when unset):
  *   npx tsx examples/distributed-kitchen.ts worker north
  *   npx tsx examples/distributed-kitchen.ts worker south
  *   npx tsx examples/distributed-kitchen.ts client
@@ -28,9 +29,9 @@ import { JobSpec, LiveEnv, type LifecycleEvent } from "liveworker";
 import { RedisUnavailableError, redisBackend } from "liveworker/redis";
 
 const url = process.env.LW_REDIS_URL ?? "redis://127.0.0.1:6379";
-// One kitchen per run unless given: runs of the example never share jobs.
-const projectId = process.env.KITCHEN ?? `kitchen-${randomBytes(3).toString("hex")}`;
 const [mode = "all", name = "worker"] = process.argv.slice(2);
+// One kitchen per run of everything at once (runs never share jobs); processes started by hand share one.
+const projectId = process.env.KITCHEN ?? (mode === "all" ? `kitchen-${randomBytes(3).toString("hex")}` : "kitchen-by-hand");
 
 // ——— the recipe (every process defines it: the spec is the contract) ———
 

@@ -100,8 +100,8 @@ export class TimeoutError extends LiveworkerError {
 
 /**
  * The process that ran a job lost it without giving it back: it died
- * (`SIGKILL`, a crash), or its event loop was blocked or paused (`SIGSTOP`)
- * past its lease, so it stopped renewing the lease and another process took
+ * (`SIGKILL`, a crash), its event loop was blocked or paused (`SIGSTOP`)
+ * past its lease, or it could not reach Redis for that long, so it stopped renewing the lease and another process took
  * the job over. The taking process treats this as a failure of every worker
  * of the job: one restart, counted against `retry.maxRestarts` and after its
  * backoff, with this error as the `worker.restart` event's cause (retryable
@@ -110,7 +110,7 @@ export class TimeoutError extends LiveworkerError {
 export class LeaseExpiredError extends LiveworkerError {
   override readonly code = "LEASE_EXPIRED";
   constructor(readonly jobId: string) {
-    super(`Job "${jobId}": the process that ran it stopped renewing its lease (it died, or its event loop was blocked or paused past leaseMs); another process took the job over`);
+    super(`Job "${jobId}": the process that ran it stopped renewing its lease (it died, its event loop was blocked or paused past leaseMs, or it could not reach Redis for that long); another process took the job over`);
   }
 }
 

@@ -70,8 +70,8 @@ function resumingBackend(earlier: Earlier): { backend: Backend; recordedAttempts
 
 const RETRY: RetryOptions = { maxRestarts: 3, withinMs: 60_000, backoff: { initialMs: 30, factor: 1, maxMs: 30, jitter: 0 } };
 
-function envOf(backend: Backend): { env: LiveEnv; events: LifecycleEvent[] } {
-  const env = LiveEnv.create({ logger: silent, backend });
+function envOf(backend: Backend, warnings: string[] = []): { env: LiveEnv; events: LifecycleEvent[] } {
+  const env = LiveEnv.create({ logger: { ...silent, warn: (message: string) => void warnings.push(message) }, backend });
   envs.push(env);
   const events: LifecycleEvent[] = [];
   env.subscribe((event) => void events.push(event));
@@ -83,7 +83,8 @@ let counter = 0;
 describe("a job taken over after its holder's lease expired", () => {
   it("restarts its worker: a worker.restart event with the LeaseExpiredError for the lost attempt, the backoff, then attempt + 1", async () => {
     const { backend, recordedAttempts, recordedRestarts } = resumingBackend({ expired: true, attempts: { [`soup-${counter + 1}`]: 2 } });
-    const { env, events } = envOf(backend);
+    const warnings: string[] = [];
+    const { env, events } = envOf(backend, warnings);
     const spec = JobSpec.define({ name: `soup-${++counter}`, output: z.number() });
     const began: Array<{ attempt: number; at: number }> = [];
     spec.defineWorker({
@@ -105,6 +106,8 @@ describe("a job taken over after its holder's lease expired", () => {
     expect(states).toEqual(["recovering#2", "executing#3", "done#3"]);
     expect(recordedRestarts).toEqual([[expect.objectContaining({ attempt: 2, delayMs: 30, error: expect.objectContaining({ code: "LEASE_EXPIRED" }) })]]);
     expect(recordedAttempts).toEqual([{ [spec.name]: 3 }]);
+    // Operators see the take-over in the logs too.
+    expect(warnings.filter((message) => message.includes(`job "${job.jobId}" taken over here: LeaseExpiredError`))).toHaveLength(1);
   });
 
   it("fails the job when the restart budget is spent: JobFailedError, its cause the LeaseExpiredError; no worker begins", async () => {

@@ -79,6 +79,8 @@ export class JobRuntime implements ProgressSink {
 
   /** Starts the supervisor: it spawns the workers. Announced first, so listeners see the job run before its workers. */
   start(): void {
+    // Operators learn of a take-over from the logs too, not only from the events.
+    if (this.lease.expired) this.logger.warn(`job "${this.jobId}" taken over here: ${describeError(this.lease.expired)}`);
     this.actor.start();
     this.setStatus("running");
     this.actor.send(startEvent(this.plan, this.nodes.map((node) => node.def!)));
@@ -248,7 +250,7 @@ export class JobRuntime implements ProgressSink {
   private leaseLost(): void {
     if (!this.letGo(`job "${this.jobId}" lost its lease: another process may run it now`)) return;
     // The reason says why: another process took the job over, or Redis lost its data.
-    this.logger.warn(`job "${this.jobId}" lost its lease (${describeError(this.lease.lost.reason)}): its attempt stops here and writes nothing more`);
+    this.logger.warn(`job "${this.jobId}" stops here, its lease lost: ${describeError(this.lease.lost.reason)}; its attempt writes nothing more`);
     this.settleLetGo();
   }
 

@@ -133,7 +133,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     worker.on("error", (error) => {
       // A lock that could not be renewed, or was gone when the job's call ended, is a lost lease (handled: the run here
       // stopped), not an error of the worker.
-      if (!/^(could not renew lock for job |Missing lock for job )/.test(error.message)) this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error);
+      if (!/^(could not renew lock for job |Missing lock for job |Lock mismatch for job )/.test(error.message)) this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error);
     });
     // This process stalled past a lease (event loop blocked, SIGSTOP): another may run the job now. Its run
     // here stops at once, not at its next write.

@@ -154,7 +154,7 @@ export class RedisLease implements JobLease {
 
   /** @internal Another process holds the job now (or Redis lost it: `reason`): stop, and write nothing. */
   loseLease(reason?: Error): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason ?? new Error(`the lease of job "${this.jobId}" was lost: another process runs it now`));
+    if (!this.controller.signal.aborted) this.controller.abort(reason ?? new Error(`another process took job "${this.jobId}" over (its fencing token was raised)`));
     // The runtime stops without finishing or releasing: the lease ends here, and BullMQ's slot is free again.
     if (this.done) return;
     this.done = true;

@@ -2,11 +2,11 @@ import { and, assign, enqueueActions, setup, type ActorSystem, type AnyActorRef 
 import {
   JobFailedError,
   TimeoutError,
-  describeError,
   serializeError,
   type RestartRecord,
 } from "../src/errors.js";
-import { DEFAULT_RETRY, decideRestart, type RestartDecision, type RetryPolicy } from "./restartPolicy.js";
+import { DEFAULT_RETRY, decideRestart, type RetryPolicy } from "./restartPolicy.js";
+import { keptRecords, lastAttempt, refusal, resumedAttempt } from "./supervisorDecisions.js";
 import {
   workerMachine,
   type WorkerFailedEvent,
@@ -119,8 +119,6 @@ const JOB_TIMER = "jobTimeout";
 /** A job timeout arms a timer only for a finite `jobMs`: left out, or `Infinity`, is none. */
 const hasJobTimer = (context: JobContext): boolean => typeof context.timeouts.jobMs === "number" && Number.isFinite(context.timeouts.jobMs);
 
-/** Restart records kept (the newest), at least; more when `maxRestarts` is larger. */
-const HISTORY_KEPT = 50;
 
 function clockNow(system: ActorSystem<any>): number {
   const clock = system._clock as { now?: () => number };
@@ -149,33 +147,6 @@ function workerIsActive(self: AnyActorRef, workerName: string): boolean {
   // Walked without actors (xstate/graph): every worker not yet finished counts as active.
   if (!children) return true;
   return children[workerActorId(workerName)]?.getSnapshot().status === "active";
-}
-
-/** Restart records kept: enough for the intensity window to fill (`maxRestarts` may exceed `HISTORY_KEPT`). */
-const keptRecords = (context: JobContext): number =>
-  Number.isFinite(context.retry.maxRestarts) ? Math.max(HISTORY_KEPT, context.retry.maxRestarts) : HISTORY_KEPT;
-
-/** Why a refused restart fails the job, for `JobFailedError`'s message. */
-function refusal(context: JobContext, decision: Exclude<RestartDecision, { restart: true }>): string {
-  if (decision.reason === "intensity") return `exhausted its restart budget (${context.retry.maxRestarts} restarts within ${context.retry.withinMs} ms)`;
-  if (decision.reason === "predicate threw") return `failed, and its retry.retryable predicate threw (${describeError(decision.predicateError)}), so it was not retried`;
-  return "failed with a non-retryable error";
-}
-
-/** The attempt a worker of a resumed job was last on in its earlier holder (1 when none was stored). */
-const lastAttempt = (context: JobContext, workerName: string): number =>
-  context.attempts !== undefined && Object.hasOwn(context.attempts, workerName) ? context.attempts[workerName]! : 1;
-
-/**
- * How a worker of a resumed job begins: after a lost lease, in `recovering`
- * from the attempt it lost; after a release, with the next attempt. Nothing
- * for a fresh job (attempt 1).
- */
-function resumedAttempt(context: JobContext, workerName: string): { attempt?: number; recover?: { delayMs: number; error: unknown } } {
-  if (context.attempts === undefined && context.resumeDelayMs === undefined) return {};
-  const last = lastAttempt(context, workerName);
-  if (context.resumeDelayMs !== undefined) return { attempt: last, recover: { delayMs: context.resumeDelayMs, error: context.expired } };
-  return { attempt: last + 1 };
 }
 
 const allFinished = (context: JobContext) => context.workers.every((name) => Object.hasOwn(context.finished, name));
@@ -264,14 +235,14 @@ export const jobMachine = setup({
           delayMs: decision.delayMs,
           error: serializeError(event.error),
         };
-        enqueue.assign({ restarts: [...context.restarts, record].slice(-keptRecords(context)) });
+        enqueue.assign({ restarts: [...context.restarts, record].slice(-keptRecords(context.retry)) });
         for (const workerName of restartSet(context, event.workerName)) {
           if (workerIsActive(self, workerName)) enqueue.sendTo(workerActorId(workerName), { type: "RESTART", delayMs: decision.delayMs });
         }
         return;
       }
       enqueue.assign({
-        error: new JobFailedError(context.jobId, event.error, context.restarts, refusal(context, decision), context.specName),
+        error: new JobFailedError(context.jobId, event.error, context.restarts, refusal(context.retry, decision), context.specName),
       });
       enqueue.sendTo(target, { type: "GIVE_UP" });
     }),
@@ -282,11 +253,11 @@ export const jobMachine = setup({
       if (decision.restart) {
         const lost = Math.max(1, ...context.workers.map((name) => lastAttempt(context, name)));
         const record: RestartRecord = { attempt: lost, at, delayMs: decision.delayMs, error: serializeError(context.expired) };
-        enqueue.assign({ restarts: [...context.restarts, record].slice(-keptRecords(context)), resumeDelayMs: decision.delayMs });
+        enqueue.assign({ restarts: [...context.restarts, record].slice(-keptRecords(context.retry)), resumeDelayMs: decision.delayMs });
         return;
       }
       enqueue.assign({
-        error: new JobFailedError(context.jobId, context.expired, context.restarts, refusal(context, decision), context.specName),
+        error: new JobFailedError(context.jobId, context.expired, context.restarts, refusal(context.retry, decision), context.specName),
       });
     }),
     recordFinished: assign({

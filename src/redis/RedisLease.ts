@@ -72,6 +72,9 @@ export class RedisLease implements JobLease {
     this.unwatch();
     const { client, keys, writes } = this.ctx;
     const bytes = encodeOutcome(outcome);
+    // The ticket here follows at once (listeners of the final event see the handle final). A stale holder's outcome
+    // is refused by lwFinish, but its own waiters here have it already (issue 14 follow-up, redis_breaker14).
+    this.queue.finishedHere(this.jobId, outcome);
     // After the job's last writes (its streams' ends), in order.
     writes.push(() => {
       client
@@ -79,10 +82,7 @@ export class RedisLease implements JobLease {
         .then(
           (applied) => {
             const fenced = Number(applied) === 0;
-            // The ticket here follows only an outcome Redis took: a stale holder's was refused, and the job goes on
-            // under its new holder (its waiters here get that one's outcome).
             if (fenced) this.loseLease();
-            else this.queue.finishedHere(this.jobId, outcome);
             this.end(fenced ? "lost" : "finished");
           },
           (error: unknown) => {

@@ -172,10 +172,11 @@ export interface JobLease {
   recordAttempts?(attempts: Readonly<Record<string, number>>): void;
   /**
    * Resolves once what `recordRestarts` and `recordAttempts` stored so far
-   * is kept by the backend; undefined when nothing is on its way. The
-   * runtime runs an attempt's user code (`init`, the processor) only after
-   * it, so a process that dies as an attempt begins leaves that attempt and
-   * its restart counted. Absent on a backend that is not shared.
+   * is kept by the backend; undefined when nothing is on its way. In a job
+   * taken over after its lease expired (`expired`), the runtime runs an
+   * attempt's user code (`init`, the processor) only after it, so a process
+   * that dies as each attempt begins cannot escape the restart budget.
+   * Absent on a backend that is not shared.
    */
   saved?(): Promise<void> | undefined;
   /**

@@ -101,9 +101,16 @@ export class JobRuntime implements ProgressSink {
     }
   }
 
-  /** @internal What the lease still has to store before an attempt's user code runs (`JobLease.saved`). */
+  /**
+   * @internal What the lease still has to store before an attempt's user
+   * code runs (`JobLease.saved`), for a job taken over after its lease
+   * expired: a processor that kills its process at once must not escape the
+   * restart budget by dying before its restart is stored. Other jobs do not
+   * wait (a restart within one process is stored on the way, unawaited: a
+   * crash just then repeats that attempt's number at most).
+   */
   recorded(): Promise<void> | undefined {
-    return this.lease.saved?.();
+    return this.lease.expired ? this.lease.saved?.() : undefined;
   }
 
   /** @internal A processor reported progress. */

@@ -181,8 +181,7 @@ describe("cancel of a job whose holder died", () => {
 });
 
 describe("a stale holder's outcome", () => {
-  // Known defect (issue 14 follow-up): settling the local ticket only after lwFinish fixed it, but listeners of the final event then saw the handle still running (test:redis: 7 failures); reverted, marked it.fails.
-  it.fails("a waiter in the stale holder's own process does not settle with the outcome the fence refused: it follows the job's real end", async () => {
+  it("a waiter in the stale holder's own process does not settle with the outcome the fence refused: it follows the job's real end", async () => {
     // README, Stall: "The stale process may still run its processor, but none of its writes land ... the outcome";
     // "readers and waiters in other processes carry on"; "each job still ends exactly once (its outcome is
     // recorded behind the token)". Redis: the job was taken over (token raised, as the new holder's lwStart
@@ -190,7 +189,9 @@ describe("a stale holder's outcome", () => {
     // job.status there reads "completed", while the job's hash is still `running` under its new holder (which may
     // yet fail it). Cause: RedisLease.finish calls `queue.finishedHere` (the local ticket's `final`) before
     // lwFinish answers, and does not undo it when the script refuses the token (applied 0): the ticket is
-    // settled and forgotten, so it never follows the real outcome.
+    // settled and forgotten, so it never follows the real outcome. Fixed: the ticket settles at once only under
+    // a lock taken or renewed within 0.8 × leaseMs (no other process can hold the job then); else once lwFinish
+    // took the outcome, and a refused one leaves it following the job.
     const prefix = uniquePrefix("breaker14");
     const env = processOf(prefix);
     const spec = stringSpec();
@@ -208,6 +209,12 @@ describe("a stale holder's outcome", () => {
     await expect.poll(() => started).toBe(true);
     await withRedis((redis) => redis.hincrby(`${prefix}/kitchen:job:{${job.jobId}}`, "tok", 1)); // another process took it
     const waiting = settlement(job.waitUntilFinish());
+    // As another process can only once this one stalled past its lease (its BullMQ lock expired): the event loop
+    // is blocked for leaseMs (5 000 here), and the processor returns as soon as it runs again.
+    const blockedUntil = Date.now() + 5_000;
+    while (Date.now() < blockedUntil) {
+      // busy: no timer, no lock renewal
+    }
     release();
     await sleep(500);
     const stored = await withRedis((redis) => redis.hget(`${prefix}/kitchen:job:{${job.jobId}}`, "st"));

@@ -2,7 +2,7 @@ import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "b
 import { nanoid } from "nanoid";
 import { ConfigurationError, LeaseExpiredError, type RestartRecord } from "../errors.js";
 import type { JobOutcome, JobQueue, JobRecord, JobRunner, JobTicket, QueueConsumer } from "../backend/Backend.js";
-import { isFinalStatus, type JobStatus } from "../backend/events.js";
+import { isFinalStatus, type FinalStatus, type JobStatus } from "../backend/events.js";
 import { decode, encode } from "./codec.js";
 import type { RedisContext } from "./context.js";
 import { decodeOutcome, encodeOutcome } from "./outcome.js";
@@ -135,10 +135,12 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       // stopped), not an error of the worker.
       if (!/^(could not renew lock for job |Missing lock for job |Lock mismatch for job )/.test(error.message)) this.ctx.report(`the BullMQ worker of queue "${queueKey}"`, error);
     });
-    // This process stalled past a lease (event loop blocked, SIGSTOP): another may run the job now. Its run
-    // here stops at once, not at its next write.
-    worker.on("lockRenewalFailed", (bullIds: string[]) => {
-      for (const bullId of bullIds) this.fenced(liveId(bullId));
+    // Not `lockRenewalFailed`: BullMQ tracks locks by job id, and renewals of a run already ending (released,
+    // finished, a reused id) fail too; acting on them hung test:redis's concurrent_jobs property test about one
+    // run in two. A stale run finds out at its next read or write, which the fencing token refuses.
+    worker.on("locksRenewed", ({ jobIds }: { jobIds: string[] }) => {
+      const now = Date.now();
+      for (const bullId of jobIds) if (this.renewedAt.has(liveId(bullId))) this.renewedAt.set(liveId(bullId), now);
     });
     this.workers.add(worker);
     const cap = this.settings.globalConcurrency?.(queueKey);
@@ -193,10 +195,34 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     if (this.tickets.get(ticket.jobId) === ticket) this.tickets.delete(ticket.jobId);
   }
 
-  /** @internal The job ended in this process: its ticket here follows at once (its outcome as another process would get it). */
+  /** @internal The job ended in this process: its ticket here settles with the outcome (as another process would get it). */
   finishedHere(jobId: string, outcome: JobOutcome): void {
     this.tickets.get(jobId)?.final(decodeOutcome(encodeOutcome(outcome)));
   }
+
+  /** @internal The job ended in this process under a lease that may be stale: its ticket here shows the status, and waits for Redis. */
+  finishingHere(jobId: string, status: FinalStatus): void {
+    this.tickets.get(jobId)?.finishing(status);
+  }
+
+  /** @internal Redis refused the outcome of this process (a stale holder): its ticket here goes on following the job. */
+  finishRefused(jobId: string): void {
+    this.tickets.get(jobId)?.finishRefused();
+  }
+
+  /**
+   * @internal True while the job's BullMQ lock, last taken or renewed here,
+   * cannot have expired (within 0.8 × leaseMs of it, a margin for the round
+   * trip): no other process can hold the job then, so an outcome recorded
+   * now is the job's.
+   */
+  lockFresh(jobId: string): boolean {
+    const at = this.renewedAt.get(jobId);
+    return at !== undefined && Date.now() - at < 0.8 * this.settings.leaseMs;
+  }
+
+  /** When this process last took or renewed each running job's BullMQ lock (`Date.now()`). */
+  private readonly renewedAt = new Map<string, number>();
 
   /** @internal A write of the job was refused for a stale fencing token: its lease here is lost. */
   fenced(jobId: string): void {
@@ -258,6 +284,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    const takenAt = job.processedOn ?? Date.now();
     const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId), token ?? nanoid()))) as Buffer[];
     if (started.length < 7) return; // final (cancelled while queued) or gone: nothing to run
     const [before, fence, recordBytes, cancelled, history, attempts, heldBefore] = started as Buffer[] as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
@@ -281,6 +308,8 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     );
     // BullMQ handed this process a job it still runs (it stalled here past its lease): that run is stale.
     this.leases.get(jobId)?.loseLease();
+    // BullMQ took the lock before it handed the job over (a bound from before it: the lock is at least this fresh).
+    this.renewedAt.set(jobId, takenAt);
     tokens.set(jobId, lease.token);
     this.leases.set(jobId, lease);
     // Closed while the take was on its way: given back at once, never run here.
@@ -291,7 +320,10 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     }
     const end = await lease.ended;
     if (tokens.get(jobId) === lease.token) tokens.delete(jobId);
-    if (this.leases.get(jobId) === lease) this.leases.delete(jobId);
+    if (this.leases.get(jobId) === lease) {
+      this.leases.delete(jobId);
+      this.renewedAt.delete(jobId);
+    }
     // This process took the job back while this call was ending (it stalled here past the lease): BullMQ tracks locks
     // by job id, and this call's end would stop the renewal of the newer call's lock. It ends after that one instead.
     for (let newer = this.leases.get(jobId); newer && newer !== lease; newer = this.leases.get(jobId)) await newer.ended.then(() => {});

@@ -1,5 +1,6 @@
 import type { JobLease, JobOutcome } from "../backend/Backend.js";
 import type { LeaseExpiredError, RestartRecord } from "../errors.js";
+import type { FinalStatus } from "../backend/events.js";
 import { encode } from "./codec.js";
 import type { RedisContext } from "./context.js";
 import { encodeOutcome } from "./outcome.js";
@@ -31,7 +32,12 @@ export class RedisLease implements JobLease {
 
   constructor(
     private readonly ctx: RedisContext,
-    private readonly queue: { finishedHere(jobId: string, outcome: JobOutcome): void },
+    private readonly queue: {
+      finishedHere(jobId: string, outcome: JobOutcome): void;
+      finishingHere(jobId: string, status: FinalStatus): void;
+      finishRefused(jobId: string): void;
+      lockFresh(jobId: string): boolean;
+    },
     private readonly jobId: string,
     readonly token: string,
     taken: TakenJob,
@@ -72,9 +78,12 @@ export class RedisLease implements JobLease {
     this.unwatch();
     const { client, keys, writes } = this.ctx;
     const bytes = encodeOutcome(outcome);
-    // The ticket here follows at once (listeners of the final event see the handle final). A stale holder's outcome
-    // is refused by lwFinish, but its own waiters here have it already (issue 14 follow-up, redis_breaker14).
-    this.queue.finishedHere(this.jobId, outcome);
+    // Under a lock renewed lately no other process holds the job: the ticket here settles at once (listeners of the
+    // final event see the handle final). Else (this process stalled: another may have taken the job over) its
+    // waiters get the outcome once Redis took it; a refused one leaves them following the job's real end.
+    const confirmed = this.queue.lockFresh(this.jobId);
+    if (confirmed) this.queue.finishedHere(this.jobId, outcome);
+    else this.queue.finishingHere(this.jobId, outcome.status);
     // After the job's last writes (its streams' ends), in order.
     writes.push(() => {
       client
@@ -82,11 +91,15 @@ export class RedisLease implements JobLease {
         .then(
           (applied) => {
             const fenced = Number(applied) === 0;
-            if (fenced) this.loseLease();
+            if (fenced) {
+              this.queue.finishRefused(this.jobId);
+              this.loseLease();
+            } else if (!confirmed) this.queue.finishedHere(this.jobId, outcome);
             this.end(fenced ? "lost" : "finished");
           },
           (error: unknown) => {
             this.ctx.report(`recording the outcome of job "${this.jobId}"`, error);
+            if (!confirmed) this.queue.finishedHere(this.jobId, outcome);
             this.end("lost");
           },
         );

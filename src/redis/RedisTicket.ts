@@ -68,7 +68,36 @@ export class RedisTicket implements JobTicket {
 
   /** @internal This process saw the job's status change (it runs the job). */
   note(status: JobStatus): void {
-    if (!this.settled && !isFinalStatus(status)) this.status = status;
+    if (!this.settled && !isFinalStatus(status)) this.live(status);
+  }
+
+  /**
+   * @internal The job ended in this process, whose lease may be stale (its
+   * lock was not renewed lately): `status` says so at once, `outcome`
+   * settles once Redis took it (`final`); a refused one (`finishRefused`)
+   * leaves the ticket following the job under its new holder.
+   */
+  finishing(status: FinalStatus): void {
+    if (this.settled || this.beforeFinishing !== undefined) return;
+    this.beforeFinishing = this.status;
+    this.status = status;
+  }
+
+  /** @internal Redis refused this process's outcome (another process holds the job): back to following it. */
+  finishRefused(): void {
+    if (this.settled || this.beforeFinishing === undefined) return;
+    this.status = this.beforeFinishing;
+    this.beforeFinishing = undefined;
+    this.refresh();
+  }
+
+  /** The status before `finishing`, while an outcome of this process is on its way (undefined otherwise). */
+  private beforeFinishing: JobStatus | undefined;
+
+  /** A status read or told that is not final: shown unless an outcome of this process is on its way. */
+  private live(status: JobStatus): void {
+    if (this.beforeFinishing !== undefined) this.beforeFinishing = status;
+    else this.status = status;
   }
 
   /** Stops following the job (the backend closes). */
@@ -94,7 +123,7 @@ export class RedisTicket implements JobTicket {
         if (!status) this.ctx.jobLost(this.jobId);
         else if (outcome && isFinalStatus(status.toString())) this.final(decodeOutcome(outcome));
         // A job's status only moves forward (queued, running, final): a read older than a notification does not undo it.
-        else if (!(status.toString() === "queued" && this.status === "running")) this.status = status.toString() as JobStatus;
+        else if (!(status.toString() === "queued" && this.status === "running")) this.live(status.toString() as JobStatus);
         if (this.again) {
           this.again = false;
           this.refresh();

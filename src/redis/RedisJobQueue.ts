@@ -116,7 +116,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.assertOpen(`consume queue "${queueKey}"`);
     let closing: Promise<void> | undefined;
     const stopped = () => closing !== undefined || this.closed;
-    const worker = new Worker(bullName(queueKey), (job, token) => this.process(job, token, run, stopped), {
+    const worker = new Worker(bullName(queueKey), (job, token) => this.process(queueKey, job, token, run, stopped), {
       connection: this.settings.bullConnection,
       prefix: this.ctx.keys.bull,
       concurrency: Number.isFinite(concurrency) ? concurrency : UNLIMITED,
@@ -277,7 +277,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
    * already released what it ran (else the job would run on after
    * `env.close()`, its timers and actors left behind).
    */
-  private async process(job: Job, token: string | undefined, run: JobRunner, stopped: () => boolean): Promise<void> {
+  private async process(queueKey: string, job: Job, token: string | undefined, run: JobRunner, stopped: () => boolean): Promise<void> {
     const jobId = liveId(job.id!);
     const { client, keys, tokens } = this.ctx;
     if (stopped() && token) {
@@ -285,9 +285,58 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       throw new WaitingError();
     }
     const takenAt = job.processedOn ?? Date.now();
-    const started = (await this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId), token ?? nanoid()))) as Buffer[];
-    if (started.length < 7) return; // final (cancelled while queued) or gone: nothing to run
-    const [before, fence, recordBytes, cancelled, history, attempts, heldBefore] = started as Buffer[] as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
+    const taking = this.ctx.writes.afterWrites(() => client.lwStartBuffer(keys.job(jobId), keys.channel(jobId), token ?? nanoid())) as Promise<Buffer[]>;
+    const lease = await this.inTakeOrder(queueKey, taking, (started) => this.begin(jobId, started, takenAt, run, stopped));
+    if (!lease) return; // final (cancelled while queued) or gone: nothing to run
+    const end = await lease.ended;
+    if (tokens.get(jobId) === lease.token) tokens.delete(jobId);
+    if (this.leases.get(jobId) === lease) {
+      this.leases.delete(jobId);
+      this.renewedAt.delete(jobId);
+    }
+    // This process took the job back while this call was ending (it stalled here past the lease): BullMQ tracks locks
+    // by job id, and this call's end would stop the renewal of the newer call's lock. It ends after that one instead.
+    for (let newer = this.leases.get(jobId); newer && newer !== lease; newer = this.leases.get(jobId)) await newer.ended.then(() => {});
+    if (end === "released" && token) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+  }
+
+  /**
+   * Runs `then` on a take's answer once the takes of `queueKey` this process
+   * asked for before it have run theirs. BullMQ hands a queue's jobs out in
+   * its order, and their answers come back in that order, but a take sent
+   * while writes were queued resolves a few promise turns later than one sent
+   * at once: without this, a job enqueued later could start first (seen in
+   * test:redis's concurrent_jobs property).
+   */
+  private inTakeOrder<T, R>(queueKey: string, answer: Promise<T>, then: (value: T) => R): Promise<R> {
+    const previous = this.takeOrder.get(queueKey);
+    const turn = (previous ? previous.then(() => answer) : answer).then(then);
+    const settled = turn.then(
+      () => {},
+      () => {},
+    );
+    this.takeOrder.set(queueKey, settled);
+    void settled.then(() => {
+      if (this.takeOrder.get(queueKey) === settled) this.takeOrder.delete(queueKey);
+    });
+    return turn;
+  }
+
+  /** Per queue, when the last take asked for so far has run its `then` (or failed). */
+  private readonly takeOrder = new Map<string, Promise<void>>();
+
+  /**
+   * Starts a job Redis let this process take (`started`: lwStart's answer),
+   * synchronously: its lease, and the runner unless the consumer stopped
+   * meanwhile (then the lease is given back at once). Undefined for a job
+   * final or gone, which is not run.
+   */
+  private begin(jobId: string, started: Buffer[], takenAt: number, run: JobRunner, stopped: () => boolean): RedisLease | undefined {
+    if (started.length < 7) return undefined;
+    const [before, fence, recordBytes, cancelled, history, attempts, heldBefore] = started as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
     const record = decode(recordBytes) as JobRecord;
     const resumed = before.toString() === "running";
     const lease = new RedisLease(
@@ -310,7 +359,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
     this.leases.get(jobId)?.loseLease();
     // BullMQ took the lock before it handed the job over (a bound from before it: the lock is at least this fresh).
     this.renewedAt.set(jobId, takenAt);
-    tokens.set(jobId, lease.token);
+    this.ctx.tokens.set(jobId, lease.token);
     this.leases.set(jobId, lease);
     // Closed while the take was on its way: given back at once, never run here.
     if (stopped()) lease.release();
@@ -318,19 +367,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
       this.tickets.get(jobId)?.note("running");
       run(record, lease);
     }
-    const end = await lease.ended;
-    if (tokens.get(jobId) === lease.token) tokens.delete(jobId);
-    if (this.leases.get(jobId) === lease) {
-      this.leases.delete(jobId);
-      this.renewedAt.delete(jobId);
-    }
-    // This process took the job back while this call was ending (it stalled here past the lease): BullMQ tracks locks
-    // by job id, and this call's end would stop the renewal of the newer call's lock. It ends after that one instead.
-    for (let newer = this.leases.get(jobId); newer && newer !== lease; newer = this.leases.get(jobId)) await newer.ended.then(() => {});
-    if (end === "released" && token) {
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
+    return lease;
   }
 
   private assertOpen(what: string): void {

@@ -128,8 +128,12 @@ beforeAll(async () => {
   consumer = join(work, "consumer");
   await mkdir(consumer);
   await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
-  // bullmq and ioredis: the optional peer dependencies of liveworker/redis.
-  await sh(consumer, "npm", ["install", tarball, "zod", "bullmq@^6.7.0", "ioredis@^6.0.0", "--prefer-offline", "--no-audit", "--no-fund", "--silent"]);
+  // bullmq and ioredis: the optional peer dependencies of liveworker/redis, at the versions this checkout's lockfile
+  // installed (what the suite ran against), not whatever the registry has today: ioredis 6.1.0's declarations import
+  // "redis-errors", whose types it does not depend on, and fail a consumer's strict check without skipLibCheck.
+  const installed = async (name: string) => (JSON.parse(await readFile(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  const peers = [`bullmq@${await installed("bullmq")}`, `ioredis@${await installed("ioredis")}`];
+  await sh(consumer, "npm", ["install", tarball, "zod", ...peers, "--prefer-offline", "--no-audit", "--no-fund", "--silent"]);
 }, TIMEOUT);
 
 afterAll(async () => {

@@ -11,7 +11,7 @@
  * What crosses the seam is plain data that survives a structured copy: job
  * records, outcomes (their error serialised by a backend that crosses a
  * process: `serializeError` / `rebuildError`), events, message data and
- * checkpoints. Validation stays on the writer's side: a backend stores what
+ * workers' states. Validation stays on the writer's side: a backend stores what
  * it is given, or, when it cannot carry a value (a function, a symbol),
  * refuses it with a `ValidationError` naming what was written, and stores
  * nothing. The env guards every listener it hands to the backend: they never
@@ -187,6 +187,13 @@ export interface JobLease {
    */
   readonly expired?: LeaseExpiredError;
   /**
+   * Node key → the state its worker last committed (`StreamStore.commit`)
+   * under earlier holders: a resumed job's stateful workers start from it.
+   * Absent for a job that never ran elsewhere, or whose workers committed
+   * none.
+   */
+  readonly states?: Readonly<Record<string, unknown>>;
+  /**
    * The job is final: records `outcome` (the ticket's status and outcome
    * follow at once) and frees the slot. Waiting jobs start after the
    * current step, so the caller's own final event comes first.
@@ -268,11 +275,42 @@ export interface StreamStore {
    */
   endAll(jobId: string, reason: string, error?: unknown): void;
   /**
-   * Forgets a job's streams (they stay usable by whoever holds them). A
-   * shared backend forgets this process's handles only: the data stays for
-   * other processes until the job itself is forgotten (its retention).
+   * Forgets a job's streams and node states (streams stay usable by whoever
+   * holds them). A shared backend forgets this process's handles only: the
+   * data stays for other processes until the job itself is forgotten (its
+   * retention).
    */
   dispose(jobId: string): void;
+  /**
+   * Commits the state of a stateful worker with its input, as one atomic
+   * step: acknowledges every message each of `consumers` (this backend's,
+   * of inputs of `jobId`'s node `node`) has taken so far, and stores `state`
+   * as the node's state. A new attempt, here or in another process, starts
+   * from both or from neither: each acknowledged message has changed the
+   * state exactly once. `guard` fences it like an acknowledgement (a stale
+   * attempt's commit throws, or is refused where it lands). Queued in call
+   * order with this process's other writes, after the outputs written
+   * before it.
+   *
+   * @throws ValidationError when the backend cannot carry `state` (a function, a symbol): nothing is committed.
+   */
+  commit(jobId: string, node: string, consumers: readonly StreamConsumer[], state: unknown, guard?: WriteGuard): void;
+  /**
+   * Where a job's committed node states are read (a job handle takes it
+   * when it is made, like its streams: it keeps reading them after the
+   * store disposed of the job here).
+   */
+  states(jobId: string): JobStates;
+}
+
+/** The states a job's stateful workers committed (`StreamStore.commit`). */
+export interface JobStates {
+  /**
+   * The node's last committed state, after every commit this process called
+   * before; undefined before any, or once the backend no longer keeps the
+   * job. A copy where the backend crosses a process (or copies).
+   */
+  read(node: string): Promise<unknown>;
 }
 
 /**
@@ -351,8 +389,6 @@ export interface StreamReader {
  * message not acknowledged (at-least-once).
  */
 export interface StreamConsumer {
-  /** The checkpoint committed with the last acknowledgement (undefined before any). */
-  readonly checkpoint: unknown;
   /** The next message not yet handed out, if there now (not taken). */
   peekNow(): StreamMessage | undefined;
   /** Waits for the next message not yet handed out (or the end), without taking it. */
@@ -368,11 +404,11 @@ export interface StreamConsumer {
   /** Hands `message` (the one `peek` gave) out: taken, not yet acknowledged. */
   take(message: StreamMessage): void;
   /**
-   * Acknowledges every message taken so far and commits `checkpoint` with
-   * them, atomically: a new consumer starts after them, with that checkpoint.
-   * Without one (or `undefined`), the last checkpoint stays.
+   * Acknowledges every message taken so far: a new consumer starts after
+   * them. A stateful worker's acknowledgements go through
+   * `StreamStore.commit` instead, with its state.
    */
-  ack(checkpoint?: unknown): void;
+  ack(): void;
   /** Lets go (unacknowledged messages stay for the next consumer). */
   close(): void;
 }

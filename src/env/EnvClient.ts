@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError } from "../errors.js";
-import type { Backend, JobStream, JobTicket, StreamKey } from "../backend/Backend.js";
+import type { Backend, JobStates, JobStream, JobTicket, StreamKey } from "../backend/Backend.js";
 import { isFinalStatus, type LifecycleListener } from "../backend/events.js";
 import type { JobClient } from "../job/JobClient.js";
 import { LiveJob } from "../job/LiveJob.js";
@@ -176,6 +176,10 @@ export class EnvClient implements JobClient {
 
   openStream(key: StreamKey): JobStream {
     return this.openStreamWithLimits(key);
+  }
+
+  states(jobId: string): JobStates {
+    return this.backend.streams.states(jobId);
   }
 
   guarded(listener: LifecycleListener, what: string): LifecycleListener {

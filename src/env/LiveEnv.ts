@@ -358,6 +358,7 @@ export class LiveEnv {
       },
       jobMachine: createRuntimeJobMachine((jobId) => env.runner.job(jobId)),
       openStream,
+      commitState: (jobId, node, consumers, state, guard) => env.backend.streams.commit(jobId, node, consumers, state, guard),
       publish: (event) => env.backend.events.publish(event),
       jobFinished: (job) => env.runner.finished(job),
       forget: (jobId) => {

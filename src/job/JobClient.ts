@@ -1,4 +1,4 @@
-import type { JobStream, JobTicket, StreamKey } from "../backend/Backend.js";
+import type { JobStates, JobStream, JobTicket, StreamKey } from "../backend/Backend.js";
 import type { LifecycleListener } from "../backend/events.js";
 import type { JobPlan } from "./JobPlan.js";
 
@@ -6,6 +6,8 @@ import type { JobPlan } from "./JobPlan.js";
 export interface JobClient {
   /** A stream of a job, with the env's limits (outputs stamped by its clock). */
   openStream(key: StreamKey): JobStream;
+  /** Where a job's committed worker states are read (the backend's `StreamStore.states`). */
+  states(jobId: string): JobStates;
   /** `listener` wrapped so that what it throws (or rejects with) is reported once, never rethrown. */
   guarded(listener: LifecycleListener, what: string): LifecycleListener;
   /** Cancels the job: where it runs, or here when it was still queued (it never ran). */

@@ -113,6 +113,12 @@ export class JobRuntime implements ProgressSink {
     return this.lease.expired ? this.lease.saved?.() : undefined;
   }
 
+  /** @internal The state a node's worker committed under an earlier holder of the job. */
+  restoredState(key: string): { value: unknown } | undefined {
+    const states = this.lease.states;
+    return states && Object.hasOwn(states, key) ? { value: states[key] } : undefined;
+  }
+
   /** @internal A processor reported progress. */
   progress(workerName: string, value: unknown): void {
     if (isFinalStatus(this.status)) return;

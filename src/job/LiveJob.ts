@@ -1,6 +1,6 @@
 import { ConfigurationError, UnknownTagError, ValidationError, describeError } from "../errors.js";
 import { rejectOnThrow } from "../thenable.js";
-import type { JobJournal, JobStream, JobTicket } from "../backend/Backend.js";
+import type { JobJournal, JobStates, JobStream, JobTicket } from "../backend/Backend.js";
 import type { JobStatus, LifecycleListener } from "../backend/events.js";
 import type { InputWriter, JobInput, JobOutput, OutputReader } from "../spec/types.js";
 import { StreamWriter } from "../stream/StreamWriter.js";
@@ -19,7 +19,7 @@ import { PortMap, tagsOf } from "./PortMap.js";
  * await job.input.terminate();
  * for await (const { data } of job.output) console.log(data);
  */
-export class LiveJob<I = any, O = any> {
+export class LiveJob<I = any, O = any, S = unknown> {
   /** Exposed inputs and outputs: alias (a plain job's tag) → stream, opened with the handle. */
   private readonly inputs: PortMap<JobStream>;
   private readonly outputs: PortMap<JobStream>;
@@ -40,16 +40,20 @@ export class LiveJob<I = any, O = any> {
   ) {
     this.inputs = ports.inputs;
     this.outputs = ports.outputs;
+    this.states = ports.states;
   }
+
+  /** Where the states its stateful workers committed are read. */
+  private readonly states: JobStates;
 
   /** @internal Opens the streams a job's handle exposes: before the job is added, so a job that ends first still has them. */
   static openPorts(client: JobClient, plan: JobPlan, jobId: string): JobPorts {
-    return { inputs: openPorts(client, plan, jobId, "input"), outputs: openPorts(client, plan, jobId, "output") };
+    return { inputs: openPorts(client, plan, jobId, "input"), outputs: openPorts(client, plan, jobId, "output"), states: client.states(jobId) };
   }
 
   /** @internal The handle of a job, over the ports `openPorts` opened. */
-  static open<I, O>(client: JobClient, plan: JobPlan, ticket: JobTicket, journal: JobJournal, ports: JobPorts): LiveJob<I, O> {
-    return new LiveJob<I, O>(client, plan, ticket, journal, ports);
+  static open<I, O, S = unknown>(client: JobClient, plan: JobPlan, ticket: JobTicket, journal: JobJournal, ports: JobPorts): LiveJob<I, O, S> {
+    return new LiveJob<I, O, S>(client, plan, ticket, journal, ports);
   }
 
   /** Write side of the inputs: `job.input.feed(x)`, `job.input("tag").feed(x)`. */
@@ -69,6 +73,30 @@ export class LiveJob<I = any, O = any> {
   /** `queued` → `running` → `completed` | `failed` | `cancelled`. */
   get status(): JobStatus {
     return this.ticket.status;
+  }
+
+  /**
+   * The state a stateful worker of this job last committed (README,
+   * "Stateful workers"), read from the backend: from any process on a
+   * shared one, seeing this process's commits made before the call. Each
+   * acknowledged input message has changed it exactly once. Resolves
+   * `undefined` before the worker's first commit, or for a worker that
+   * keeps no state.
+   *
+   * @param node the worker: a flow's node label; left out, the job's one worker (a job of a spec).
+   * @throws ConfigurationError (a rejection) for a node the job does not have, or none named in a flow's job.
+   * @example
+   * const { counts } = (await job.state())!;
+   */
+  state(node?: string): Promise<S | undefined> {
+    return rejectOnThrow(() => {
+      const nodes = this.plan.nodes;
+      const key = node ?? (nodes.length === 1 ? nodes[0]!.key : undefined);
+      const known = () => nodes.map((n) => `"${n.key}"`).join(", ");
+      if (key === undefined) throw new ConfigurationError(`job "${this.jobId}" of "${this.plan.name}" has several workers: name one, job.state(label), one of ${known()}`);
+      if (!nodes.some((n) => n.key === key)) throw new ConfigurationError(`job "${this.jobId}" of "${this.plan.name}" has no worker "${key}"; its workers are ${known()}`);
+      return this.states.read(key) as Promise<S | undefined>;
+    });
   }
 
   /**
@@ -196,6 +224,8 @@ export class LiveJob<I = any, O = any> {
 export interface JobPorts {
   readonly inputs: PortMap<JobStream>;
   readonly outputs: PortMap<JobStream>;
+  /** Where the job's committed worker states are read. */
+  readonly states: JobStates;
 }
 
 /** A reader handle: each iteration opens its own cursor at the oldest kept message. */

@@ -12,6 +12,8 @@ import { createProcessorInput } from "../worker/processorInput.js";
 import { createProcessorOutput } from "../worker/processorOutput.js";
 import type { SpecShape } from "../spec/types.js";
 import type { RuntimeServices } from "./RuntimeServices.js";
+import { WorkerState, type AttemptState } from "../worker/WorkerState.js";
+import { ConfigurationError } from "../errors.js";
 
 /** Receives a processor's `progress(value)` calls (the job runtime). */
 export interface ProgressSink {
@@ -19,9 +21,13 @@ export interface ProgressSink {
   progress(workerName: string, value: unknown): void;
   /** What the job's lease still has to store (restart history, attempts) before user code of an attempt runs; undefined: nothing. */
   recorded(): Promise<void> | undefined;
+  /** The state node `key`'s worker committed under an earlier holder of the job (`JobLease.states`), if any. */
+  restoredState(key: string): { value: unknown } | undefined;
 }
 
 const ignore = () => {};
+/** `state()` of a worker without `initialState`. */
+const noState = (): undefined => undefined;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** How `within` ended. */
@@ -55,6 +61,8 @@ export class NodeRuntime {
   private pendingFailure: { error: unknown } | undefined;
   /** The last attempt's `dispose`, while it runs: the next attempt starts after it. */
   private disposing: Promise<void> | undefined;
+  /** A stateful worker's state in this job, made at its first attempt. */
+  private state: WorkerState | undefined;
 
   constructor(
     private readonly env: RuntimeServices,
@@ -141,7 +149,17 @@ export class NodeRuntime {
         this.pendingFailure = undefined;
         throw error;
       }
-      inputs = createProcessorInput(this.spec.name, this.inputs, attempt);
+      // A stateful worker's attempt starts from the last committed state; what `initialState` throws fails it.
+      let state: AttemptState | undefined;
+      let stateFailed: { error: unknown } | undefined;
+      if (def.initialState) {
+        try {
+          state = this.stateOf(def.initialState).begin(attempt);
+        } catch (error) {
+          stateFailed = { error };
+        }
+      }
+      inputs = createProcessorInput(this.spec.name, this.inputs, attempt, state);
       const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
       attempt.startWatchdog();
       const current = attempt;
@@ -157,12 +175,18 @@ export class NodeRuntime {
           current.beat();
           this.job.progress(input.workerName, value);
         },
+        state: state ? state.get : noState,
+        updateState: state ? state.update : this.statelessUpdate,
       });
       // A worker without init waits here for the previous attempt's dispose.
       const previous = started === attempt ? undefined : this.disposing;
       // And for the attempt to be counted where the job is kept (a process dying as the processor starts must not repeat it).
       const ready = (previous ? previous.then(() => current.assertLive()) : RESOLVED).then(() => this.job.recorded()).then(() => current.assertLive());
-      run = ready.then(() => def.processor(context));
+      run = stateFailed
+        ? ready.then(() => {
+            throw stateFailed.error;
+          })
+        : ready.then(() => def.processor(context));
       this.running = attempt.running = run;
     } catch (error) {
       return { done: Promise.reject(error), abandon: ignore };
@@ -173,6 +197,24 @@ export class NodeRuntime {
     );
     return { done, abandon: () => this.abandonAttempt(attempt) };
   }
+
+  /** The worker's state in this job, made once (from an earlier holder's commit when the job resumed here). */
+  private stateOf(initialState: () => unknown): WorkerState {
+    return (this.state ??= new WorkerState(
+      `worker "${this.key}" of job "${this.jobId}"`,
+      initialState,
+      this.spec.stateSchema,
+      (consumers, value, guard) => this.env.commitState(this.jobId, this.key, consumers, value, guard),
+      this.job.restoredState(this.key),
+    ));
+  }
+
+  /** `updateState` of a worker without `initialState`. */
+  private readonly statelessUpdate = (): never => {
+    throw new ConfigurationError(
+      `updateState of worker "${this.key}" (spec "${this.spec.name}"): the worker keeps no state; give defineWorker an initialState: () => the state a job starts from`,
+    );
+  };
 
   /**
    * The processor returned: acknowledge its input; downstream readers (and

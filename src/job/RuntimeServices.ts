@@ -1,7 +1,7 @@
 import type { AnyActorLogic, InspectionEvent } from "xstate";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
-import type { JobStream, StreamKey } from "../backend/Backend.js";
+import type { JobStream, StreamConsumer, StreamKey, WriteGuard } from "../backend/Backend.js";
 import type { LifecycleEvent } from "../backend/events.js";
 
 /** What a running job needs from the env that runs it. Not public API. */
@@ -15,6 +15,8 @@ export interface RuntimeServices {
   readonly jobMachine: AnyActorLogic;
   /** A stream of a job, with the env's limits (outputs stamped by its clock). */
   openStream(key: StreamKey): JobStream;
+  /** Commits a stateful worker's state with its input (the backend's `StreamStore.commit`). */
+  commitState(jobId: string, node: string, consumers: readonly StreamConsumer[], state: unknown, guard: WriteGuard): void;
   /** Hands a lifecycle event to the event bus. */
   publish(event: LifecycleEvent): void;
   /** The job is final: it no longer runs here (the object is the job's runtime: a stale runtime of the same id changes nothing). */

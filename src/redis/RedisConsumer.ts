@@ -1,5 +1,4 @@
 import type { StreamConsumer, StreamMessage, WaitCanceller, WriteGuard } from "../backend/Backend.js";
-import { decode, encode } from "./codec.js";
 import { EntryBuffer } from "./EntryBuffer.js";
 import { parseEntries } from "./entries.js";
 import type { StreamHandle } from "./streamHandle.js";
@@ -21,8 +20,8 @@ const ACK_CHUNK = 1_000;
  * consumer `c`: one attempt reads at a time). It first reads what was handed
  * out and not acknowledged (the pending entries: a new attempt, here or in
  * another process, starts there), then new entries. Acknowledging sends
- * `XACK` (and deletes the entries) with the checkpoint, in one script that
- * checks the job's fencing token.
+ * `XACK` (and deletes the entries) in one script that checks the job's
+ * fencing token; a stateful worker's go with its state (`RedisStreamStore.commit`).
  */
 export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   /**
@@ -35,7 +34,6 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
   private lastId = "0";
   private created = false;
   private taken: string[] = [];
-  private committed: unknown;
   /** The last read that found no more entries than it returned: this consumer knew the whole input then. */
   private wholeAt = 0;
 
@@ -44,11 +42,6 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     private readonly guard: WriteGuard | undefined,
   ) {
     super(stream);
-  }
-
-  /** The checkpoint committed with the last acknowledgement: this consumer's own, or as of its last read (undefined before either). */
-  get checkpoint(): unknown {
-    return this.committed;
   }
 
   peekNow(): StreamMessage | undefined {
@@ -80,45 +73,45 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
     this.taken.push(head.id);
   }
 
-  ack(checkpoint?: unknown): void {
+  ack(): void {
     this.guard?.assertLive();
-    if (this.taken.length === 0 && checkpoint === undefined) return;
-    const ids = this.taken;
-    this.taken = [];
-    const bytes = checkpoint === undefined ? undefined : encode(checkpoint, `the checkpoint of ${this.stream.label}`);
-    // What this consumer committed is its checkpoint from now on (a copy, as a new consumer would read it back).
-    if (bytes !== undefined) this.committed = decode(bytes);
-    // Acks made one after another in a step go in one script call: their ids together, with the last checkpoint.
+    if (this.taken.length === 0) return;
+    const ids = this.takenIds();
+    // Acks made one after another in a step go in one script call.
     // Late: an acknowledgement never goes ahead of the outputs queued before it (at-least-once).
     // The token of the lease now, as an append takes it: by the time the batch is sent, this process may hold a newer
     // one (it took the job back), and this call's acknowledgement would delete input the new call has not read.
     const token = this.guard ? (this.stream.ctx.tokens.get(this.stream.key.jobId) ?? "") : "";
-    this.stream.ctx.writes.batch(this, { ids, checkpoint: bytes, token }, (acks) => this.sendAcks(acks), LATE);
+    this.stream.ctx.writes.batch(this, { ids, token }, (acks) => this.sendAcks(acks), LATE);
   }
 
-  private sendAcks(acks: Array<{ ids: string[]; checkpoint: Buffer | undefined; token: string }>): void {
+  /** @internal The input this consumer reads. */
+  get input(): StreamHandle {
+    return this.stream;
+  }
+
+  /** @internal The ids of the entries taken since the last acknowledgement, which the caller now acknowledges. */
+  takenIds(): string[] {
+    const ids = this.taken;
+    this.taken = [];
+    return ids;
+  }
+
+  private sendAcks(acks: Array<{ ids: string[]; token: string }>): void {
     const { ctx, jobKey, streamKey, channel, suffix, key } = this.stream;
     // One consumer's acks: one call's, under one lease (a lease lost here fails the call's next ack, in assertLive).
     const token = acks[0]!.token;
-    let checkpoint: Buffer | undefined;
     const ids: string[] = [];
-    for (const ack of acks) {
-      ids.push(...ack.ids);
-      if (ack.checkpoint !== undefined) checkpoint = ack.checkpoint;
-    }
-    // Lua's unpack takes a few thousand arguments at most: long runs go in chunks, the checkpoint with the last.
-    for (let from = 0; from < Math.max(ids.length, 1); from += ACK_CHUNK) {
-      const last = from + ACK_CHUNK >= ids.length;
-      const withCheckpoint = last && checkpoint !== undefined;
-      ctx.client
-        .lwAck(jobKey, streamKey, channel, token, suffix, withCheckpoint ? "1" : "0", withCheckpoint ? checkpoint! : Buffer.alloc(0), ...ids.slice(from, from + ACK_CHUNK))
-        .then(
-          (applied) => {
-            if (Number(applied) === 0) ctx.fenced(key.jobId);
-            else if (Number(applied) === -1) ctx.jobLost(key.jobId);
-          },
-          (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
-        );
+    for (const ack of acks) ids.push(...ack.ids);
+    // Lua's unpack takes a few thousand arguments at most: long runs go in chunks.
+    for (let from = 0; from < ids.length; from += ACK_CHUNK) {
+      ctx.client.lwAck(jobKey, streamKey, channel, token, suffix, ...ids.slice(from, from + ACK_CHUNK)).then(
+        (applied) => {
+          if (Number(applied) === 0) ctx.fenced(key.jobId);
+          else if (Number(applied) === -1) ctx.jobLost(key.jobId);
+        },
+        (error: unknown) => ctx.report(`acknowledging ${this.stream.label}`, error),
+      );
     }
   }
 
@@ -152,11 +145,10 @@ export class RedisConsumer extends EntryBuffer implements StreamConsumer {
       ctx.fenced(key.jobId);
       return false;
     }
-    const [raw, checkpoint, pendingDone, cancelReason] = reply as [unknown, Buffer | null, number, Buffer | null];
+    const [raw, pendingDone, cancelReason] = reply as [unknown, number, Buffer | null];
     this.created = true;
     // Cancelled before this read: the job hears of it before it gets what was read (the notification may come later).
     if (cancelReason) ctx.cancelRequested(this.stream.key.jobId, cancelReason.toString());
-    if (checkpoint) this.committed = decode(checkpoint);
     const entries = parseEntries(raw);
     if (entries.length > 0) this.lastId = entries[entries.length - 1]!.id;
     if (Number(pendingDone) === 1 && entries.length < BATCH) this.wholeAt = read;

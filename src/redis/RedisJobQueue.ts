@@ -335,8 +335,11 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
    * final or gone, which is not run.
    */
   private begin(jobId: string, started: Buffer[], takenAt: number, run: JobRunner, stopped: () => boolean): RedisLease | undefined {
-    if (started.length < 7) return undefined;
-    const [before, fence, recordBytes, cancelled, history, attempts, heldBefore] = started as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
+    if (started.length < 8) return undefined;
+    const [before, fence, recordBytes, cancelled, history, attempts, heldBefore, stateFields] = started as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, unknown];
+    let states: Record<string, unknown> | undefined;
+    const fields = stateFields as Buffer[];
+    for (let i = 0; i + 1 < fields.length; i += 2) (states ??= Object.create(null) as Record<string, unknown>)[fields[i]!.toString()] = decode(fields[i + 1]!);
     const record = decode(recordBytes) as JobRecord;
     const resumed = before.toString() === "running";
     const lease = new RedisLease(
@@ -349,6 +352,7 @@ export class RedisJobQueue implements JobQueue, TicketKeeper {
         cancelledBefore: cancelled.toString(),
         restarts: history.length > 0 ? (decode(history) as RestartRecord[]) : [],
         attempts: attempts.length > 0 ? (decode(attempts) as Record<string, number>) : undefined,
+        states,
         // Held, never given back: its process died or stalled past its lease (BullMQ found the job stalled). Not counted
         // as a restart when the job was cancelled meanwhile: it ends cancelled here, whatever its restart budget.
         expired: resumed && heldBefore.toString() === "1" && cancelled.length === 0 ? new LeaseExpiredError(jobId) : undefined,

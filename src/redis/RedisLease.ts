@@ -15,6 +15,8 @@ export interface TakenJob {
   readonly cancelledBefore: string;
   readonly restarts: readonly RestartRecord[];
   readonly attempts: Readonly<Record<string, number>> | undefined;
+  /** Node key → the state its worker last committed; undefined when none did. */
+  readonly states: Readonly<Record<string, unknown>> | undefined;
   /** Set when the last holder never gave the job back (its lease expired). */
   readonly expired: LeaseExpiredError | undefined;
 }
@@ -47,6 +49,7 @@ export class RedisLease implements JobLease {
     this.resumed = taken.resumed;
     this.restarts = taken.restarts;
     this.attempts = taken.attempts;
+    this.states = taken.states;
     this.expired = taken.expired;
     if (taken.cancelledBefore !== "") this.cancelReason = taken.cancelledBefore;
     const watch = ctx.notifier.watch(ctx.keys.channel(jobId), (message) => {
@@ -61,6 +64,7 @@ export class RedisLease implements JobLease {
   readonly resumed: boolean;
   readonly restarts: readonly RestartRecord[];
   readonly attempts: Readonly<Record<string, number>> | undefined;
+  readonly states: Readonly<Record<string, unknown>> | undefined;
   readonly expired: LeaseExpiredError | undefined;
 
   get lost(): AbortSignal {

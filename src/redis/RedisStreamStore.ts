@@ -1,7 +1,18 @@
-import type { StreamKey, StreamOptions, StreamStore } from "../backend/Backend.js";
-import { encodeError } from "./codec.js";
+import type { JobStates, StreamConsumer, StreamKey, StreamOptions, StreamStore, WriteGuard } from "../backend/Backend.js";
+import { decode, encode, encodeError } from "./codec.js";
 import type { RedisContext } from "./context.js";
+import type { RedisConsumer } from "./RedisConsumer.js";
 import { RedisJobStream } from "./RedisJobStream.js";
+
+/** One commit of a stateful worker, as queued: each input's taken ids, and the state's bytes. */
+interface Commit {
+  readonly token: string;
+  readonly inputs: ReadonlyArray<{ readonly consumer: RedisConsumer; readonly ids: string[] }>;
+  readonly state: Buffer;
+}
+
+/** Commits go as late batches: never ahead of the outputs queued before them (at-least-once output). */
+const LATE = { late: true } as const;
 
 /** Job streams in Redis; this process keeps one handle per stream it opened, until `dispose`. */
 export class RedisStreamStore implements StreamStore {
@@ -68,7 +79,71 @@ export class RedisStreamStore implements StreamStore {
     for (const streams of this.jobs.values()) for (const stream of streams) stream.changes.bump();
   }
 
+  /**
+   * Queues one `lwCommit` (the fencing token checked, the acknowledgements
+   * and the state in one script). Commits of one node made in one turn go in
+   * one call: every id they took, with the last state.
+   */
+  commit(jobId: string, node: string, consumers: readonly StreamConsumer[], state: unknown, guard?: WriteGuard): void {
+    guard?.assertLive();
+    // Encoded first: a state Redis cannot carry commits nothing (no ids are taken from the consumers).
+    const bytes = encode(state, `the state of worker "${node}" of job "${jobId}"`);
+    const inputs = (consumers as readonly RedisConsumer[]).map((consumer) => ({ consumer, ids: consumer.takenIds() }));
+    const token = guard ? (this.ctx.tokens.get(jobId) ?? "") : "";
+    this.ctx.writes.batch(this.committer(jobId, node), { token, inputs, state: bytes }, (commits) => this.sendCommits(jobId, node, commits), LATE);
+  }
+
+  /** Per job, per node, the owner of its commit batches (see `WriteQueue.batch`). */
+  private readonly committers = new Map<string, Map<string, object>>();
+
+  private committer(jobId: string, node: string): object {
+    let nodes = this.committers.get(jobId);
+    if (!nodes) this.committers.set(jobId, (nodes = new Map()));
+    let owner = nodes.get(node);
+    if (!owner) nodes.set(node, (owner = {}));
+    return owner;
+  }
+
+  private sendCommits(jobId: string, node: string, commits: Commit[]): void {
+    const { ctx } = this;
+    const ids = new Map<RedisConsumer, string[]>();
+    for (const commit of commits) {
+      for (const { consumer, ids: taken } of commit.inputs) {
+        const known = ids.get(consumer);
+        if (known) known.push(...taken);
+        else ids.set(consumer, [...taken]);
+      }
+    }
+    const keys = [ctx.keys.job(jobId), ctx.keys.channel(jobId)];
+    const args: Array<string | Buffer> = [commits[0]!.token, node, commits[commits.length - 1]!.state];
+    for (const [consumer, taken] of ids) {
+      keys.push(consumer.input.streamKey);
+      args.push(consumer.input.suffix, String(taken.length), ...taken);
+    }
+    ctx.client.lwCommit(keys.length, ...keys, ...args).then(
+      (applied) => {
+        if (Number(applied) === 0) ctx.fenced(jobId);
+        else if (Number(applied) === -1) ctx.jobLost(jobId);
+      },
+      (error: unknown) => ctx.report(`committing the state of worker "${node}" of job "${jobId}"`, error),
+    );
+  }
+
+  states(jobId: string): JobStates {
+    const ctx = this.ctx;
+    return {
+      async read(node: string): Promise<unknown> {
+        await ctx.ready();
+        const { client, keys, writes } = ctx;
+        // After this process's queued writes: a commit called before is seen.
+        const bytes = await ctx.answer(writes.afterWrites(() => client.hgetBuffer(keys.job(jobId), `ws:${node}`)));
+        return bytes ? decode(bytes) : undefined;
+      },
+    };
+  }
+
   dispose(jobId: string): void {
+    this.committers.delete(jobId);
     this.fresh.delete(jobId);
     for (const stream of this.jobs.get(jobId) ?? []) stream.dispose();
     this.jobs.delete(jobId);

@@ -31,7 +31,7 @@ export interface TagHandle<Direction extends "input" | "output" = "input" | "out
 export type SchemaAt<M, K extends PropertyKey> = M extends unknown ? (K extends keyof M ? (M[K] extends Schema ? M[K] : Schema) : Schema) : never;
 
 /** What `JobSpec.define` takes. */
-export interface JobSpecDefinition<IDef, ODef, Opt> {
+export interface JobSpecDefinition<IDef, ODef, Opt, St = undefined> {
   /** Unique name: letters, digits and `. _ : @ -`. */
   name: string;
   /** One schema (tag `default`) or a record of tag → schema. Default: no input. */
@@ -40,6 +40,15 @@ export interface JobSpecDefinition<IDef, ODef, Opt> {
   output?: ODef;
   /** Schema of the job options; its defaults apply. Default: options pass unvalidated. */
   jobOptions?: Opt;
+  /**
+   * Schema of the state a stateful worker of this spec keeps (its
+   * `initialState` and `updateState`; README, "Stateful workers"): checked,
+   * synchronously, each time the state is committed; a state it refuses
+   * fails the attempt with a `ValidationError` (not retried by default).
+   * Default: the state is not checked (it must still survive a structured
+   * copy). A spec with one needs workers with `initialState`.
+   */
+  state?: St;
 }
 
 /**
@@ -90,8 +99,10 @@ export type OptionsArgument<T, Opt> = JobOptionsOptional<Opt> extends true ? [op
  *   output: { default: z.object({ pieces: z.number() }), waste: z.object({ grams: z.number() }) },
  * });
  */
-export class JobSpec<I = {}, O = {}, Opt = undefined> {
+export class JobSpec<I = {}, O = {}, Opt = undefined, St = undefined> {
   readonly name: string;
+  /** The `state` schema: a stateful worker's state is checked against it at each commit. */
+  readonly stateSchema: Schema | undefined;
   readonly inputSchemas: Readonly<Record<string, Schema>>;
   readonly outputSchemas: Readonly<Record<string, Schema>>;
   readonly jobOptionsSchema: Schema | undefined;
@@ -102,9 +113,9 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
   /** @internal Where `JobSpec.define` was called: errors about two specs of one name show both places. */
   readonly definedAt: DefinitionSite;
 
-  private constructor(definition: JobSpecDefinition<unknown, unknown, unknown>) {
+  private constructor(definition: JobSpecDefinition<unknown, unknown, unknown, unknown>) {
     this.definedAt = new DefinitionSite(JobSpec.define);
-    assertKnownKeys("JobSpec.define", definition, ["name", "input", "output", "jobOptions"]);
+    assertKnownKeys("JobSpec.define", definition, ["name", "input", "output", "jobOptions", "state"]);
     assertValidId("spec name", definition?.name);
     this.name = definition.name;
     this.inputSchemas = normalizeTags(this.name, "input", definition.input);
@@ -113,6 +124,10 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
       throw new ConfigurationError(`jobOptions of spec "${this.name}" must be a Standard Schema (zod, valibot, arktype, …)`);
     }
     this.jobOptionsSchema = definition.jobOptions as Schema | undefined;
+    if (definition.state !== undefined && !isSchema(definition.state)) {
+      throw new ConfigurationError(`state of spec "${this.name}" must be a Standard Schema (zod, valibot, arktype, …); got ${describeError(definition.state)}`);
+    }
+    this.stateSchema = definition.state as Schema | undefined;
     this.input = handles(this, "input", this.inputSchemas) as never;
     this.output = handles(this, "output", this.outputSchemas) as never;
   }
@@ -122,13 +137,18 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
     const IDef extends Schema | TagSchemas | undefined = undefined,
     const ODef extends Schema | TagSchemas | undefined = undefined,
     Opt extends Schema | undefined = undefined,
-  >(definition: JobSpecDefinition<IDef, ODef, Opt>): JobSpec<Tags<IDef>, Tags<ODef>, Opt> {
-    return new JobSpec(definition) as never;
+    St extends Schema | undefined = undefined,
+  >(definition: JobSpecDefinition<IDef, ODef, Opt, St>): JobSpec<Tags<IDef>, Tags<ODef>, Opt, St> {
+    return new JobSpec(definition as JobSpecDefinition<unknown, unknown, unknown, unknown>) as never;
   }
 
-  /** Declares how this spec's jobs are processed in an env (one def per spec per env). */
-  defineWorker<R = undefined>(options: LiveWorkerOptions<I, O, Opt, R>): LiveWorkerDef<I, O, Opt, R> {
-    return LiveWorkerDef.define<I, O, Opt, R>(this, options);
+  /**
+   * Declares how this spec's jobs are processed in an env (one def per spec
+   * per env). `S`, the state of a stateful worker, is the spec's `state`
+   * schema's output type, or else what `initialState` returns.
+   */
+  defineWorker<R = undefined, S = undefined>(options: LiveWorkerOptions<I, O, Opt, R, StateOf<St, S>>): LiveWorkerDef<I, O, Opt, R> {
+    return LiveWorkerDef.define<I, O, Opt, R, StateOf<St, S>>(this, options);
   }
 
   /**
@@ -136,8 +156,8 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    * concurrency slot is free; until then it is `queued` and keeps its input.
    * Rejects with `ValidationError` for bad job options or id.
    */
-  enqueueJob(...args: OptionsArgument<EnqueueOptions<Opt>, Opt>): Promise<LiveJob<I, O>> {
-    return this.enqueue(args[0] === undefined ? {} : args[0]);
+  enqueueJob(...args: OptionsArgument<EnqueueOptions<Opt>, Opt>): Promise<LiveJob<I, O, StateOf<St, unknown>>> {
+    return this.enqueue(args[0] === undefined ? {} : args[0]) as Promise<LiveJob<I, O, StateOf<St, unknown>>>;
   }
 
   private async enqueue(options: { liveEnv?: LiveEnv; jobId?: string; jobOptions?: unknown }, input?: { value: unknown; valid?: unknown }): Promise<LiveJob<I, O>> {
@@ -167,11 +187,11 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
    * const job = await chop.getJob("order-17", { liveEnv: env });
    * for await (const { data } of job!.output) console.log(data);
    */
-  async getJob(jobId: string, options: { liveEnv?: LiveEnv } = {}): Promise<LiveJob<I, O> | undefined> {
+  async getJob(jobId: string, options: { liveEnv?: LiveEnv } = {}): Promise<LiveJob<I, O, StateOf<St, unknown>> | undefined> {
     assertKnownKeys(`getJob options of spec "${this.name}"`, options, ["liveEnv"]);
     assertValidId("job id", jobId);
     const env = resolveEnv(options.liveEnv, `getJob of spec "${this.name}"`);
-    return (await env.findJob(singleSpecPlan(this), jobId)) as LiveJob<I, O> | undefined;
+    return (await env.findJob(singleSpecPlan(this), jobId)) as LiveJob<I, O, StateOf<St, unknown>> | undefined;
   }
 
   /**
@@ -215,7 +235,10 @@ export class JobSpec<I = {}, O = {}, Opt = undefined> {
 }
 
 /** A spec of any shape. */
-export type AnyJobSpec = JobSpec<any, any, any>;
+export type AnyJobSpec = JobSpec<any, any, any, any>;
+
+/** A stateful worker's state type: the spec's `state` schema's output, or else `S` (inferred from `initialState`). */
+export type StateOf<St, S> = St extends Schema ? InferOut<St> : S;
 
 /**
  * The processor type of a spec's worker, for a processor written apart from
@@ -226,8 +249,8 @@ export type AnyJobSpec = JobSpec<any, any, any>;
  *   for await (const { text } of input) await output.emit({ text: text.toUpperCase() });
  * };
  */
-export type ProcessorOf<S, R = undefined> =
-  S extends JobSpec<infer I, infer O, infer Opt> ? LiveWorkerOptions<I, O, Opt, R>["processor"] : never;
+export type ProcessorOf<S, R = undefined, State = undefined> =
+  S extends JobSpec<infer I, infer O, infer Opt, infer St> ? LiveWorkerOptions<I, O, Opt, R, StateOf<St, State>>["processor"] : never;
 
 function normalizeTags(specName: string, direction: "input" | "output", value: unknown): Record<string, Schema> {
   if (value === undefined) return {};

@@ -10,6 +10,8 @@ export interface SpecShape extends Defined {
   readonly inputSchemas: Readonly<Record<string, Schema>>;
   readonly outputSchemas: Readonly<Record<string, Schema>>;
   readonly jobOptionsSchema: Schema | undefined;
+  /** Schema of a stateful worker's state, checked at each commit; undefined: not checked. */
+  readonly stateSchema: Schema | undefined;
 }
 
 /** Named streams: tag → schema. */

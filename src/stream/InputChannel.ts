@@ -22,18 +22,28 @@ export interface AttemptGuard extends WriteGuard {
   leaveWait(): void;
 }
 
+/** Acknowledges a stateful worker's input with its state (every input of the attempt at once). */
+export interface Committer {
+  /** Commits the state with every message the attempt's readers took, if anything is new. */
+  commitNow(): void;
+}
+
 /**
  * An attempt's reader of one input tag. A message is acknowledged when the
- * processor asks for the next one, or when the processor returns.
+ * processor asks for the next one, or when the processor returns; a
+ * stateful worker's (`committer`) is committed with its state then.
  */
 export class AttemptInputReader {
-  private readonly consumer: StreamConsumer;
-  private unacknowledged = false;
+  /** @internal This attempt's consumer of the input. */
+  readonly consumer: StreamConsumer;
+  /** @internal True while a message was handed out and not acknowledged. */
+  unacknowledged = false;
   private pending: Promise<StreamMessage | undefined> | undefined;
 
   constructor(
     readonly channel: InputChannel,
     private readonly attempt: AttemptGuard,
+    private readonly committer?: Committer,
   ) {
     this.consumer = channel.stream.consumer(attempt);
   }
@@ -44,6 +54,7 @@ export class AttemptInputReader {
 
   /** Acknowledges the message last handed out. */
   acknowledge(): void {
+    if (this.committer) return this.committer.commitNow();
     if (!this.unacknowledged) return;
     // The consumer's guard is this attempt: a fenced attempt's ack throws there.
     this.consumer.ack();
@@ -98,7 +109,8 @@ export class AttemptInputReader {
   private nextNow(track: boolean): Promise<IteratorResult<unknown>> {
     try {
       // The per-message path: the consumer is called directly (fewer frames for V8 to inline).
-      if (this.unacknowledged) {
+      if (this.committer) this.committer.commitNow();
+      else if (this.unacknowledged) {
         this.consumer.ack();
         this.unacknowledged = false;
       }

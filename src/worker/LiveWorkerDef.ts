@@ -17,23 +17,29 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements Work
   readonly retry: RetryPolicy;
   readonly timeouts: ResolvedTimeouts;
   readonly init: ((context: InitContext<Opt>) => R | Promise<R>) | undefined;
-  readonly processor: (context: ProcessorContext<I, O, Opt, R>) => void | Promise<void>;
+  readonly processor: (context: ProcessorContext<I, O, Opt, R, any>) => void | Promise<void>;
+  readonly initialState: (() => unknown) | undefined;
   readonly dispose: ((context: DisposeContext<R>) => void | Promise<void>) | undefined;
 
   // Private: made by `spec.defineWorker` (the declarations keep it private).
   private constructor(
     readonly spec: SpecShape,
-    options: LiveWorkerOptions<I, O, Opt, R>,
+    options: LiveWorkerOptions<I, O, Opt, R, any>,
   ) {
     const where = `defineWorker options of spec "${spec.name}"`;
-    assertKnownKeys(where, options, ["liveEnv", "concurrency", "init", "processor", "dispose", "retry", "timeouts"]);
+    assertKnownKeys(where, options, ["liveEnv", "concurrency", "init", "processor", "dispose", "retry", "timeouts", "initialState"]);
     if (typeof options?.processor !== "function") {
       throw new ConfigurationError(`defineWorker for spec "${spec.name}" needs a processor function; got ${typeof options?.processor}`);
     }
-    for (const hook of ["init", "dispose"] as const) {
+    for (const hook of ["init", "dispose", "initialState"] as const) {
       if (options[hook] !== undefined && typeof options[hook] !== "function") {
         throw new ConfigurationError(`${hook} of the worker for "${spec.name}" must be a function; got ${typeof options[hook]}`);
       }
+    }
+    if (spec.stateSchema !== undefined && options.initialState === undefined) {
+      throw new ConfigurationError(
+        `defineWorker for spec "${spec.name}" needs initialState: the spec has a state schema, so its workers are stateful (give initialState: () => the state a job starts from)`,
+      );
     }
     // Every option is checked before the def touches the env: a bad one registers nothing.
     this.retry = resolveRetryPolicy(options.retry, "retry", where);
@@ -41,13 +47,14 @@ export class LiveWorkerDef<I = any, O = any, Opt = any, R = any> implements Work
     this.concurrency = checkCount(`concurrency of ${where}`, options.concurrency === undefined ? DEFAULT_CONCURRENCY : options.concurrency, { min: 1, allowInfinity: true });
     this.init = options.init;
     this.processor = options.processor;
+    this.initialState = options.initialState;
     this.dispose = options.dispose;
     this.liveEnv = resolveEnv(options.liveEnv, `defineWorker of spec "${spec.name}"`);
     this.liveEnv.registerWorker(spec, this);
   }
 
   /** @internal What `spec.defineWorker` calls: checks every option, then registers the def with its env. */
-  static define<I, O, Opt, R>(spec: SpecShape, options: LiveWorkerOptions<I, O, Opt, R>): LiveWorkerDef<I, O, Opt, R> {
+  static define<I, O, Opt, R, S>(spec: SpecShape, options: LiveWorkerOptions<I, O, Opt, R, S>): LiveWorkerDef<I, O, Opt, R> {
     return new LiveWorkerDef<I, O, Opt, R>(spec, options);
   }
 }

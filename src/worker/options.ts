@@ -1,6 +1,7 @@
 import type { RetryPolicy } from "../../machines/restartPolicy.js";
 import type { JobMachineTimeouts } from "../../machines/job.js";
 import type { Logger } from "../logger.js";
+import type { Draft, Immutable } from "immer";
 import type { JobOptionsOut, ProcessorInput, ProcessorOutput } from "../spec/types.js";
 
 /**
@@ -49,8 +50,14 @@ export interface InitContext<Opt> {
   attempt: number;
 }
 
+/**
+ * A change to a stateful worker's state: an immer recipe that changes the
+ * draft it is given, or returns a replacement state (not both).
+ */
+export type StateRecipe<S> = (draft: Draft<S>) => S | Draft<S> | void | undefined;
+
 /** What the processor receives. */
-export interface ProcessorContext<I, O, Opt, R> extends InitContext<Opt> {
+export interface ProcessorContext<I, O, Opt, R, S = undefined> extends InitContext<Opt> {
   input: ProcessorInput<I>;
   output: ProcessorOutput<O>;
   /** What `init` returned for this attempt. */
@@ -59,6 +66,24 @@ export interface ProcessorContext<I, O, Opt, R> extends InitContext<Opt> {
   heartbeat(): void;
   /** Reports progress to subscribers of the job (any JSON-safe value). */
   progress(value: unknown): void;
+  /**
+   * A stateful worker's state as this attempt changed it so far (it starts
+   * from the last committed one), deep-frozen: changing it throws a
+   * `TypeError` (always, not only in development: immer's auto-freeze).
+   * Undefined for a worker without `initialState`.
+   */
+  state(): Immutable<S>;
+  /**
+   * Changes the state with an immer `recipe` (`produce`): the draft's
+   * changes, or the value it returns, become the state. Committed with the
+   * next acknowledgement of input (asking for the next message, or
+   * returning), checked against the spec's `state` schema then. What
+   * `recipe` throws is thrown here, the state unchanged.
+   *
+   * @throws ConfigurationError for a worker without `initialState`, or a recipe that is not a function.
+   * @throws AttemptAbandonedError once the attempt was abandoned (restart, cancel, timeout).
+   */
+  updateState(recipe: StateRecipe<S>): void;
 }
 
 /** How an attempt ended, as `dispose` is told. */
@@ -90,7 +115,9 @@ export interface WorkerDefinition {
   readonly retry: RetryPolicy;
   readonly timeouts: ResolvedTimeouts;
   readonly init: ((context: InitContext<any>) => unknown) | undefined;
-  readonly processor: (context: ProcessorContext<any, any, any, any>) => void | Promise<void>;
+  readonly processor: (context: ProcessorContext<any, any, any, any, any>) => void | Promise<void>;
+  /** A stateful worker's `initialState`; undefined: the worker keeps no state. */
+  readonly initialState: (() => unknown) | undefined;
   readonly dispose: ((context: DisposeContext<any>) => void | Promise<void>) | undefined;
 }
 

@@ -1,12 +1,14 @@
 import { UnknownTagError } from "../errors.js";
 import { PerTag } from "./PerTag.js";
-import { AttemptInputReader, type AttemptGuard, type InputChannel } from "../stream/InputChannel.js";
+import { AttemptInputReader, type AttemptGuard, type Committer, type InputChannel } from "../stream/InputChannel.js";
+import type { AttemptState } from "./WorkerState.js";
 
 /**
  * The state behind one attempt's processor `input`: its readers, created per
- * tag on first use (most processors read one tag).
+ * tag on first use (most processors read one tag). A stateful worker's
+ * (`state`) acknowledge every input at once, with the state.
  */
-class AttemptInputs extends PerTag<AttemptInputReader> {
+class AttemptInputs extends PerTag<AttemptInputReader> implements Committer {
   /** The processor's `input` (a function of the tag, with `merge` and async iteration). */
   input: unknown;
 
@@ -14,6 +16,7 @@ class AttemptInputs extends PerTag<AttemptInputReader> {
     private readonly specName: string,
     private readonly channels: ReadonlyMap<string, InputChannel>,
     private readonly attempt: AttemptGuard,
+    private readonly state: AttemptState | undefined,
   ) {
     super();
   }
@@ -23,11 +26,28 @@ class AttemptInputs extends PerTag<AttemptInputReader> {
     if (reader) return reader;
     const channel = this.channels.get(tag);
     if (!channel) throw new UnknownTagError(this.specName, "input", tag, [...this.channels.keys()]);
-    return this.remember(new AttemptInputReader(channel, this.attempt));
+    return this.remember(new AttemptInputReader(channel, this.attempt, this.state ? this : undefined));
   }
 
   acknowledgeAll(): void {
-    this.each((reader) => reader.acknowledge());
+    if (this.state) this.commitNow();
+    else this.each((reader) => reader.acknowledge());
+  }
+
+  /**
+   * A stateful worker's acknowledgement: every message its readers took
+   * (whichever input asked for its next one) is committed with the state as
+   * it is now, so the state never holds effects of a message a restart
+   * would hand out again. Nothing is sent when nothing is new.
+   */
+  commitNow(): void {
+    let taken: AttemptInputReader[] | undefined;
+    this.each((reader) => {
+      if (reader.unacknowledged) (taken ??= []).push(reader);
+    });
+    if (!taken && !this.state!.changed) return;
+    this.state!.commit(taken ? taken.map((reader) => reader.consumer) : []);
+    if (taken) for (const reader of taken) reader.unacknowledged = false;
   }
 }
 
@@ -50,14 +70,16 @@ class TagIterator implements AsyncIterableIterator<unknown> {
 
 /**
  * Builds the `input` of one attempt's processor context. `acknowledgeAll`
- * is a method of the returned object: call it on that object.
+ * is a method of the returned object: call it on that object. With `state`
+ * (a stateful worker), acknowledgements commit it.
  */
 export function createProcessorInput(
   specName: string,
   channels: ReadonlyMap<string, InputChannel>,
   attempt: AttemptGuard,
+  state?: AttemptState,
 ): { input: unknown; acknowledgeAll(): void } {
-  const inputs = new AttemptInputs(specName, channels, attempt);
+  const inputs = new AttemptInputs(specName, channels, attempt, state);
   const tagInput = (tag: string) => {
     const reader = inputs.readerFor(tag);
     return { tag, [Symbol.asyncIterator]: () => new TagIterator(reader) };

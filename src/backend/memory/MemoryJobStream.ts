@@ -40,9 +40,8 @@ export class MemoryJobStream implements JobStream {
   private spaceWaiters: SpaceWaiter[] | undefined;
   /** Copied on change (cursors open and close rarely, and are scanned per message). */
   private cursors: readonly Cursor[] = NO_CURSORS;
-  /** An input's acknowledged offset, with the checkpoint committed with it. */
+  /** An input's acknowledged offset. */
   private acknowledged: Cursor | undefined;
-  private committed: unknown;
   closed: { error?: unknown; reason: string } | undefined;
 
   /**
@@ -122,11 +121,6 @@ export class MemoryJobStream implements JobStream {
     return new MemoryConsumer(this, this.acknowledged, guard);
   }
 
-  /** @internal The checkpoint committed with the last acknowledgement (a copy of its own in copying mode). */
-  get checkpoint(): unknown {
-    return this.copy && this.committed !== undefined ? this.copy(this.committed, `the checkpoint of ${this.label}`) : this.committed;
-  }
-
   /** @internal What a reader gets of a stored message: in copying mode, a copy of its own. */
   deliver(message: StreamMessage): StreamMessage;
   deliver(message: StreamMessage | undefined): StreamMessage | undefined;
@@ -145,9 +139,8 @@ export class MemoryJobStream implements JobStream {
     return this.copy !== undefined;
   }
 
-  /** @internal Acknowledges up to `position`, and commits `checkpoint` with it when one is given. */
-  acknowledge(position: number, checkpoint?: { value: unknown }): void {
-    if (checkpoint) this.committed = this.copy ? this.copy(checkpoint.value, `the checkpoint of ${this.label}`) : checkpoint.value;
+  /** @internal Acknowledges up to `position`. */
+  acknowledge(position: number): void {
     this.advance(this.acknowledged!, position);
   }
 
@@ -308,7 +301,7 @@ class MemoryReader implements StreamReader {
 }
 
 /** The consumer of an input: hands out from the first unacknowledged message. */
-class MemoryConsumer implements StreamConsumer {
+export class MemoryConsumer implements StreamConsumer {
   /** The next offset to hand out. */
   private position: number;
 
@@ -318,10 +311,6 @@ class MemoryConsumer implements StreamConsumer {
     private readonly guard: WriteGuard | undefined,
   ) {
     this.position = acknowledged.position;
-  }
-
-  get checkpoint(): unknown {
-    return this.stream.checkpoint;
   }
 
   peekNow(): StreamMessage | undefined {
@@ -337,10 +326,14 @@ class MemoryConsumer implements StreamConsumer {
     this.position = message.offset + 1;
   }
 
-  ack(checkpoint?: unknown): void {
+  ack(): void {
     this.guard?.assertLive();
-    // An explicit `undefined` is no checkpoint: the last one stays (as with any option left out).
-    this.stream.acknowledge(this.position, checkpoint === undefined ? undefined : { value: checkpoint });
+    this.stream.acknowledge(this.position);
+  }
+
+  /** @internal Acknowledges what was taken, without the guard's check (`MemoryStreamStore.commit` made it). */
+  acknowledgeTaken(): void {
+    this.stream.acknowledge(this.position);
   }
 
   close(): void {}

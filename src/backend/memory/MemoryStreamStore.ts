@@ -1,13 +1,15 @@
-import type { StreamKey, StreamOptions, StreamStore } from "../Backend.js";
-import { MemoryJobStream } from "./MemoryJobStream.js";
+import type { JobStates, StreamConsumer, StreamKey, StreamOptions, StreamStore, WriteGuard } from "../Backend.js";
+import { MemoryConsumer, MemoryJobStream } from "./MemoryJobStream.js";
 
-/** Keeps each job's streams in memory, from first open until `dispose`. */
+/** Keeps each job's streams and its workers' committed states in memory, from first open until `dispose`. */
 export class MemoryStreamStore implements StreamStore {
   /** Per job, its streams: a handful each, so a short array scanned by key beats a Map (and its table) per job. */
   private readonly jobs = new Map<string, MemoryJobStream[]>();
+  /** Per job with a stateful worker or a handle that asked: its committed node states. */
+  private readonly jobStates = new Map<string, MemoryJobStates>();
 
   /**
-   * @param copy copies each message's data and checkpoint on the way in (copying mode).
+   * @param copy copies each message's data and committed state on the way in and out (copying mode).
    * @param copyError copies a failed stream's error for each reader that throws it (copying mode).
    */
   constructor(
@@ -33,5 +35,36 @@ export class MemoryStreamStore implements StreamStore {
 
   dispose(jobId: string): void {
     this.jobs.delete(jobId);
+    this.jobStates.delete(jobId);
+  }
+
+  /** One synchronous step: the copy (which may refuse the state) first, so a refusal commits nothing. */
+  commit(jobId: string, node: string, consumers: readonly StreamConsumer[], state: unknown, guard?: WriteGuard): void {
+    guard?.assertLive();
+    const kept = this.copy ? this.copy(state, `the state of worker "${node}" of job "${jobId}"`) : state;
+    for (const consumer of consumers) (consumer as MemoryConsumer).acknowledgeTaken();
+    this.states(jobId).committed.set(node, kept);
+  }
+
+  states(jobId: string): MemoryJobStates {
+    let states = this.jobStates.get(jobId);
+    if (!states) this.jobStates.set(jobId, (states = new MemoryJobStates(jobId, this.copy)));
+    return states;
+  }
+}
+
+/** One job's committed node states; its handles keep it after the store disposed of the job. */
+class MemoryJobStates implements JobStates {
+  /** Node key → committed state. */
+  readonly committed = new Map<string, unknown>();
+
+  constructor(
+    private readonly jobId: string,
+    private readonly copy: ((data: unknown, where: string) => unknown) | undefined,
+  ) {}
+
+  read(node: string): Promise<unknown> {
+    const state = this.committed.get(node);
+    return Promise.resolve(this.copy && state !== undefined ? this.copy(state, `the state of worker "${node}" of job "${this.jobId}"`) : state);
   }
 }

@@ -32,9 +32,11 @@ return 1`,
   /**
    * A process takes a job. KEYS: job, channel. ARGV: nonce (BullMQ's lock
    * token, unique per take). Returns `{ statusBefore, token, record,
-   * cancelReason, restartHistory, attempts, heldBefore }` (`''` for a
+   * cancelReason, restartHistory, attempts, heldBefore, states }` (`''` for a
    * history or attempts never stored; `heldBefore` `1` when a process held
-   * the job and never gave it back: its lease expired), or `{ status }` when
+   * the job and never gave it back: its lease expired; `states`: node, state
+   * bytes, node, … for each `ws:<node>` field, the states stateful workers
+   * committed), or `{ status }` when
    * the job is final or gone (`gone`): then it must not run. The call sent
    * again after its reply was lost (same nonce) gets the same answer, the
    * token not raised twice.
@@ -55,7 +57,15 @@ else
 end
 redis.call('PUBLISH', KEYS[2], 's|running')
 local f = redis.call('HMGET', KEYS[1], 'r', 'cx', 'rh', 'ra')
-return {st, tostring(tok), f[1], f[2] or '', f[3] or '', f[4] or '', held}`,
+local states = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 3) == 'ws:' then
+    states[#states + 1] = string.sub(all[i], 4)
+    states[#states + 1] = all[i + 1]
+  end
+end
+return {st, tostring(tok), f[1], f[2] or '', f[3] or '', f[4] or '', held, states}`,
   },
   /**
    * Stores what a process that resumes the job starts from: its restart

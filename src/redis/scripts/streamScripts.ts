@@ -166,7 +166,7 @@ return 1`,
    * message is left after `from`, reads new ones in the same call: a call
    * sent again (its reply was lost with the connection) finds what the first
    * one handed out among the pending messages. KEYS: job, stream. Returns
-   * `{ entries | false, checkpoint | false, pendingDone (0 | 1), cancelReason | false }`:
+   * `{ entries | false, pendingDone (0 | 1), cancelReason | false }`:
    * a cancel recorded before this read comes with it, so the job hears of it
    * before what was read (an end of input fed after the cancel must not complete it).
    * ARGV[5]: the reader's fencing token ('' none). Returns 0 when the job is
@@ -196,26 +196,56 @@ elseif not entries then
   read = redis.call('XREADGROUP', 'GROUP', 'lw', 'c', 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '>')
   if read and #read[1][2] > 0 then entries = read[1][2] end
 end
-return {entries, redis.call('HGET', KEYS[1], 'k:' .. ARGV[3]), pendingDone, redis.call('HGET', KEYS[1], 'cx')}`,
+return {entries, pendingDone, redis.call('HGET', KEYS[1], 'cx')}`,
   },
   /**
-   * Acknowledges input (and commits a checkpoint with it). KEYS: job,
-   * stream, channel. ARGV: token ('' none), suffix, has checkpoint (`1`/`0`),
-   * checkpoint bytes, then the entry ids. Acknowledged entries are deleted.
-   * Returns 1, 0 when fenced, -1 when the job is gone (Redis lost it).
+   * Acknowledges input. KEYS: job, stream, channel. ARGV: token ('' none),
+   * suffix, then the entry ids. Acknowledged entries are deleted. Returns 1,
+   * 0 when fenced, -1 when the job is gone (Redis lost it).
    */
   lwAck: {
     keys: 3,
     lua: `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
-if #ARGV > 4 then
+if #ARGV > 2 then
   local ids = {}
-  for i = 5, #ARGV do ids[#ids + 1] = ARGV[i] end
+  for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
   redis.call('XACK', KEYS[2], 'lw', unpack(ids))
   redis.call('XDEL', KEYS[2], unpack(ids))
 end
-if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'k:' .. ARGV[2], ARGV[4]) end
 redis.call('PUBLISH', KEYS[3], 'a|' .. ARGV[2])
+return 1`,
+  },
+  /**
+   * Commits a stateful worker's state with its input, atomically: the
+   * entries each input's consumer took are acknowledged (and deleted), and
+   * the state is stored in the job's hash (field `ws:<node>`). Numkeys
+   * first: 2 + the number of inputs. KEYS: job, channel, then the input
+   * streams. ARGV: token ('' none), node, state bytes, then per input (in
+   * KEYS' order) its suffix, its count of ids, and the ids. Returns 1, 0
+   * when fenced (nothing changes), -1 when the job is gone.
+   */
+  lwCommit: {
+    keys: undefined,
+    lua: `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
+local at = 4
+for s = 3, #KEYS do
+  local suffix, count = ARGV[at], tonumber(ARGV[at + 1])
+  at = at + 2
+  local ids = {}
+  for i = 0, count - 1 do
+    ids[#ids + 1] = ARGV[at + i]
+    if #ids == 500 or i == count - 1 then
+      redis.call('XACK', KEYS[s], 'lw', unpack(ids))
+      redis.call('XDEL', KEYS[s], unpack(ids))
+      ids = {}
+    end
+  end
+  at = at + count
+  if count > 0 then redis.call('PUBLISH', KEYS[2], 'a|' .. suffix) end
+end
+redis.call('HSET', KEYS[1], 'ws:' .. ARGV[2], ARGV[3])
 return 1`,
   },
   /**

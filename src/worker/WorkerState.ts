@@ -1,0 +1,116 @@
+import { Immer, freeze } from "immer";
+import type { StreamConsumer, WriteGuard } from "../backend/Backend.js";
+import { ConfigurationError, describeError } from "../errors.js";
+import { validate, type Schema } from "../schema.js";
+import { isThenable } from "../thenable.js";
+
+/**
+ * immer, with auto-freeze on whatever the process set globally
+ * (`setAutoFreeze` is immer's global): a committed state must never change
+ * under the backend that keeps it.
+ */
+const immer = new Immer({ autoFreeze: true });
+
+/** Where a node's state is committed (the backend's `StreamStore.commit`). */
+export type CommitState = (consumers: readonly StreamConsumer[], state: unknown, guard: WriteGuard) => void;
+
+/**
+ * The state of one stateful worker in one job (README, "Stateful workers"):
+ * the last one committed, which each attempt starts from. Lives as long as
+ * the job runs here.
+ */
+export class WorkerState {
+  /** The last state committed (or restored from an earlier holder); undefined before either. */
+  private committed: { value: unknown } | undefined;
+
+  /**
+   * @param label names the worker in errors, e.g. `worker "tally" of job "j1"`.
+   * @param restored the state an earlier holder committed (a job resumed in this process), if any.
+   */
+  constructor(
+    private readonly label: string,
+    private readonly initialState: () => unknown,
+    private readonly schema: Schema | undefined,
+    private readonly store: CommitState,
+    restored: { value: unknown } | undefined,
+  ) {
+    if (restored) this.committed = { value: freeze(restored.value, true) };
+  }
+
+  /**
+   * The working state of a new attempt: the last committed state, or
+   * `initialState()` (deep-frozen) when none was committed. What
+   * `initialState` throws fails the attempt.
+   */
+  begin(attempt: WriteGuard): AttemptState {
+    const start = this.committed ? this.committed.value : freeze(this.initialState(), true);
+    return new AttemptState(this, attempt, start, this.committed === undefined);
+  }
+
+  /** @internal Checks and commits `value` with the input `consumers` took (an attempt's `commit`). */
+  commit(consumers: readonly StreamConsumer[], value: unknown, attempt: WriteGuard): void {
+    attempt.assertLive();
+    if (this.schema) this.check(value);
+    this.store(consumers, value, attempt);
+    this.committed = { value };
+  }
+
+  private check(value: unknown): void {
+    const where = `state of ${this.label}`;
+    const checked = validate(this.schema!, value, where);
+    if (isThenable(checked)) {
+      // A rejection of the pending validation must not go unhandled.
+      void Promise.resolve(checked).catch(() => {});
+      throw new ConfigurationError(
+        `The state schema of ${this.label} validated asynchronously: a state is checked at each commit, synchronously; use a schema without async refinements`,
+      );
+    }
+  }
+}
+
+/** One attempt's view of its worker's state: `state()` and `updateState()` of its processor. */
+export class AttemptState {
+  /** True while the state changed since the last commit (or was never committed). */
+  private dirty: boolean;
+
+  constructor(
+    private readonly owner: WorkerState,
+    private readonly attempt: WriteGuard,
+    private value: unknown,
+    neverCommitted: boolean,
+  ) {
+    this.dirty = neverCommitted;
+  }
+
+  /** The processor's `state()`. */
+  readonly get = (): unknown => this.value;
+
+  /** The processor's `updateState(recipe)`. */
+  readonly update = (recipe: unknown): void => {
+    this.attempt.assertLive();
+    if (typeof recipe !== "function") {
+      throw new ConfigurationError(`updateState takes a recipe function (draft) => void, or one that returns the new state; got ${describeError(recipe)}`);
+    }
+    const next = immer.produce(this.value, recipe as (draft: unknown) => unknown);
+    if (next !== this.value) {
+      this.value = next;
+      this.dirty = true;
+    }
+  };
+
+  /** True when a commit would store something new: the state changed, or was never committed. */
+  get changed(): boolean {
+    return this.dirty;
+  }
+
+  /**
+   * Commits the state with what `consumers` took, atomically (the backend's
+   * `commit`). Throws the schema's `ValidationError`, the backend's refusal
+   * of a state it cannot carry, or the attempt's abandonment: nothing is
+   * committed then.
+   */
+  commit(consumers: readonly StreamConsumer[]): void {
+    this.owner.commit(consumers, this.value, this.attempt);
+    this.dirty = false;
+  }
+}

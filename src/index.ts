@@ -5,12 +5,13 @@ export type {
   EnqueueOptions,
   JobSpecDefinition,
   ProcessorOf,
+  StateOf,
   TagHandle,
 } from "./spec/JobSpec.js";
 export type * from "./spec/types.js";
 export { LiveWorkerDef } from "./worker/LiveWorkerDef.js";
 export { DEFAULT_TIMEOUTS } from "./worker/options.js";
-export type { DisposeContext, DisposeOutcome, InitContext, ProcessorContext, TimeoutOptions } from "./worker/options.js";
+export type { DisposeContext, DisposeOutcome, InitContext, ProcessorContext, StateRecipe, TimeoutOptions } from "./worker/options.js";
 export { DEFAULT_CONCURRENCY } from "./worker/LiveWorkerOptions.js";
 export type { LiveWorkerOptions } from "./worker/LiveWorkerOptions.js";
 export { LiveEnv } from "./env/LiveEnv.js";
@@ -27,6 +28,7 @@ export type {
   JobQueue,
   JobRecord,
   JobRunner,
+  JobStates,
   JobStream,
   JobTicket,
   QueueConsumer,

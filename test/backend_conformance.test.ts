@@ -12,6 +12,7 @@ import { conformance } from "./conformance/context.js";
 import { eventCases } from "./conformance/events.cases.js";
 import { jobQueueHandsOutCases } from "./conformance/jobQueueHandsOut.cases.js";
 import { jobQueueTicketCases } from "./conformance/jobQueueTickets.cases.js";
+import { stateCases } from "./conformance/state.cases.js";
 import { streamCases } from "./conformance/streams.cases.js";
 
 describe("LW_BACKEND selection", () => {
@@ -34,6 +35,7 @@ describe.each(selectedBackends().map((factory) => [factory.name, factory] as con
   jobQueueTicketCases(backend);
   streamCases(backend);
   consumerCases(backend);
+  stateCases(backend);
   eventCases(backend);
   closeCases(backend);
 });

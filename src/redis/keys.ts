@@ -5,7 +5,7 @@ import type { StreamKey } from "../backend/Backend.js";
  * `<prefix>/<projectId>:` (neither holds a `/`, so two pairs never share keys); a job's keys carry its id in braces (a Redis
  * Cluster hash tag), so one script can touch all of them.
  *
- * - `…:job:{id}`: the job's hash (record, status, fencing token, outcome, per-stream counters and checkpoints);
+ * - `…:job:{id}`: the job's hash (record, status, fencing token, outcome, per-stream counters, and the states stateful workers committed, `ws:<node>`);
  * - `…:s:{id}:<role>:<node>/<tag>`: one Redis stream per node, tag and direction;
  * - `…:s:{id}:<role>:<node>/<tag>/cursors`: the output readers' positions (sorted set) and `…/leases` their expiry (hash)
  *   (a tag holds no `/`: no stream's key is another's reader set);

@@ -159,8 +159,11 @@ export function injectFaults<R>(
     },
     async processor(context) {
       const plan = harness.planFor(context.attempt);
-      // Each failing attempt fails one message further on, so a run of restarts still makes progress.
-      const faultAt = plan.processor === "pass" ? Infinity : Math.min(++faultsSoFar, harness.sampleSize);
+      // Each failing attempt fails one message further on, so a run of restarts still makes progress. A stateful
+      // worker's first fails at message 2: one message is committed (acknowledged) before the failure, one redelivered
+      // after it, and its final state shows whether each changed it once.
+      const first = worker.initialState ? 2 : 1;
+      const faultAt = plan.processor === "pass" ? Infinity : Math.min(++faultsSoFar + first - 1, harness.sampleSize);
       const faults = new AttemptFaults(context.attempt, plan.processor, faultAt, context.signal, harness);
       const input = faultyInput(context.input as unknown as RawInput, faults);
       const output = faultyOutput(context.output as unknown as RawOutput, faults, context.attempt, context.signal, harness.problems);

@@ -6,7 +6,7 @@ import { DEFAULT_WORKER_TEST_TIMEOUT_MS } from "./caseDeadline.js";
 import { samplesByTag, type SampleInput } from "./sampleInput.js";
 
 /** The worker under test: what you pass to `defineWorker`, minus env, retry and concurrency. */
-export type WorkerUnderTest<I, O, Opt, R> = Pick<LiveWorkerOptions<I, O, Opt, R>, "processor" | "init" | "dispose">;
+export type WorkerUnderTest<I, O, Opt, R, S = any> = Pick<LiveWorkerOptions<I, O, Opt, R, S>, "processor" | "init" | "dispose" | "initialState">;
 
 /** Options of `workerTestCases` (and `replay`). */
 export interface WorkerTestCasesOptions<Opt, I = any> {
@@ -81,6 +81,7 @@ export function caseSettings(spec: AnyJobSpec, worker: WorkerUnderTest<any, any,
   if (typeof worker?.processor !== "function") throw new ConfigurationError(`the worker given to ${where} has no processor function`);
   if (worker.init !== undefined && typeof worker.init !== "function") throw new ConfigurationError(`init of the worker given to ${where} must be a function`);
   if (worker.dispose !== undefined && typeof worker.dispose !== "function") throw new ConfigurationError(`dispose of the worker given to ${where} must be a function`);
+  if (worker.initialState !== undefined && typeof worker.initialState !== "function") throw new ConfigurationError(`initialState of the worker given to ${where} must be a function`);
   const given = options as Partial<Record<(typeof KNOWN)[number], unknown>>;
   if (given.sampleInput === undefined) throw new ConfigurationError(`sampleInput of ${where} is required: the messages to feed (an array, or a record of input tag → messages)`);
   const samples = samplesByTag(spec, given.sampleInput, where);

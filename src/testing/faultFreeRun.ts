@@ -8,6 +8,13 @@ import { describeValue, feedSamples } from "./sampleInput.js";
 /** Every output of a job, by tag, as `describeValue` shows it, in order. */
 export type OutputsByTag = ReadonlyMap<string, readonly string[]>;
 
+/** What the fault-free run ends with: its outputs, and a stateful worker's final committed state. */
+export interface FaultFreeResult {
+  readonly outputs: OutputsByTag;
+  /** `job.state()` once the job completed (undefined for a worker without `initialState`). */
+  readonly state: unknown;
+}
+
 /** What one output reader saw: the messages, and the error it ended with (undefined when it ended normally). */
 export interface ReaderOutcome {
   tag: string;
@@ -41,7 +48,8 @@ export interface FaultFreeTimeouts {
 
 /**
  * Runs the worker once on the sample with no injected fault and no restart,
- * in its own test env, and returns its outputs. Rejects with a readable error
+ * in its own test env, and returns its outputs (and a stateful worker's
+ * final state). Rejects with a readable error
  * when that run does not complete (the worker fails or hangs on its own).
  */
 export async function runFaultFree(
@@ -49,7 +57,7 @@ export async function runFaultFree(
   worker: WorkerUnderTest<any, any, any, any>,
   settings: CaseSettings,
   timeouts: FaultFreeTimeouts,
-): Promise<OutputsByTag> {
+): Promise<FaultFreeResult> {
   const header = () => "The fault-free run (no injected faults)";
   const t = createTestEnv();
   const deadline = caseDeadline(settings.timeoutMs, header);
@@ -60,6 +68,7 @@ export async function runFaultFree(
       ...(worker.init ? { init: worker.init } : {}),
       processor: worker.processor,
       ...(worker.dispose ? { dispose: worker.dispose } : {}),
+      ...(worker.initialState ? { initialState: worker.initialState } : {}),
       retry: { maxRestarts: 0 },
       timeouts,
     });
@@ -80,7 +89,8 @@ export async function runFaultFree(
     const fedError = await feeding;
     if (fedError !== undefined) throw new Error(`${header()} could not feed the sample: ${errorText(fedError)}`);
     const outcomes = await deadline.wait(Promise.all(readers), () => "its output readers to end");
-    return new Map(outcomes.map((outcome) => [outcome.tag, outcome.outputs]));
+    const state = worker.initialState ? await deadline.wait(job.state(), () => "job.state()") : undefined;
+    return { outputs: new Map(outcomes.map((outcome) => [outcome.tag, outcome.outputs])), state };
   } finally {
     deadline.clear();
     await closeWithin(t, timeouts.stopMs);

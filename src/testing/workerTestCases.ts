@@ -1,4 +1,4 @@
-import type { AnyJobSpec, JobSpec } from "../spec/JobSpec.js";
+import type { AnyJobSpec, JobSpec, StateOf } from "../spec/JobSpec.js";
 import { MAX_TIMER_MS } from "../options.js";
 import { rejectOnThrow } from "../thenable.js";
 import { isFinalStatus, type JobStatus, type LifecycleEvent, type WorkerState } from "../backend/events.js";
@@ -7,7 +7,8 @@ import { injectFaults, type AttemptPlan, type FaultHarness } from "./attemptFaul
 import { caseDeadline, closeWithin } from "./caseDeadline.js";
 import { caseSettings, type CaseSettings, type WorkerTestCasesOptions, type WorkerUnderTest } from "./caseSettings.js";
 import { createTestEnv, flush, type TestEnv } from "./createTestEnv.js";
-import { lostOutputs, readOutputs, runFaultFree, type OutputsByTag } from "./faultFreeRun.js";
+import { isDeepStrictEqual } from "node:util";
+import { lostOutputs, readOutputs, runFaultFree, type FaultFreeResult } from "./faultFreeRun.js";
 import { describeValue, feedSamples } from "./sampleInput.js";
 import { UNREACHABLE_IN_SINGLE_WORKER_JOB, workerModel, type WorkerPath, type WorkerPathStep } from "./workerPaths.js";
 
@@ -31,8 +32,8 @@ interface Subject {
   spec: AnyJobSpec;
   worker: WorkerUnderTest<any, any, any, any>;
   settings: CaseSettings;
-  /** The fault-free run's outputs, run on first need and then shared. */
-  faultFree(): Promise<OutputsByTag>;
+  /** The fault-free run's outputs (and final state), run on first need and then shared. */
+  faultFree(): Promise<FaultFreeResult>;
 }
 
 function subjectOf(spec: AnyJobSpec, worker: WorkerUnderTest<any, any, any, any>, options: unknown, where: string): Subject {
@@ -41,7 +42,7 @@ function subjectOf(spec: AnyJobSpec, worker: WorkerUnderTest<any, any, any, any>
   // alone, so one run is the reference. Lazily, so workerTestCases stays synchronous and cheap
   // while the runner collects tests; but before the first case runs (see replaySubject), so no
   // case can have left process-wide state behind that the reference would then see.
-  let outputs: Promise<OutputsByTag> | undefined;
+  let outputs: Promise<FaultFreeResult> | undefined;
   return {
     spec,
     worker,
@@ -90,10 +91,14 @@ function planOf(path: WorkerPath): { attempts: Map<number, AttemptPlan>; maxRest
  * final status that matches, output readers settle, no emit is accepted after
  * fencing and, when the job completes, nothing was lost: every sample message
  * reached the processor, and every output of a fault-free run of the same
- * sample (run once per call, on first need) appears among the case's outputs.
+ * sample (run once per call, on first need) appears among the case's outputs;
+ * for a stateful worker (`initialState`), its final committed state
+ * (`job.state()`) equals the fault-free run's (deep equality): every
+ * redelivered message changed it once.
  *
  * Faults wrap your code: `init` throws or hangs; the processor fails while
- * handling message k (k = 1 for the first failing attempt, one more for each
+ * handling message k (k = 1 for the first failing attempt, 2 for a stateful
+ * worker's, so that one message was committed before it; one more for each
  * next): at its first emit after taking message k, at its second read after
  * it (the first is let through), or at its return, whichever comes first. Every
  * way of reading input is wrapped: the default tag, `input(tag)` and `merge`.
@@ -113,9 +118,9 @@ function planOf(path: WorkerPath): { attempts: Map<number, AttemptPlan>; maxRest
  * });
  * // A spec with input tags veg and spice: sampleInput: { veg: [{ name: "leek" }], spice: ["salt"] }
  */
-export function workerTestCases<I, O, Opt, R>(
-  spec: JobSpec<I, O, Opt>,
-  worker: WorkerUnderTest<I, O, Opt, R>,
+export function workerTestCases<I, O, Opt, R, St = undefined>(
+  spec: JobSpec<I, O, Opt, St>,
+  worker: WorkerUnderTest<I, O, Opt, R, StateOf<St, any>>,
   options: WorkerTestCasesOptions<Opt, I>,
 ): WorkerTestCase[] {
   const subject = subjectOf(spec as AnyJobSpec, worker as WorkerUnderTest<any, any, any, any>, options, "workerTestCases");
@@ -138,9 +143,9 @@ export function workerTestCases<I, O, Opt, R>(
  * harness's, around the worker's own if any); one that starts in `executing`
  * runs without. `stall`: the processor fails by a stall, not a throw.
  */
-export function replay<I, O, Opt, R>(
-  spec: JobSpec<I, O, Opt>,
-  worker: WorkerUnderTest<I, O, Opt, R>,
+export function replay<I, O, Opt, R, St = undefined>(
+  spec: JobSpec<I, O, Opt, St>,
+  worker: WorkerUnderTest<I, O, Opt, R, StateOf<St, any>>,
   options: WorkerTestCasesOptions<Opt, I>,
   path: WorkerPath,
   stall: boolean,
@@ -195,6 +200,7 @@ async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean)
     ...(initial === "initializing" ? { init: init as never } : {}),
     processor: processor as never,
     ...(worker.dispose ? { dispose: worker.dispose as never } : {}),
+    ...(worker.initialState ? { initialState: worker.initialState as never } : {}),
     retry: { maxRestarts, withinMs: MAX_TIMER_MS, backoff: BACKOFF },
     timeouts: { initMs: INIT_MS, stopMs: STOP_MS, ...(stall ? { heartbeatMs: settings.heartbeatMs } : {}) },
   });
@@ -313,13 +319,20 @@ async function replaySubject(subject: Subject, path: WorkerPath, stall: boolean)
       }
       const expected = await deadline.wait(
         subject.faultFree().then(
-          (outputs) => ({ outputs, error: undefined }),
-          (error: unknown) => ({ outputs: undefined, error }),
+          (result) => ({ result, error: undefined }),
+          (error: unknown) => ({ result: undefined, error }),
         ),
         () => "the fault-free run (run once per workerTestCases call, to compare outputs with)",
       );
-      if (expected.outputs) problems.push(...lostOutputs(expected.outputs, new Map(outcomes.map((o) => [o.tag, o.outputs]))));
-      else problems.push(`cannot compare outputs: ${expected.error instanceof Error ? expected.error.message : String(expected.error)}`);
+      if (expected.result) {
+        problems.push(...lostOutputs(expected.result.outputs, new Map(outcomes.map((o) => [o.tag, o.outputs]))));
+        if (worker.initialState) {
+          const state = await deadline.wait(running.state(), () => "job.state()");
+          if (!isDeepStrictEqual(state, expected.result.state)) {
+            problems.push(`the final state differs from the fault-free run's: ${describeValue(state)}, not ${describeValue(expected.result.state)} (a redelivered message changed it twice, or an acknowledged one not at all)`);
+          }
+        }
+      } else problems.push(`cannot compare outputs: ${expected.error instanceof Error ? expected.error.message : String(expected.error)}`);
     }
     if (problems.length > 0) throw new Error(`${header()}\n  ${problems.join("\n  ")}`);
   } catch (error) {

@@ -1,4 +1,4 @@
-/** Conformance, `StreamConsumer`: where a consumer starts, taking, acknowledging, checkpoints, copies. */
+/** Conformance, `StreamConsumer`: where a consumer starts, taking, acknowledging, copies (a stateful worker's commit: `state.cases.ts`). */
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../../src/backend/Backend.js";
 import { ValidationError } from "../../src/errors.js";
@@ -76,45 +76,20 @@ export function consumerCases({ factory, withJob, arrived, peekArrived, consumer
       expect(await atEnd).toBeUndefined();
     });
 
-    it("commits ack(checkpoint) with the acknowledgement: a new consumer gets both", async () => {
-      const input = await inputWith(await withJob(), "a", "b");
-      const consumer = input.consumer();
-      expect(consumer.checkpoint).toBeUndefined();
-      consumer.take((await peekArrived(consumer))!);
-      consumer.ack({ seen: 1 });
-      expect(consumer.checkpoint).toEqual({ seen: 1 });
-      const next = await consumerOpened(input.consumer());
-      expect(next.checkpoint).toEqual({ seen: 1 });
-      expect((await peekArrived(next))?.data).toBe("b");
-    });
-
-    it("keeps the last checkpoint on an ack without one", async () => {
-      const input = await inputWith(await withJob(), "a", "b", "c");
-      const consumer = input.consumer();
-      consumer.take((await peekArrived(consumer))!);
-      consumer.ack({ seen: 1 });
-      consumer.take((await peekArrived(consumer))!);
-      consumer.ack();
-      const next = await consumerOpened(input.consumer());
-      expect(next.checkpoint).toEqual({ seen: 1 });
-      expect((await peekArrived(next))?.data).toBe("c");
-    });
-
-    it("fences a consumer's acks with its guard: a stale ack acknowledges nothing and commits no checkpoint", async () => {
+    it("fences a consumer's acks with its guard: a stale ack acknowledges nothing", async () => {
       const input = await inputWith(await withJob(), "a", "b", "c");
       const attempt = new TestGuard();
       const consumer = input.consumer(attempt);
       consumer.take((await peekArrived(consumer))!);
-      consumer.ack({ seen: 1 });
+      consumer.ack();
       consumer.take((await peekArrived(consumer))!);
       attempt.cancel(new Error("attempt 1 is stale"));
       try {
-        consumer.ack({ seen: 2 });
+        consumer.ack();
       } catch {
-        // Refusing by throwing is allowed; what counts is that nothing was committed.
+        // Refusing by throwing is allowed; what counts is that nothing was acknowledged.
       }
       const next = await consumerOpened(input.consumer(new TestGuard()));
-      expect(next.checkpoint).toEqual({ seen: 1 });
       expect((await peekArrived(next))?.data).toBe("b");
     });
 
@@ -135,17 +110,6 @@ export function consumerCases({ factory, withJob, arrived, peekArrived, consumer
       expect((await output.last())!.data).toEqual({ toppings: ["basil"] });
     });
 
-    whenCopying("commits a copy of the checkpoint: changing it after the ack changes nothing", async () => {
-      // "b" stays for the next consumer to read (with the checkpoint).
-      const input = await inputWith(await withJob(), "a", "b");
-      const consumer = input.consumer();
-      const state = { seen: ["a"] };
-      consumer.take((await peekArrived(consumer))!);
-      consumer.ack(state);
-      state.seen.push("b");
-      expect((await consumerOpened(input.consumer())).checkpoint).toEqual({ seen: ["a"] });
-    });
-
     whenCopyingUnlessGap("copy-per-receiver")("gives each reader and consumer its own copy: what one changes, the next does not see", async () => {
       const backend = await withJob();
       const output = backend.streams.open(streamKey("j1"), streamOptions());
@@ -155,15 +119,14 @@ export function consumerCases({ factory, withJob, arrived, peekArrived, consumer
       ((await arrived(first))!.data as { toppings: string[] }).toppings.push("changed by reader 1");
       expect((await arrived(second))!.data).toEqual({ toppings: ["basil"] });
 
-      const input = await inputWith(backend, "a", "b");
+      const input = await inputWith(backend, { toppings: ["basil"] });
       const consumer = input.consumer();
-      consumer.take((await peekArrived(consumer))!);
-      consumer.ack({ seen: ["a"] });
-      (consumer.checkpoint as { seen: string[] }).seen.push("changed by attempt 1");
-      expect((await consumerOpened(input.consumer())).checkpoint).toEqual({ seen: ["a"] });
+      ((await peekArrived(consumer))!.data as { toppings: string[] }).toppings.push("changed by attempt 1");
+      consumer.close();
+      expect((await peekArrived(input.consumer()))!.data).toEqual({ toppings: ["basil"] });
     });
 
-    whenCopying("refuses data or a checkpoint that cannot be copied (a function) with a ValidationError naming the stream, writing nothing", async () => {
+    whenCopying("refuses data that cannot be copied (a function) with a ValidationError naming the stream, writing nothing", async () => {
       const backend = await withJob();
       const output = backend.streams.open(streamKey("j1"), streamOptions());
       const reader = output.reader();
@@ -173,16 +136,6 @@ export function consumerCases({ factory, withJob, arrived, peekArrived, consumer
       expect(await output.last()).toBeUndefined();
       await output.append("plain");
       expect(await arrived(reader)).toMatchObject({ data: "plain", offset: 0 });
-
-      const input = await inputWith(backend, "a", "b");
-      const consumer = input.consumer();
-      consumer.take((await peekArrived(consumer))!);
-      consumer.ack({ seen: 1 });
-      consumer.take((await peekArrived(consumer))!);
-      expect(await failureOf(() => consumer.ack({ resume: () => "b" }))).toBeInstanceOf(ValidationError);
-      const next = await consumerOpened(input.consumer());
-      expect(next.checkpoint).toEqual({ seen: 1 });
-      expect((await peekArrived(next))?.data).toBe("b");
     });
   });
 }

@@ -84,9 +84,9 @@ export function conformance(factory: BackendFactory) {
   const nothingMore = async (reader: StreamReader): Promise<boolean> =>
     factory.immediate ? reader.nextNow() === undefined : await stillPending(factory, reader.next());
   /**
-   * A new consumer, once it has read what the store keeps for it: its
-   * checkpoint comes with its first read on a backend that does I/O (the
-   * input holds a message, or has ended).
+   * A new consumer, once it has read what the store keeps for it: where it
+   * starts (the first message not acknowledged) comes with its first read on
+   * a backend that does I/O (the input holds a message, or has ended).
    */
   const consumerOpened = async (consumer: StreamConsumer): Promise<StreamConsumer> => {
     if (!factory.immediate) await consumer.peek();

@@ -20,8 +20,8 @@ export interface BackendFactory {
   readonly quietMs: number;
   /**
    * True when what is written is there to read within the step: a reader's
-   * `nextNow`, a consumer's `peekNow` and a new consumer's `checkpoint` see
-   * it at once (a backend that does no I/O). False: a reader or consumer sees
+   * `nextNow` and a consumer's `peekNow` see it at once (a backend that does
+   * no I/O). False: a reader or consumer sees
    * it once it has read it from the store, so a test waits for it (`next`,
    * `peek`), as a reader in another process would.
    */

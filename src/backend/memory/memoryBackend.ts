@@ -10,7 +10,7 @@ import { MemoryStreamStore } from "./MemoryStreamStore.js";
 export interface MemoryBackendOptions {
   /**
    * Copies everything that crosses the backend as a process boundary would:
-   * each message and checkpoint (`structuredClone`), each event, and each
+   * each message and worker state (`structuredClone`), each event, and each
    * error (an outcome's, and a failed stream's for each reader that throws
    * it: serialised, then rebuilt as its class from its `code`).
    * Data that cannot be copied (a function, a symbol) is refused with a

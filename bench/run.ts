@@ -8,6 +8,7 @@ import { shortJobs } from "./shortJobs.js";
 import { manyJobs } from "./manyJobs.js";
 import { latency } from "./latency.js";
 import { inspection } from "./inspection.js";
+import { statefulStream } from "./statefulStream.js";
 
 // One core for the whole run (Linux, `taskset`): on a shared machine each
 // core's speed drifts on its own (a busy neighbour can halve it for seconds),
@@ -46,6 +47,7 @@ if (process.argv.includes("--redis")) {
   const { redisScenarios } = await import("./redisScenarios.js");
   scenarios.push(["6", redisScenarios]);
 }
+scenarios.push(["7", statefulStream]);
 
 const format = (value: number | undefined): string => {
   if (value === undefined) return "—";

@@ -28,6 +28,12 @@ export interface ProgressSink {
 const ignore = () => {};
 /** `state()` of a worker without `initialState`. */
 const noState = (): undefined => undefined;
+/** `updateState` of a worker without `initialState` (one function for all: no closure per attempt). */
+const statelessUpdate = (): never => {
+  throw new ConfigurationError(
+    "updateState was called in a worker that keeps no state; give its defineWorker an initialState: () => the state a job starts from (README, Stateful workers)",
+  );
+};
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** How `within` ended. */
@@ -176,7 +182,7 @@ export class NodeRuntime {
           this.job.progress(input.workerName, value);
         },
         state: state ? state.get : noState,
-        updateState: state ? state.update : this.statelessUpdate,
+        updateState: state ? state.update : statelessUpdate,
       });
       // A worker without init waits here for the previous attempt's dispose.
       const previous = started === attempt ? undefined : this.disposing;
@@ -208,13 +214,6 @@ export class NodeRuntime {
       this.job.restoredState(this.key),
     ));
   }
-
-  /** `updateState` of a worker without `initialState`. */
-  private readonly statelessUpdate = (): never => {
-    throw new ConfigurationError(
-      `updateState of worker "${this.key}" (spec "${this.spec.name}"): the worker keeps no state; give defineWorker an initialState: () => the state a job starts from`,
-    );
-  };
 
   /**
    * The processor returned: acknowledge its input; downstream readers (and

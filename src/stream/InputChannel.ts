@@ -38,6 +38,11 @@ export class AttemptInputReader {
   readonly consumer: StreamConsumer;
   /** @internal True while a message was handed out and not acknowledged. */
   unacknowledged = false;
+  /** @internal `[consumer]`, for a stateful worker's commit of this input alone (made once). */
+  get asConsumers(): readonly StreamConsumer[] {
+    return (this.consumers ??= [this.consumer]);
+  }
+  private consumers: readonly StreamConsumer[] | undefined;
   private pending: Promise<StreamMessage | undefined> | undefined;
 
   constructor(

@@ -20,6 +20,11 @@ export abstract class PerTag<T extends { readonly tag: string }> {
     return item;
   }
 
+  /** The one item made so far, when there is exactly one (undefined otherwise). */
+  protected single(): T | undefined {
+    return this.others ? undefined : this.first;
+  }
+
   /** Every item made so far. */
   protected each(visit: (item: T) => void): void {
     if (this.first) visit(this.first);

@@ -1,4 +1,5 @@
 import { UnknownTagError } from "../errors.js";
+import type { StreamConsumer } from "../backend/Backend.js";
 import { PerTag } from "./PerTag.js";
 import { AttemptInputReader, type AttemptGuard, type Committer, type InputChannel } from "../stream/InputChannel.js";
 import type { AttemptState } from "./WorkerState.js";
@@ -41,15 +42,26 @@ class AttemptInputs extends PerTag<AttemptInputReader> implements Committer {
    * would hand out again. Nothing is sent when nothing is new.
    */
   commitNow(): void {
+    const only = this.single();
+    if (only) {
+      // One input (most workers): no arrays but the consumer's, kept per reader.
+      if (!only.unacknowledged && !this.state!.changed) return;
+      this.state!.commit(only.unacknowledged ? only.asConsumers : NONE);
+      only.unacknowledged = false;
+      return;
+    }
     let taken: AttemptInputReader[] | undefined;
     this.each((reader) => {
       if (reader.unacknowledged) (taken ??= []).push(reader);
     });
     if (!taken && !this.state!.changed) return;
-    this.state!.commit(taken ? taken.map((reader) => reader.consumer) : []);
+    this.state!.commit(taken ? taken.map((reader) => reader.consumer) : NONE);
     if (taken) for (const reader of taken) reader.unacknowledged = false;
   }
 }
+
+/** No consumer: a commit of the state alone. */
+const NONE: readonly StreamConsumer[] = [];
 
 /** A loop over one tag. The reader outlives a `break`: a later loop goes on where this one stopped. */
 class TagIterator implements AsyncIterableIterator<unknown> {

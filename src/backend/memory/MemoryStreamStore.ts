@@ -43,7 +43,7 @@ export class MemoryStreamStore implements StreamStore {
     guard?.assertLive();
     const kept = this.copy ? this.copy(state, `the state of worker "${node}" of job "${jobId}"`) : state;
     for (const consumer of consumers) (consumer as MemoryConsumer).acknowledgeTaken();
-    this.states(jobId).committed.set(node, kept);
+    (this.states(jobId).committed ??= new Map()).set(node, kept);
   }
 
   states(jobId: string): MemoryJobStates {
@@ -55,8 +55,8 @@ export class MemoryStreamStore implements StreamStore {
 
 /** One job's committed node states; its handles keep it after the store disposed of the job. */
 class MemoryJobStates implements JobStates {
-  /** Node key → committed state. */
-  readonly committed = new Map<string, unknown>();
+  /** Node key → committed state; made at the first commit (most jobs keep no state). */
+  committed: Map<string, unknown> | undefined;
 
   constructor(
     private readonly jobId: string,
@@ -64,7 +64,7 @@ class MemoryJobStates implements JobStates {
   ) {}
 
   read(node: string): Promise<unknown> {
-    const state = this.committed.get(node);
+    const state = this.committed?.get(node);
     return Promise.resolve(this.copy && state !== undefined ? this.copy(state, `the state of worker "${node}" of job "${this.jobId}"`) : state);
   }
 }

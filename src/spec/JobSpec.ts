@@ -237,8 +237,12 @@ export class JobSpec<I = {}, O = {}, Opt = undefined, St = undefined> {
 /** A spec of any shape. */
 export type AnyJobSpec = JobSpec<any, any, any, any>;
 
-/** A stateful worker's state type: the spec's `state` schema's output, or else `S` (inferred from `initialState`). */
-export type StateOf<St, S> = St extends Schema ? InferOut<St> : S;
+/**
+ * A stateful worker's state type: what the spec's `state` schema accepts (its
+ * input type: a state is checked at each commit and kept as given, not as the
+ * schema's output), or else `S` (inferred from `initialState`).
+ */
+export type StateOf<St, S> = St extends Schema ? InferIn<St> : S;
 
 /**
  * The processor type of a spec's worker, for a processor written apart from

@@ -1,4 +1,4 @@
-import { Immer, freeze } from "immer";
+import { Immer, enableMapSet, freeze } from "immer";
 import type { StreamConsumer, WriteGuard } from "../backend/Backend.js";
 import { ConfigurationError, describeError } from "../errors.js";
 import { validate, type Schema } from "../schema.js";
@@ -10,6 +10,9 @@ import { isThenable } from "../thenable.js";
  * under the backend that keeps it.
  */
 const immer = new Immer({ autoFreeze: true });
+// Maps and Sets survive a structured copy, so a state may hold them: immer drafts them only with its plugin (a
+// process-wide switch of immer's, which only adds what it can draft).
+enableMapSet();
 
 /** Where a node's state is committed (the backend's `StreamStore.commit`). */
 export type CommitState = (consumers: readonly StreamConsumer[], state: unknown, guard: WriteGuard) => void;
@@ -43,8 +46,17 @@ export class WorkerState {
    * `initialState` throws fails the attempt.
    */
   begin(attempt: WriteGuard): AttemptState {
-    const start = this.committed ? this.committed.value : freeze(this.initialState(), true);
-    return new AttemptState(this, attempt, start, this.committed === undefined);
+    let start: unknown;
+    if (this.committed) start = this.committed.value;
+    else {
+      start = this.initialState();
+      if (isThenable(start)) {
+        void Promise.resolve(start).catch(() => {});
+        throw new ConfigurationError(`initialState of ${this.label} returned a promise; it must return the state itself, at once (load what it needs in init instead)`);
+      }
+      start = freeze(start, true);
+    }
+    return new AttemptState(this, attempt, start, this.committed === undefined, this.label);
   }
 
   /** @internal Checks and commits `value` with the input `consumers` took (an attempt's `commit`). */
@@ -72,12 +84,17 @@ export class WorkerState {
 export class AttemptState {
   /** True while the state changed since the last commit (or was never committed). */
   private dirty: boolean;
+  /** True while a recipe runs: an `updateState` inside it would be lost when the outer one finishes. */
+  private producing = false;
+  /** Set once the processor returned: its state was committed then, and nothing changes it any more. */
+  private closed = false;
 
   constructor(
     private readonly owner: WorkerState,
     private readonly attempt: WriteGuard,
     private value: unknown,
     neverCommitted: boolean,
+    private readonly label: string,
   ) {
     this.dirty = neverCommitted;
   }
@@ -88,15 +105,39 @@ export class AttemptState {
   /** The processor's `updateState(recipe)`. */
   readonly update = (recipe: unknown): void => {
     this.attempt.assertLive();
+    this.assertOpen("updateState");
     if (typeof recipe !== "function") {
-      throw new ConfigurationError(`updateState takes a recipe function (draft) => void, or one that returns the new state; got ${describeError(recipe)}`);
+      throw new ConfigurationError(`updateState of ${this.label} takes a recipe function (draft) => void, or one that returns the new state; got ${describeError(recipe)}`);
     }
-    const next = immer.produce(this.value, recipe as (draft: unknown) => unknown);
+    if (this.producing) throw new ConfigurationError(`updateState of ${this.label} was called inside a recipe; change the draft there instead (the inner change would be lost)`);
+    this.producing = true;
+    let next: unknown;
+    try {
+      next = immer.produce(this.value, recipe as (draft: unknown) => unknown);
+    } finally {
+      this.producing = false;
+    }
+    if (isThenable(next)) {
+      // A draft changed after an await would throw later, unhandled.
+      void Promise.resolve(next).catch(() => {});
+      throw new ConfigurationError(`updateState of ${this.label} got an async recipe; a recipe must change the draft (or return the new state) at once: await first, then call updateState`);
+    }
     if (next !== this.value) {
       this.value = next;
       this.dirty = true;
     }
   };
+
+  /** The processor returned (its state just committed): later updates and commits throw. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) {
+      throw new ConfigurationError(`${what} of ${this.label} after its processor returned: the state was committed then; work left running after the return must not change it`);
+    }
+  }
 
   /** True when a commit would store something new: the state changed, or was never committed. */
   get changed(): boolean {
@@ -110,6 +151,7 @@ export class AttemptState {
    * committed then.
    */
   commit(consumers: readonly StreamConsumer[]): void {
+    this.assertOpen("A commit (a read)");
     this.owner.commit(consumers, this.value, this.attempt);
     this.dirty = false;
   }

@@ -30,9 +30,12 @@ class AttemptInputs extends PerTag<AttemptInputReader> implements Committer {
     return this.remember(new AttemptInputReader(channel, this.attempt, this.state ? this : undefined));
   }
 
+  /** The processor returned: acknowledges what it took (a stateful worker's with its state, which then closes). */
   acknowledgeAll(): void {
-    if (this.state) this.commitNow();
-    else this.each((reader) => reader.acknowledge());
+    if (this.state) {
+      this.commitNow();
+      this.state.close();
+    } else this.each((reader) => reader.acknowledge());
   }
 
   /**

@@ -45,12 +45,12 @@ const job = await tally.enqueueJob({ liveEnv: env });
 for (const word of words) await job.input.feed(word);
 await job.input.terminate();
 await job.waitUntilFinish();
+const counts = (await job.state())?.counts;
 
 const outputs: string[] = [];
 for await (const { data } of job.output) outputs.push(`${data.word}=${data.count} (attempt ${data.attempt})`);
 console.log(`outputs: ${outputs.join(", ")}`);
 
-const counts = (await job.state())?.counts;
 // Counted apart from the worker: each word of the text once.
 const expected: Record<string, number> = {};
 for (const word of words) expected[word] = (expected[word] ?? 0) + 1;

@@ -216,6 +216,44 @@ describe("breaker15: the frozen state", () => {
     expect(seen[1]).toEqual({ n: 0 });
   });
 
+  // Newcomer trial: an async recipe that changes the draft before its first await, and a concise arrow that changes the
+  // draft and returns a value, made immer throw its own (retryable) error: now typed, not retried.
+  it("an async recipe that changes the draft first, and a recipe that both changes the draft and returns a value, are ConfigurationErrors naming the fix", async () => {
+    const { env } = createTestEnv();
+    const spec = JobSpec.define({ name: uniq("recipe-misuse"), input: z.number() });
+    const seen: unknown[] = [];
+    spec.defineWorker({
+      liveEnv: env,
+      retry: NO_RETRY,
+      initialState: () => ({ n: 0 }),
+      processor: async ({ input, state, updateState }) => {
+        for await (const n of input) {
+          for (const recipe of [
+            (async (draft: { n: number }) => {
+              draft.n = n;
+            }) as never,
+            ((draft: { n: number }) => (draft.n = n)) as never,
+          ]) {
+            try {
+              updateState(recipe);
+              seen.push("accepted");
+            } catch (error) {
+              seen.push(error instanceof ConfigurationError ? error.message : error);
+            }
+          }
+          seen.push(state());
+        }
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await feedAll(job, [5]);
+    await outcomeOf(job);
+    expect(seen[0]).toMatch(/got an async recipe/);
+    expect(seen[1]).toMatch(/immer refused the recipe .*change the draft or return a new state, not both/);
+    expect(seen[2]).toEqual({ n: 0 });
+    expect(job.status).toBe("completed");
+  });
+
   // Maps and Sets cross every backend (README: plain data includes them), but immer needs its MapSet plugin to draft them.
   it("a Set in the state can be updated, or the update fails with a typed, non-retried error", async () => {
     const { env, clock } = createTestEnv();

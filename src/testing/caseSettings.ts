@@ -82,6 +82,9 @@ export function caseSettings(spec: AnyJobSpec, worker: WorkerUnderTest<any, any,
   if (worker.init !== undefined && typeof worker.init !== "function") throw new ConfigurationError(`init of the worker given to ${where} must be a function`);
   if (worker.dispose !== undefined && typeof worker.dispose !== "function") throw new ConfigurationError(`dispose of the worker given to ${where} must be a function`);
   if (worker.initialState !== undefined && typeof worker.initialState !== "function") throw new ConfigurationError(`initialState of the worker given to ${where} must be a function`);
+  if (spec.stateSchema !== undefined && worker.initialState === undefined) {
+    throw new ConfigurationError(`the worker given to ${where} needs initialState: spec "${spec.name}" has a state schema, so its workers are stateful`);
+  }
   const given = options as Partial<Record<(typeof KNOWN)[number], unknown>>;
   if (given.sampleInput === undefined) throw new ConfigurationError(`sampleInput of ${where} is required: the messages to feed (an array, or a record of input tag → messages)`);
   const samples = samplesByTag(spec, given.sampleInput, where);

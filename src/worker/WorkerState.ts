@@ -111,16 +111,27 @@ export class AttemptState {
     }
     if (this.producing) throw new ConfigurationError(`updateState of ${this.label} was called inside a recipe; change the draft there instead (the inner change would be lost)`);
     this.producing = true;
+    let returned = false;
     let next: unknown;
     try {
-      next = immer.produce(this.value, recipe as (draft: unknown) => unknown);
+      next = immer.produce(this.value, (draft: unknown) => {
+        const result = (recipe as (draft: unknown) => unknown)(draft);
+        returned = true;
+        if (isThenable(result)) {
+          // A draft changed after an await would throw later, unhandled.
+          void Promise.resolve(result).catch(() => {});
+          throw new ConfigurationError(`updateState of ${this.label} got an async recipe; a recipe must change the draft (or return the new state) at once: await first, then call updateState`);
+        }
+        return result;
+      });
+    } catch (error) {
+      // What the recipe threw passes as it is; what immer threw after it returned is a misuse, not worth a restart.
+      if (!returned || error instanceof ConfigurationError) throw error;
+      throw new ConfigurationError(
+        `updateState of ${this.label}: immer refused the recipe (${describeError(error)}); change the draft or return a new state, not both (a concise arrow such as draft => draft.n++ returns a value)`,
+      );
     } finally {
       this.producing = false;
-    }
-    if (isThenable(next)) {
-      // A draft changed after an await would throw later, unhandled.
-      void Promise.resolve(next).catch(() => {});
-      throw new ConfigurationError(`updateState of ${this.label} got an async recipe; a recipe must change the draft (or return the new state) at once: await first, then call updateState`);
     }
     if (next !== this.value) {
       this.value = next;

@@ -2,7 +2,7 @@
 // a worker whose state counts a redelivered message twice fails there; a correct one passes every case.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec } from "../src/index.js";
+import { ConfigurationError, JobSpec } from "../src/index.js";
 import { workerTestCases, type WorkerTestCase } from "../src/testing/index.js";
 
 const tally = JobSpec.define({
@@ -75,5 +75,10 @@ describe("workerTestCases checks a stateful worker's final state against the fau
     expect(recovering.length).toBeGreaterThan(0);
     expect([...failed.keys()].sort()).toEqual([...recovering].sort());
     for (const message of failed.values()) expect(message).toMatch(/the final state differs from the fault-free run's: .*"counts".*, not \{"counts":\{"a":2,"b":1,"c":1\}\}/);
+  });
+
+  it("refuses, at once, a worker without initialState for a spec with a state schema", () => {
+    expect(() => workerTestCases(tally, { processor: async () => {} }, { sampleInput })).toThrow(ConfigurationError);
+    expect(() => workerTestCases(tally, { processor: async () => {} }, { sampleInput })).toThrow(/needs initialState: spec "tally-cases" has a state schema/);
   });
 });

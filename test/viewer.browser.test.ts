@@ -66,8 +66,34 @@ describe("offline viewer in a browser", () => {
         expect(await page.getAttribute('svg[data-machine="worker"] .node.current', "data-state")).toBe("done");
         expect(await page.getAttribute('svg[data-machine="job"] .node.current', "data-state")).toBe("completed");
 
+        // As drawn (the browser's own text metrics): no label's text box intersects another label's or a state it
+        // does not belong to, and no state name leaves its box.
+        const problems = await page.$$eval("svg.machine", (svgs) => {
+          type B = { x: number; y: number; width: number; height: number };
+          type Boxed = { getBBox(): B };
+          const hit = (a: B, b: B) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+          const found: string[] = [];
+          for (const svg of svgs) {
+            const labels = [...svg.querySelectorAll(".edge-label text")].map((t) => ({ name: t.textContent, box: (t as unknown as Boxed).getBBox() }));
+            const states = [...svg.querySelectorAll(".node")].map((n) => ({ name: n.getAttribute("data-state"), box: (n.querySelector("rect") as unknown as Boxed).getBBox(), text: (n.querySelector("text") as unknown as Boxed).getBBox() }));
+            labels.forEach((label, i) => {
+              for (const other of labels.slice(i + 1)) if (hit(label.box, other.box)) found.push(`${svg.getAttribute("data-machine")}: label ${label.name} on label ${other.name}`);
+              for (const state of states) if (hit(label.box, state.box)) found.push(`${svg.getAttribute("data-machine")}: label ${label.name} on state ${state.name}`);
+            });
+            for (const state of states) {
+              const { box, text } = state;
+              if (text.x < box.x || text.x + text.width > box.x + box.width) found.push(`${svg.getAttribute("data-machine")}: the name ${state.name} leaves its box`);
+            }
+          }
+          return found;
+        });
+        expect(problems).toEqual([]);
+        expect(await page.locator("svg.machine .edge-label").count()).toBeGreaterThan(30);
+
         mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: `${ARTIFACTS}viewer.png`, fullPage: true });
+        // LW_UPDATE_DOCS=1 re-shoots the README's picture from this run.
+        if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer.png", import.meta.url)), fullPage: true });
       } finally {
         await page.close();
         await viewer.close();

@@ -26,14 +26,19 @@ export const VIEWER_PAGE = `<!doctype html>
   .actor.selected { background: #e4ecff; }
   .status { font-family: ui-monospace, monospace; font-size: 12px; }
   #diagrams { display: grid; grid-template-columns: 1fr; gap: 8px; }
-  svg text { font: 11px system-ui, sans-serif; }
-  .node rect { fill: #fff; stroke: #8a93a6; rx: 6; }
+  svg.machine { max-width: 100%; height: auto; }
+  svg text { font: 12px system-ui, sans-serif; }
+  .node rect { fill: #fff; stroke: #8a93a6; }
   .node.final rect { stroke-width: 3; }
+  .node.choice rect { stroke-dasharray: 4 3; }
   .node.current rect { fill: #ffe58a; stroke: #b88a00; stroke-width: 2; }
   .edge path { fill: none; stroke: #a9b1c2; marker-end: url(#arrow); }
-  .edge-label rect { fill: #fff; fill-opacity: .9; }
-  .edge-label text { fill: #5b6478; font-size: 10px; }
-  .node.choice path { fill: #fff; stroke: #8a93a6; }
+  .edge.eventless path { stroke-dasharray: 6 4; }
+  .edge.delayed path { stroke-dasharray: 2 3; stroke: #8e7cc3; }
+  .edge-label rect { fill: #fff; stroke: #e3e6ec; }
+  .edge-label text { fill: #5b6478; font: 10px ui-monospace, SFMono-Regular, Menlo, monospace; }
+  .diagram-legend { font-size: 12px; color: #5b6478; margin: 4px 0 8px; }
+  .diagram-legend svg { vertical-align: middle; margin: 0 4px 0 12px; }
   #timeline-section { grid-column: 1 / span 2; }
   .row { display: flex; align-items: center; height: 22px; border-bottom: 1px solid #f0f1f4; }
   .row .label { width: 260px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: 11px; cursor: pointer; }
@@ -63,7 +68,7 @@ export const VIEWER_PAGE = `<!doctype html>
 <script>
 (function () {
   "use strict";
-  var machines = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
+  var machines = {}; var layouts = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
   var SVG = "http://www.w3.org/2000/svg";
   var params = new URLSearchParams(location.search);
   var wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + (params.get("token") ? "?token=" + encodeURIComponent(params.get("token")) : "");
@@ -88,7 +93,7 @@ export const VIEWER_PAGE = `<!doctype html>
     socket.onclose = function () { status.textContent = "disconnected"; status.className = "closed"; };
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);
-      if (data.type === "init") { machines = data.machines; actors = new Map(); transitions = []; drawLegend(); }
+      if (data.type === "init") { machines = data.machines; layouts = data.layouts || {}; actors = new Map(); transitions = []; drawLegend(); }
       data.actors.forEach(function (a) { actors.set(a.id, a); });
       transitions = transitions.concat(data.transitions);
       if (transitions.length > data.maxEvents) transitions = transitions.slice(transitions.length - data.maxEvents);
@@ -143,116 +148,56 @@ export const VIEWER_PAGE = `<!doctype html>
     var parent = current && current.kind === "worker" ? actors.get(current.parentId) : current;
     var worker = current && current.kind === "worker" ? current : null;
     ["job", "worker"].forEach(function (name) {
-      if (!machines[name]) return;
+      if (!layouts[name]) return;
       var active = name === "job" ? (parent ? parent.state : null) : (worker ? worker.state : null);
-      root.appendChild(drawMachine(machines[name], active));
+      root.appendChild(drawMachine(layouts[name], active));
     });
+    root.appendChild(diagramLegend());
   }
 
-  // Layout: columns by distance from the initial state; within a column, rows
-  // follow the mean row of each state's predecessors (fewer crossings). Labels
-  // sit on their edge where they cover no state and no other label.
-  var NODE_W = 120, NODE_H = 30, COL_W = 200, ROW_H = 66, CHOICE = 10;
-  function layout(graph) {
-    var depth = {}; var order = [];
-    if (graph.initial) { depth[graph.initial] = 0; order.push(graph.initial); }
-    for (var i = 0; i < order.length; i++) {
-      graph.transitions.forEach(function (t) {
-        if (t.from === order[i] && depth[t.to] === undefined) { depth[t.to] = depth[t.from] + 1; order.push(t.to); }
-      });
+  // What the line styles and labels of a diagram mean.
+  function diagramLegend() {
+    var box = el("div", { class: "diagram-legend" });
+    function sample(kind) {
+      var svg = svgEl("svg", { width: 36, height: 10 });
+      var g = svgEl("g", { class: "edge " + kind }); g.appendChild(svgEl("path", { d: "M0,5 L34,5" })); svg.appendChild(g);
+      return svg;
     }
-    graph.states.forEach(function (s) { if (depth[s.path] === undefined) { depth[s.path] = 0; order.push(s.path); } });
-    var columns = [];
-    order.forEach(function (path) { (columns[depth[path]] = columns[depth[path]] || []).push(path); });
-    var row = {};
-    columns.forEach(function (column, c) {
-      var wanted = column.map(function (path, index) {
-        var rows = graph.transitions.filter(function (t) { return t.to === path && row[t.from] !== undefined && depth[t.from] < c; })
-          .map(function (t) { return row[t.from]; });
-        return { path: path, key: rows.length ? rows.reduce(function (a, b) { return a + b; }, 0) / rows.length : index };
-      });
-      wanted.sort(function (a, b) { return a.key - b.key; });
-      var next = 0;
-      wanted.forEach(function (w) { var r = Math.max(next, Math.round(w.key)); row[w.path] = r; next = r + 1; });
-    });
-    var pos = {};
-    order.forEach(function (path) { pos[path] = { x: 20 + depth[path] * COL_W, y: 30 + row[path] * ROW_H }; });
-    return pos;
+    box.appendChild(sample("event")); box.appendChild(document.createTextNode("on an event"));
+    box.appendChild(sample("eventless")); box.appendChild(document.createTextNode("eventless (always): taken as soon as it is enabled"));
+    box.appendChild(sample("delayed")); box.appendChild(document.createTextNode("delayed (after …): taken when the named delay elapses"));
+    box.appendChild(document.createTextNode(" · [guard]: taken only while the guard holds · dashed box: a choice, left at once · thick box: final · yellow: the selected actor's state"));
+    return box;
   }
-  function boxOf(p, transient) {
-    return transient ? { x: p.x + NODE_W / 2 - CHOICE, y: p.y + NODE_H / 2 - CHOICE, w: 2 * CHOICE, h: 2 * CHOICE } : { x: p.x, y: p.y, w: NODE_W, h: NODE_H };
-  }
-  function overlaps(a, b) { return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h; }
 
-  function drawMachine(graph, activeState) {
-    var pos = layout(graph);
-    var transient = {}; graph.states.forEach(function (s) { transient[s.path] = s.transient; });
-    var boxes = graph.states.map(function (s) { return boxOf(pos[s.path], s.transient); });
-    var width = 0; var height = 0;
-    Object.keys(pos).forEach(function (p) { width = Math.max(width, pos[p].x + NODE_W + 60); height = Math.max(height, pos[p].y + NODE_H + 50); });
-    var svg = svgEl("svg", { width: width, height: height, "data-machine": graph.id });
+  // Diagrams come laid out by the server (ELK: states, routed edges and label boxes that overlap nothing).
+  function drawMachine(layout, activeState) {
+    var svg = svgEl("svg", { class: "machine", width: layout.width, height: layout.height, viewBox: "0 0 " + layout.width + " " + layout.height, "data-machine": layout.id });
     var defs = svgEl("defs");
     var marker = svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
     marker.appendChild(svgEl("path", { d: "M0,0 L10,5 L0,10 z", fill: "#a9b1c2" }));
     defs.appendChild(marker); svg.appendChild(defs);
-    svg.appendChild(svgEl("text", { x: 4, y: 14, "font-weight": "bold" }, graph.id + " machine"));
-    var pairs = {}; var pairOrder = [];
-    graph.transitions.forEach(function (t) {
-      var k = t.from + ">" + t.to;
-      if (!pairs[k]) { pairs[k] = []; pairOrder.push(k); }
-      pairs[k].push(t.label);
-    });
-    var edges = svgEl("g"); var labels = svgEl("g"); var placed = [];
-    pairOrder.forEach(function (key, index) {
-      var parts = key.split(">"); var a = boxOf(pos[parts[0]], transient[parts[0]]); var b = boxOf(pos[parts[1]], transient[parts[1]]);
-      if (!pos[parts[0]] || !pos[parts[1]]) return;
-      var x1, y1, x2, y2, bend = 0;
-      if (b.x > a.x + a.w / 2) { x1 = a.x + a.w; y1 = a.y + a.h / 2; x2 = b.x; y2 = b.y + b.h / 2; }
-      else if (b.x + b.w / 2 < a.x) { x1 = a.x; y1 = a.y + a.h / 2; x2 = b.x + b.w; y2 = b.y + b.h / 2; bend = 36 + (index % 3) * 8; }
-      else if (b.y > a.y) { x1 = a.x + a.w / 2; y1 = a.y + a.h; x2 = b.x + b.w / 2; y2 = b.y; bend = Math.abs(b.y - a.y) > ROW_H ? 40 : 0; }
-      else { x1 = a.x + a.w / 2; y1 = a.y; x2 = b.x + b.w / 2; y2 = b.y + b.h; bend = Math.abs(b.y - a.y) > ROW_H ? -40 : 0; }
-      // The control point leans off the straight line (sideways for vertical edges) so edges that would overlap part.
-      var vertical = Math.abs(x2 - x1) < 1;
-      var cx = (x1 + x2) / 2 + (vertical ? bend : 0), cy = (y1 + y2) / 2 + (vertical ? 0 : bend);
-      var g = svgEl("g", { class: "edge", "data-edge": key });
-      g.appendChild(svgEl("path", { d: "M" + x1 + "," + y1 + " Q" + cx + "," + cy + " " + x2 + "," + y2 }));
-      g.appendChild(svgEl("title", {}, pairs[key].join("\\n")));
+    svg.appendChild(svgEl("text", { x: 12, y: 18, "font-weight": "bold" }, layout.id + " machine"));
+    var edges = svgEl("g"); var labels = svgEl("g");
+    layout.transitions.forEach(function (t) {
+      var d = t.points.map(function (p, i) { return (i === 0 ? "M" : "L") + p.x + "," + p.y; }).join(" ");
+      var g = svgEl("g", { class: "edge " + t.kind, "data-from": t.from, "data-to": t.to });
+      g.appendChild(svgEl("path", { d: d }));
+      g.appendChild(svgEl("title", {}, t.from + " → " + t.to + ": " + t.label));
       edges.appendChild(g);
-      // The event alone (its guard and the other labels of this pair are in the tooltip).
-      var text = pairs[key][0].split(" if ")[0] + (pairs[key].length > 1 ? " (+" + (pairs[key].length - 1) + ")" : "");
-      var w = text.length * 5.6 + 6, h = 13;
-      // Points along the quadratic curve, middle first.
-      var spot = null;
-      [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85].some(function (t) {
-        var px = (1 - t) * (1 - t) * x1 + 2 * (1 - t) * t * cx + t * t * x2;
-        var py = (1 - t) * (1 - t) * y1 + 2 * (1 - t) * t * cy + t * t * y2;
-        return [0, -9, 9, -18, 18].some(function (dy) {
-          var box = { x: px - w / 2, y: py - h / 2 + dy, w: w, h: h };
-          var free = !boxes.some(function (n) { return overlaps(box, n); }) && !placed.some(function (l) { return overlaps(box, l); });
-          if (free) spot = box;
-          return free;
-        });
-      });
-      if (!spot) { var mx = (x1 + 2 * cx + x2) / 4, my = (y1 + 2 * cy + y2) / 4; spot = { x: mx - w / 2, y: my - h / 2, w: w, h: h }; }
-      placed.push(spot);
-      var label = svgEl("g", { class: "edge-label" });
-      label.appendChild(svgEl("rect", { x: spot.x, y: spot.y, width: spot.w, height: spot.h, rx: 3 }));
-      label.appendChild(svgEl("text", { x: spot.x + spot.w / 2, y: spot.y + 10, "text-anchor": "middle" }, text));
-      label.appendChild(svgEl("title", {}, pairs[key].join("\\n")));
+      var b = t.labelBox;
+      var label = svgEl("g", { class: "edge-label", "data-from": t.from, "data-to": t.to });
+      label.appendChild(svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 3 }));
+      label.appendChild(svgEl("text", { x: b.x + b.width / 2, y: b.y + b.height - 4, "text-anchor": "middle" }, t.label));
+      label.appendChild(svgEl("title", {}, t.from + " → " + t.to + ": " + t.label));
       labels.appendChild(label);
     });
     svg.appendChild(edges);
-    graph.states.forEach(function (s) {
-      var p = pos[s.path];
+    layout.states.forEach(function (s) {
       var g = svgEl("g", { class: "node" + (s.final ? " final" : "") + (s.transient ? " choice" : "") + (s.path === activeState ? " current" : ""), "data-state": s.path });
-      if (s.transient) {
-        var cx = p.x + NODE_W / 2, cy = p.y + NODE_H / 2;
-        g.appendChild(svgEl("path", { d: "M" + (cx - CHOICE) + "," + cy + " L" + cx + "," + (cy - CHOICE) + " L" + (cx + CHOICE) + "," + cy + " L" + cx + "," + (cy + CHOICE) + " Z" }));
-        g.appendChild(svgEl("text", { x: cx, y: cy - CHOICE - 4, "text-anchor": "middle" }, s.key));
-      } else {
-        g.appendChild(svgEl("rect", { x: p.x, y: p.y, width: NODE_W, height: NODE_H }));
-        g.appendChild(svgEl("text", { x: p.x + NODE_W / 2, y: p.y + 19, "text-anchor": "middle" }, s.key));
-      }
+      g.appendChild(svgEl("rect", { x: s.x, y: s.y, width: s.width, height: s.height, rx: s.transient ? 14 : 6 }));
+      g.appendChild(svgEl("text", { x: s.x + s.width / 2, y: s.y + s.height / 2 + 4, "text-anchor": "middle" }, s.key));
+      if (s.transient) g.appendChild(svgEl("title", {}, s.key + ": a choice, left at once by an eventless transition"));
       svg.appendChild(g);
     });
     svg.appendChild(labels);

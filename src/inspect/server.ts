@@ -9,6 +9,7 @@ import type { EventCollector } from "./EventCollector.js";
 import { hostGuard, type HostGuard } from "./hostGuard.js";
 import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
 import { machineGraph } from "./machineGraph.js";
+import { layoutMachine, type MachineLayout } from "./diagramLayout.js";
 import { VIEWER_PAGE } from "./page.js";
 
 export type { InspectorServerOptions } from "./inspectorServerOptions.js";
@@ -61,6 +62,7 @@ export async function startInspectorServer(
     );
   }
   const machines = { job: machineGraph(jobMachine), worker: machineGraph(workerMachine) };
+  const layouts = await machineLayouts(machines);
   const authorized = (request: IncomingMessage) => {
     if (!token) return true;
     const given = new URL(request.url ?? "/", "http://viewer").searchParams.get("token") ?? "";
@@ -123,6 +125,7 @@ export async function startInspectorServer(
       send(ws, {
         type: "init",
         machines,
+        layouts,
         actors: collector.actorRecords(),
         transitions: collector.transitions(),
         now: Date.now(),
@@ -193,4 +196,13 @@ export async function startInspectorServer(
 
 function send(ws: WebSocket, message: object): void {
   ws.send(JSON.stringify(message));
+}
+
+/** The diagrams of the job and worker machines, laid out once per process (ELK takes tens of ms). */
+let laidOut: Promise<Record<string, MachineLayout>> | undefined;
+function machineLayouts(machines: Record<string, ReturnType<typeof machineGraph>>): Promise<Record<string, MachineLayout>> {
+  laidOut ??= Promise.all(Object.entries(machines).map(async ([name, graph]) => [name, await layoutMachine(graph)] as const)).then((entries) =>
+    Object.fromEntries(entries),
+  );
+  return laidOut;
 }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { jobMachine } from "../machines/job.js";
+import { workerMachine } from "../machines/worker.js";
+import { describeTransition, layoutMachine, type Box, type MachineLayout } from "../src/inspect/diagramLayout.js";
+import { machineGraph } from "../src/inspect/machineGraph.js";
+
+/** True when two boxes share any interior point (touching edges do not count). */
+const intersects = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** True when the axis-parallel segment p→q passes through the interior of `box`. */
+function crosses(p: { x: number; y: number }, q: { x: number; y: number }, box: Box): boolean {
+  const inner = { x: box.x + 1, y: box.y + 1, width: box.width - 2, height: box.height - 2 };
+  const segment = { x: Math.min(p.x, q.x), y: Math.min(p.y, q.y), width: Math.abs(p.x - q.x) || 0.01, height: Math.abs(p.y - q.y) || 0.01 };
+  return intersects(segment, inner);
+}
+
+/** Every overlap a person would see: label on label, label on state, an edge through a state. */
+function overlaps(layout: MachineLayout): string[] {
+  const found: string[] = [];
+  const { states, transitions } = layout;
+  transitions.forEach((t, i) => {
+    for (const other of transitions.slice(i + 1)) if (intersects(t.labelBox, other.labelBox)) found.push(`label "${t.label}" overlaps label "${other.label}"`);
+    for (const state of states) if (intersects(t.labelBox, state)) found.push(`label "${t.label}" overlaps state ${state.key}`);
+    for (const state of states) {
+      for (let k = 0; k + 1 < t.points.length; k++) {
+        if (crosses(t.points[k]!, t.points[k + 1]!, state)) found.push(`edge ${t.from} → ${t.to} ("${t.label}") crosses state ${state.key}`);
+      }
+    }
+  });
+  return found;
+}
+
+describe("machine diagrams laid out with ELK", () => {
+  for (const machine of [jobMachine, workerMachine]) {
+    it(`the ${machine.id} machine: no label overlaps a label or a state, no edge crosses a state, every transition drawn once`, async () => {
+      const graph = machineGraph(machine);
+      const layout = await layoutMachine(graph);
+      expect(overlaps(layout)).toEqual([]);
+      expect(layout.transitions.map((t) => `${t.from}>${t.to}:${t.label}`)).toEqual(graph.transitions.map((t) => `${t.from}>${t.to}:${describeTransition(t.label).label}`));
+      expect(layout.states.map((s) => s.path)).toEqual(graph.states.map((s) => s.path));
+      for (const t of layout.transitions) expect(t.points.length).toBeGreaterThanOrEqual(2);
+    });
+  }
+
+  it("tells eventless, delayed and guarded transitions apart", () => {
+    expect(describeTransition("always if hasInit")).toEqual({ kind: "eventless", label: "always [hasInit]" });
+    expect(describeTransition("after backoff")).toEqual({ kind: "delayed", label: "after backoff" });
+    expect(describeTransition("JOB.TIMEOUT if hasJobTimeout")).toEqual({ kind: "event", label: "JOB.TIMEOUT [hasJobTimeout]" });
+  });
+
+  it("the overlap check finds a planted overlap (it can fail)", async () => {
+    const layout = await layoutMachine(machineGraph(workerMachine));
+    const [first, second, third] = layout.transitions;
+    second!.labelBox = { ...first!.labelBox };
+    const state = layout.states.find((s) => s.path !== third!.from && s.path !== third!.to)!;
+    third!.labelBox = { x: state.x + 2, y: state.y + 2, width: 10, height: 10 };
+    // An edge straight through a state it does not connect.
+    third!.points = [{ x: state.x - 10, y: state.y + state.height / 2 }, { x: state.x + state.width + 10, y: state.y + state.height / 2 }];
+    const found = overlaps(layout);
+    expect(found).toContain(`label "${first!.label}" overlaps label "${second!.label}"`);
+    expect(found).toContain(`label "${third!.label}" overlaps state ${state.key}`);
+    expect(found).toContain(`edge ${third!.from} → ${third!.to} ("${third!.label}") crosses state ${state.key}`);
+  });
+});

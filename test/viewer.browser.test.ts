@@ -57,9 +57,17 @@ describe("offline viewer in a browser", () => {
         const states = await page.$$eval(`${row} .band`, (bands) => bands.map((band) => band.getAttribute("data-state")));
         expect(states).toEqual(["initializing", "executing", "error", "recovering", "initializing", "executing", "done"]);
 
-        const errorMark = await page.getAttribute(`${row} .mark.error`, "title");
+        const errorMark = await page.getAttribute(`${row} .mark.error`, "data-tip");
         expect(errorMark).toContain("the oven is cold");
         expect(await page.locator(`${row} .mark.restart`).count()).toBe(1);
+        // Both marks can be reached: hovering each shows its own tooltip (the error's message; the restart's attempt and backoff).
+        await page.hover(`${row} .mark.error`);
+        expect(await page.textContent("#tip")).toMatch(/attempt 1 failed at \+\d+ ms:\n(Error: )?the oven is cold/);
+        await page.hover(`${row} .mark.restart`);
+        expect(await page.textContent("#tip")).toMatch(/restart granted at \+\d+ ms: attempt 2 after a backoff of \d+ ms/);
+        // The job's status row comes right above its worker's.
+        const rows = await page.$$eval("#timeline .row[data-actor]", (nodes) => nodes.map((n) => n.getAttribute("data-actor")));
+        expect(rows.slice(rows.indexOf("job:flaky/j1"), rows.indexOf("job:flaky/j1") + 2)).toEqual(["job:flaky/j1", "worker:flaky/j1"]);
 
         await page.waitForSelector('#actors .actor[data-actor="job:flaky/j1"] .status:text("completed")', { timeout: PAGE_WAIT_MS });
         await page.click('#actors .actor[data-actor="worker:flaky/j1"]');
@@ -91,6 +99,25 @@ describe("offline viewer in a browser", () => {
         expect(await page.locator("svg.machine .edge-label").count()).toBeGreaterThan(30);
 
         mkdirSync(ARTIFACTS, { recursive: true });
+        // A page opened after the run (and one reloaded) shows the whole history across most of the width, not squeezed
+        // into the left of a span that runs up to the time the page was opened.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const late = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        try {
+          await late.goto(viewer.url);
+          await late.waitForSelector(`${row} .band[data-state="done"]`, { timeout: PAGE_WAIT_MS });
+          const spread = await late.$eval(row, (node) => {
+            const track = node.querySelector(".track")!.getBoundingClientRect();
+            const bands = [...node.querySelectorAll(".band")].map((band) => band.getBoundingClientRect());
+            return (Math.max(...bands.map((b) => b.right)) - Math.min(...bands.map((b) => b.left))) / track.width;
+          });
+          expect(spread).toBeGreaterThan(0.5);
+          const ticks = await late.locator("#timeline .axis .tick").count();
+          expect(ticks).toBeGreaterThanOrEqual(3);
+          await late.screenshot({ path: `${ARTIFACTS}viewer-opened-late.png`, fullPage: true });
+        } finally {
+          await late.close();
+        }
         await page.screenshot({ path: `${ARTIFACTS}viewer.png`, fullPage: true });
         // LW_UPDATE_DOCS=1 re-shoots the README's picture from this run.
         if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer.png", import.meta.url)), fullPage: true });

@@ -40,13 +40,24 @@ export const VIEWER_PAGE = `<!doctype html>
   .diagram-legend { font-size: 12px; color: #5b6478; margin: 4px 0 8px; }
   .diagram-legend svg { vertical-align: middle; margin: 0 4px 0 12px; }
   #timeline-section { grid-column: 1 / span 2; }
-  .row { display: flex; align-items: center; height: 22px; border-bottom: 1px solid #f0f1f4; }
+  .timeline-tools { display: flex; gap: 12px; align-items: center; font-size: 12px; color: #5b6478; margin-bottom: 4px; }
+  .timeline-tools button { font: inherit; }
+  .row { display: flex; align-items: center; height: 28px; border-bottom: 1px solid #f0f1f4; }
+  .row.job { height: 22px; background: #f8f9fb; }
   .row .label { width: 260px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: 11px; cursor: pointer; }
-  .track { position: relative; flex: 1; height: 16px; background: #fafbfc; }
-  .band { position: absolute; top: 0; height: 16px; min-width: 3px; box-sizing: border-box; border-right: 1px solid #fff; }
-  .mark { position: absolute; top: -3px; width: 8px; height: 22px; margin-left: -4px; cursor: pointer; font-size: 11px; line-height: 22px; text-align: center; }
-  .mark.error { color: #c62828; } .mark.restart { color: #1565c0; }
-  #detail { font-family: ui-monospace, monospace; white-space: pre-wrap; color: #c62828; min-height: 1.4em; }
+  .row.worker .label { padding-left: 14px; box-sizing: border-box; }
+  .track { position: relative; flex: 1; height: 16px; background: #fafbfc; overflow: visible; }
+  .row.job .track { height: 10px; }
+  #timeline .track { cursor: grab; }
+  .axis { position: relative; flex: 1; height: 18px; border-bottom: 1px solid #c8cdd6; }
+  .tick { position: absolute; bottom: 0; height: 5px; border-left: 1px solid #8a93a6; }
+  .tick span { position: absolute; bottom: 6px; left: 2px; font-size: 10px; color: #5b6478; white-space: nowrap; }
+  .band { position: absolute; top: 0; height: 100%; min-width: 5px; box-sizing: border-box; border-right: 1px solid #fff; }
+  .mark { position: absolute; width: 14px; height: 14px; margin-left: -7px; border-radius: 7px; cursor: pointer; font-size: 10px; line-height: 14px; text-align: center; color: #fff; z-index: 2; }
+  .mark.error { top: -7px; background: #c62828; } .mark.restart { top: 9px; background: #1565c0; }
+  #tip { position: fixed; display: none; max-width: 420px; padding: 4px 8px; background: #1d2330; color: #fff; font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; border-radius: 4px; pointer-events: none; z-index: 10; }
+  #detail { font-family: ui-monospace, monospace; white-space: pre-wrap; min-height: 1.4em; margin: 4px 0; }
+  #detail .error { color: #c62828; }
   .s-queued { background: #cfd8dc; } .s-running { background: #81c784; } .s-stopping { background: #ffb74d; }
   .s-completed, .s-done { background: #2e7d32; } .s-failed, .s-crashed { background: #c62828; } .s-cancelled, .s-stopped { background: #757575; }
   .s-initializing { background: #90caf9; } .s-executing { background: #66bb6a; } .s-error { background: #ef5350; } .s-recovering { background: #ffca28; } .s-restarting { background: #ffe082; }
@@ -60,9 +71,11 @@ export const VIEWER_PAGE = `<!doctype html>
   <section><h2>Machines <span id="selected-name"></span></h2><div id="diagrams"></div></section>
   <section id="timeline-section">
     <h2>Timeline</h2>
+    <div class="timeline-tools"><label><input type="checkbox" id="follow" checked> follow live</label><button id="fit" type="button">fit</button><span>wheel: zoom · drag: pan · click a row or a mark for details</span></div>
     <div class="legend" id="legend"></div>
-    <div id="detail"></div>
     <div id="timeline"></div>
+    <div id="detail"></div>
+    <div id="tip"></div>
   </section>
 </main>
 <script>
@@ -204,38 +217,138 @@ export const VIEWER_PAGE = `<!doctype html>
     return svg;
   }
 
+  // The timeline's window (ms, collector clock): null follows the data (and live time while actors run).
+  var view = null;
+  function dataSpan() {
+    var start = transitions[0].at; var last = transitions[transitions.length - 1].at; var running = false;
+    actors.forEach(function (a) { if (a.status === "active") running = true; });
+    // A page opened after the run spans the run, not the time it was opened.
+    var end = running ? Math.max(serverNow, last) : last;
+    return { start: start, end: Math.max(end, start + 10) };
+  }
+  function windowOf() {
+    var data = dataSpan();
+    if (!view || document.getElementById("follow").checked) {
+      var span = view ? view.end - view.start : data.end - data.start;
+      view = view && document.getElementById("follow").checked ? { start: Math.max(data.start, data.end - span), end: data.end } : null;
+      if (!view) return { start: data.start - (data.end - data.start) * 0.01, end: data.end + (data.end - data.start) * 0.01 };
+    }
+    return view;
+  }
+  function niceStep(span) {
+    var raw = span / 8; var power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 5, 10].map(function (k) { return k * power; }).find(function (k) { return k >= raw; });
+    return step || power * 10;
+  }
+  function formatMs(ms) { return Math.abs(ms) >= 1000 ? (ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1) + " s" : Math.round(ms) + " ms"; }
+  function showTip(event, text) { var tip = document.getElementById("tip"); tip.textContent = text; tip.style.display = "block"; tip.style.left = (event.clientX + 12) + "px"; tip.style.top = (event.clientY + 12) + "px"; }
+  function hideTip() { document.getElementById("tip").style.display = "none"; }
+
   function renderTimeline() {
     var root = document.getElementById("timeline"); root.textContent = "";
     if (transitions.length === 0) return;
-    var start = transitions[0].at; var end = Math.max(serverNow, transitions[transitions.length - 1].at);
-    var span = Math.max(1, end - start);
+    var w = windowOf(); var origin = transitions[0].at; var span = Math.max(1, w.end - w.start);
+    var pct = function (at) { return ((at - w.start) / span) * 100; };
+    var axisRow = el("div", { class: "row axis-row" }); axisRow.appendChild(el("div", { class: "label" }, "")); 
+    var axis = el("div", { class: "axis" }); var step = niceStep(span);
+    for (var t = Math.ceil((w.start - origin) / step) * step; origin + t <= w.end; t += step) {
+      var tick = el("div", { class: "tick", style: "left:" + pct(origin + t) + "%" }); tick.appendChild(el("span", {}, "+" + formatMs(t))); axis.appendChild(tick);
+    }
+    axisRow.appendChild(axis); root.appendChild(axisRow);
     var byActor = new Map();
     transitions.forEach(function (t) { if (!byActor.has(t.actorId)) byActor.set(t.actorId, []); byActor.get(t.actorId).push(t); });
-    byActor.forEach(function (list, actorId) {
-      var actor = actors.get(actorId);
-      if (!actor || actor.kind !== "worker") return;
-      var row = el("div", { class: "row", "data-actor": actorId });
-      var label = el("div", { class: "label", title: actorId }, actorId);
-      label.onclick = function () { selected = actorId; render(); };
-      row.appendChild(label);
-      var track = el("div", { class: "track" });
-      list.forEach(function (t, i) {
-        var next = list[i + 1];
-        var to = next ? next.at : (actor.status === "active" ? end : t.at);
-        var left = ((t.at - start) / span) * 100; var width = ((to - t.at) / span) * 100;
-        var tip = t.state + (t.attempt ? " (attempt " + t.attempt + ")" : "") + " at +" + (t.at - start) + " ms for " + (to - t.at) + " ms" + (t.error ? "\\n" + t.error : "");
-        track.appendChild(el("div", { class: "band s-" + t.state, "data-state": t.state, style: "left:" + left + "%;width:" + width + "%", title: tip }));
-        if (t.error || t.restart) {
-          var mark = el("div", { class: "mark " + (t.restart ? "restart" : "error"), style: "left:" + left + "%", title: t.restart ? "restart (attempt " + (t.attempt + 1) + ")" : t.error }, t.restart ? "↻" : "✕");
-          mark.onclick = function () { document.getElementById("detail").textContent = actorId + ": " + (t.error || "restart after attempt " + t.attempt); };
-          track.appendChild(mark);
-        }
+    var running = dataSpan().end;
+    // Each job's row (its status), then its workers' rows.
+    actors.forEach(function (job) {
+      if (job.kind !== "job" || !byActor.has(job.id)) return;
+      root.appendChild(timelineRow(job, byActor.get(job.id), pct, running, origin));
+      actors.forEach(function (worker) {
+        if (worker.kind === "worker" && worker.parentId === job.id && byActor.has(worker.id)) root.appendChild(timelineRow(worker, byActor.get(worker.id), pct, running, origin));
       });
-      row.appendChild(track);
-      root.appendChild(row);
     });
+    attachZoom(root);
   }
 
+  function timelineRow(actor, list, pct, end, origin) {
+    var row = el("div", { class: "row " + actor.kind, "data-actor": actor.id });
+    var label = el("div", { class: "label", title: actor.id }, actor.id);
+    label.onclick = function () { selected = actor.id; render(); showDetail(actor.id); };
+    row.appendChild(label);
+    var track = el("div", { class: "track" });
+    list.forEach(function (t, i) {
+      var next = list[i + 1];
+      var to = next ? next.at : (actor.status === "active" ? end : t.at);
+      var left = pct(t.at); var right = pct(to);
+      if (right < 0 || left > 100) return;
+      var tip = actor.id + ": " + t.state + (t.attempt ? " (attempt " + t.attempt + ")" : "") + "\\nat +" + formatMs(t.at - origin) + " for " + formatMs(to - t.at) + (t.error ? "\\n" + t.error : "");
+      var band = el("div", { class: "band s-" + t.state, "data-state": t.state, style: "left:" + Math.max(0, left) + "%;width:" + (Math.min(100, right) - Math.max(0, left)) + "%" });
+      band.onmouseenter = function (e) { showTip(e, tip); }; band.onmouseleave = hideTip;
+      track.appendChild(band);
+      if (actor.kind !== "worker") return;
+      if (t.state === "error" && t.error) {
+        var errorTip = "✕ attempt " + t.attempt + " failed at +" + formatMs(t.at - origin) + ":\\n" + t.error;
+        track.appendChild(mark("error", "✕", left, errorTip, actor.id));
+      }
+      if (t.restart) {
+        var backoff = (next ? next.at : end) - t.at;
+        var restartTip = "↻ restart granted at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + " after a backoff of " + formatMs(backoff);
+        track.appendChild(mark("restart", "↻", left, restartTip, actor.id));
+      }
+    });
+    row.appendChild(track);
+    return row;
+  }
+
+  function mark(kind, symbol, left, text, actorId) {
+    var node = el("div", { class: "mark " + kind, style: "left:" + Math.max(0, Math.min(100, left)) + "%", "data-tip": text }, symbol);
+    node.onmouseenter = function (e) { showTip(e, text); }; node.onmouseleave = hideTip;
+    node.onclick = function () { selected = actorId; render(); showDetail(actorId, text); };
+    return node;
+  }
+
+  // The detail panel: an actor's status, its restart history and its last error.
+  function showDetail(actorId, focus) {
+    var detail = document.getElementById("detail"); detail.textContent = "";
+    var actor = actors.get(actorId); if (!actor) return;
+    var lines = [actor.id + " — " + actor.state + " (" + actor.status + ")" + (actor.attempt ? ", attempt " + actor.attempt : "")];
+    var mine = transitions.filter(function (t) { return t.actorId === actorId; });
+    var origin = transitions.length ? transitions[0].at : 0;
+    mine.forEach(function (t, i) {
+      if (!t.restart) return;
+      var next = mine[i + 1];
+      lines.push("  restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + " after " + formatMs((next ? next.at : t.at) - t.at));
+    });
+    detail.appendChild(el("div", {}, lines.join("\\n")));
+    var lastError = null; mine.forEach(function (t) { if (t.error) lastError = t; });
+    if (lastError) detail.appendChild(el("div", { class: "error" }, "last error (attempt " + lastError.attempt + "): " + lastError.error));
+    if (focus) detail.appendChild(el("div", {}, focus));
+  }
+
+  function attachZoom(root) {
+    if (root.getAttribute("data-zoom")) return; root.setAttribute("data-zoom", "1");
+    root.addEventListener("wheel", function (e) {
+      var track = root.querySelector(".track"); if (!track) return;
+      e.preventDefault();
+      var box = track.getBoundingClientRect(); var w = windowOf(); var span = w.end - w.start;
+      var at = w.start + span * Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
+      var factor = e.deltaY < 0 ? 0.8 : 1.25;
+      view = { start: at - (at - w.start) * factor, end: at + (w.end - at) * factor };
+      document.getElementById("follow").checked = false; renderTimeline();
+    }, { passive: false });
+    var dragFrom = null;
+    root.addEventListener("mousedown", function (e) { if (e.target.closest(".mark") || e.target.closest(".label")) return; dragFrom = { x: e.clientX, w: windowOf() }; });
+    window.addEventListener("mousemove", function (e) {
+      if (!dragFrom) return;
+      var track = root.querySelector(".track"); if (!track) return;
+      var shift = ((e.clientX - dragFrom.x) / track.getBoundingClientRect().width) * (dragFrom.w.end - dragFrom.w.start);
+      view = { start: dragFrom.w.start - shift, end: dragFrom.w.end - shift };
+      document.getElementById("follow").checked = false; renderTimeline();
+    });
+    window.addEventListener("mouseup", function () { dragFrom = null; });
+  }
+
+  document.getElementById("fit").onclick = function () { view = null; document.getElementById("follow").checked = true; renderTimeline(); };
+  document.getElementById("follow").onchange = function () { if (this.checked) view = null; renderTimeline(); };
   connect();
 })();
 </script>

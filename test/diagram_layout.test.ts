@@ -3,6 +3,8 @@ import { jobMachine } from "../machines/job.js";
 import { workerMachine } from "../machines/worker.js";
 import { describeTransition, layoutMachine, type Box, type MachineLayout } from "../src/inspect/diagramLayout.js";
 import { machineGraph } from "../src/inspect/machineGraph.js";
+import { layoutFlow } from "../src/inspect/flowLayout.js";
+import type { FlowWiring } from "../src/inspect/flowWiring.js";
 
 /** True when two boxes share any interior point (touching edges do not count). */
 const intersects = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -60,5 +62,37 @@ describe("machine diagrams laid out with ELK", () => {
     expect(found).toContain(`label "${first!.label}" overlaps label "${second!.label}"`);
     expect(found).toContain(`label "${third!.label}" overlaps state ${state.key}`);
     expect(found).toContain(`edge ${third!.from} → ${third!.to} ("${third!.label}") crosses state ${state.key}`);
+  });
+
+  it("a flow's wiring (a fan-out and a fan-in, exposed ports): no label overlaps a label or a box, no wire crosses a box", async () => {
+    const wiring: FlowWiring = {
+      jobActorId: "job:pipeline/j1",
+      flow: "pipeline",
+      nodes: [
+        { key: "split", spec: "splitter" },
+        { key: "left", spec: "worker" },
+        { key: "right", spec: "worker" },
+        { key: "join", spec: "joiner" },
+      ],
+      wires: [
+        { from: "split", fromTag: "a", to: "left", toTag: "default", messages: 0 },
+        { from: "split", fromTag: "b", to: "right", toTag: "default", messages: 0 },
+        { from: "left", fromTag: "default", to: "join", toTag: "l", messages: 0 },
+        { from: "right", fromTag: "default", to: "join", toTag: "r", messages: 0 },
+      ],
+      inputs: [{ alias: "items", node: "split", tag: "default" }],
+      outputs: [{ alias: "joined", node: "join", tag: "default" }],
+    };
+    const layout = await layoutFlow(wiring);
+    const asMachine: MachineLayout = {
+      id: "pipeline",
+      width: layout.width,
+      height: layout.height,
+      states: layout.boxes.map((b) => ({ path: b.id, key: b.text, final: false, transient: false, x: b.x, y: b.y, width: b.width, height: b.height })),
+      transitions: layout.edges.map((e) => ({ from: "", to: "", kind: "event" as const, label: e.label, points: e.points, labelBox: e.labelBox })),
+    };
+    expect(overlaps(asMachine)).toEqual([]);
+    expect(layout.edges.filter((e) => e.wire !== undefined).map((e) => e.wire)).toEqual([0, 1, 2, 3]);
+    expect(layout.boxes.map((b) => b.kind).sort()).toEqual(["input", "node", "node", "node", "node", "output"]);
   });
 });

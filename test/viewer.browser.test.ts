@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec, LiveEnv } from "../src/index.js";
+import { JobSpec, LiveEnv, Liveflow, conn, expose } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
@@ -121,6 +121,63 @@ describe("offline viewer in a browser", () => {
         await page.screenshot({ path: `${ARTIFACTS}viewer.png`, fullPage: true });
         // LW_UPDATE_DOCS=1 re-shoots the README's picture from this run.
         if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer.png", import.meta.url)), fullPage: true });
+      } finally {
+        await page.close();
+        await viewer.close();
+        await env.close();
+      }
+    },
+    60_000,
+  );
+
+  it(
+    "shows a flow job's wiring: its nodes coloured by their worker's state, each wire with the messages it delivered",
+    async () => {
+      const env = LiveEnv.create({ projectId: "viewer-flow", logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const viewer = await env.serveInspector({ flushMs: 20 });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        await page.goto(viewer.url);
+        await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
+        const chop = JobSpec.define({ name: "chop", input: z.number(), output: z.number() });
+        const cook = JobSpec.define({ name: "cook", input: z.number(), output: z.string() });
+        chop.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n * 2); } });
+        let burnt = false;
+        cook.defineWorker({
+          liveEnv: env,
+          retry: { backoff: { initialMs: 20, jitter: 0 } },
+          processor: async ({ input, output }) => {
+            for await (const n of input) {
+              if (n === 4 && !burnt) {
+                burnt = true;
+                throw new Error("burnt the second dish");
+              }
+              await output.emit(`dish ${n}`);
+            }
+          },
+        });
+        const kitchen = Liveflow.define({
+          name: "kitchen-flow",
+          connections: [conn({ from: chop, to: cook })],
+          exposures: [expose(chop.input.default, "orders"), expose(cook.output.default, "dishes")],
+        });
+        const job = await kitchen.enqueueJob({ liveEnv: env, jobId: "f1" });
+        for (const n of [1, 2, 3]) await job.input("orders").feed(n);
+        await job.input("orders").terminate();
+        await job.waitUntilFinish();
+
+        await page.click('#actors .actor[data-actor="worker:cook/f1"]');
+        const wiring = 'svg.wiring[data-flow="job:kitchen-flow/f1"]';
+        await page.waitForSelector(wiring, { timeout: PAGE_WAIT_MS });
+        // The one wire chop → cook delivered 3 messages (sampled after the job ended: its final count).
+        await page.waitForSelector(`${wiring} .edge-label[data-wire="0"] text:text-is("default · 3")`, { timeout: PAGE_WAIT_MS });
+        const states = await page.$$eval(`${wiring} .node`, (nodes) => Object.fromEntries(nodes.map((n) => [n.getAttribute("data-node"), n.getAttribute("data-state")])));
+        expect(states).toMatchObject({ chop: "done", cook: "done" });
+        expect(await page.locator(`${wiring} .flow-input`).count()).toBe(1);
+        expect(await page.locator(`${wiring} .flow-output`).count()).toBe(1);
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: `${ARTIFACTS}viewer-flow.png`, fullPage: true });
+        if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer-flow.png", import.meta.url)), fullPage: true });
       } finally {
         await page.close();
         await viewer.close();

@@ -29,6 +29,12 @@ interface Runnable {
  * `JobRuntime` built from its record alone (spec or flow found by name), so
  * it could come from another process.
  */
+/** What the viewer needs of a flow job: its plan, and its wires' counts. */
+export type FlowJobRecord = Pick<JobRuntime, "plan" | "jobId" | "wireCounts">;
+
+/** Flow jobs that ended whose wiring (with their wires' counts) a viewer opened later can still show. */
+const ENDED_FLOWS_KEPT = 50;
+
 export class EnvRunner {
   private readonly workers = new Map<string, RegisteredWorker>();
   /** Flows this env enqueued: their jobs run with these plans, whatever else is defined under the name. */
@@ -81,9 +87,27 @@ export class EnvRunner {
     return [...this.running.values()];
   }
 
+  /** Flow jobs: those running here, then the last ones that ended here (oldest first). */
+  flowJobs(): FlowJobRecord[] {
+    const running: FlowJobRecord[] = [];
+    for (const job of this.running.values()) if (job.plan.kind === "flow") running.push(job);
+    return [...this.endedFlows, ...running];
+  }
+
+  /** The last flow jobs that ended here (`ENDED_FLOWS_KEPT`), for a viewer opened later. */
+  private readonly endedFlows: FlowJobRecord[] = [];
+
   /** @internal A running job is final (or was released). */
   finished(job: { readonly jobId: string }): void {
-    if (this.running.get(job.jobId) === job) this.running.delete(job.jobId);
+    const runtime = this.running.get(job.jobId);
+    if (runtime === job) {
+      this.running.delete(job.jobId);
+      // A flow job's wires' final counts, for a viewer opened later (the last few flow jobs only).
+      if (runtime.plan.kind === "flow") {
+        this.endedFlows.push({ plan: runtime.plan, jobId: runtime.jobId, wireCounts: runtime.wireCounts });
+        if (this.endedFlows.length > ENDED_FLOWS_KEPT) this.endedFlows.shift();
+      }
+    }
     if (this.running.size === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 

@@ -17,6 +17,7 @@ import type { WorkerDefinition } from "../worker/options.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
 import { CallbackGuard } from "./CallbackGuard.js";
 import { checkBackend, claimBackend } from "./backendClaim.js";
+import { flowWiring, type FlowWiring } from "../inspect/flowWiring.js";
 import { userInspector } from "./userInspector.js";
 import { EnvClient } from "./EnvClient.js";
 import { EnvRunner } from "./EnvRunner.js";
@@ -216,6 +217,11 @@ export class LiveEnv {
   /** @internal On a shared backend, every job's lifecycle events (`EnvInspection.observeLifecycle`). */
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
     return this.inspection.observeLifecycle(listener);
+  }
+
+  /** @internal The wiring of every flow job running here, with its wires' message counts (the viewer's wiring graph). */
+  flowWirings(): FlowWiring[] {
+    return this.runner.flowJobs().map((job) => flowWiring(job.plan, job.jobId, job.wireCounts));
   }
 
   /** Jobs this env added that are not final yet (queued or running). */

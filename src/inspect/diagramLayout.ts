@@ -57,22 +57,31 @@ export function describeTransition(label: string): { kind: TransitionKind; label
   return { kind, label: guard ? `${event} [${guard}]` : event };
 }
 
-const labelBox = (text: string) => ({ width: Math.ceil(text.length * CHAR_PX + LABEL_PAD), height: LABEL_H });
+/** The box a label of the label font needs. */
+export const labelBox = (text: string) => ({ width: Math.ceil(text.length * CHAR_PX + LABEL_PAD), height: LABEL_H });
 
 type ElkConstructor = new () => { layout(graph: unknown): Promise<unknown> };
 
-interface ElkPoint {
+/** Runs ELK on a graph (elkjs loaded on first use). */
+export async function runElk(graph: unknown): Promise<ElkNode> {
+  // A CommonJS module: its constructor is `default` (or, through some bundlers' interop, `default.default`).
+  const loaded = (await import("elkjs/lib/elk.bundled.js")) as unknown as { default: ElkConstructor & { default?: ElkConstructor } };
+  const elk = new (loaded.default.default ?? loaded.default)();
+  return (await elk.layout(graph)) as ElkNode;
+}
+
+export interface ElkPoint {
   x: number;
   y: number;
 }
-interface ElkLabel {
+export interface ElkLabel {
   text?: string;
   x?: number;
   y?: number;
   width?: number;
   height?: number;
 }
-interface ElkNode {
+export interface ElkNode {
   id: string;
   x?: number;
   y?: number;
@@ -82,7 +91,7 @@ interface ElkNode {
   edges?: ElkEdge[];
   layoutOptions?: Record<string, string>;
 }
-interface ElkEdge {
+export interface ElkEdge {
   id: string;
   sources: string[];
   targets: string[];
@@ -96,7 +105,7 @@ interface ElkEdge {
  * (ELK places each label in the middle of its edge, in a layer of its own,
  * so it overlaps no state and no other label), left to right.
  */
-const LAYOUT_OPTIONS: Record<string, string> = {
+export const LAYOUT_OPTIONS: Record<string, string> = {
   "elk.algorithm": "layered",
   "elk.direction": "DOWN",
   "elk.edgeRouting": "ORTHOGONAL",
@@ -125,9 +134,6 @@ const LAYOUT_OPTIONS: Record<string, string> = {
  * layout.transitions.find((t) => t.kind === "delayed")?.label; // "after initTimeout [hasInitTimeout]"
  */
 export async function layoutMachine(graph: MachineGraph): Promise<MachineLayout> {
-  // A CommonJS module: its constructor is `default` (or, through some bundlers' interop, `default.default`).
-  const loaded = (await import("elkjs/lib/elk.bundled.js")) as unknown as { default: ElkConstructor & { default?: ElkConstructor } };
-  const elk = new (loaded.default.default ?? loaded.default)();
   const described = graph.transitions.map((t) => ({ ...t, ...describeTransition(t.label) }));
   const root: ElkNode = {
     id: "root",
@@ -141,7 +147,7 @@ export async function layoutMachine(graph: MachineGraph): Promise<MachineLayout>
     })),
     edges: described.map((t, i) => ({ id: `t${i}`, sources: [t.from], targets: [t.to], labels: [{ text: t.label, ...labelBox(t.label) }] })),
   };
-  const laid = (await elk.layout(root)) as ElkNode;
+  const laid = await runElk(root);
   const nodes = new Map((laid.children ?? []).map((node) => [node.id, node]));
   const states: StateLayout[] = graph.states.map((state) => {
     const node = nodes.get(state.path)!;

@@ -31,6 +31,11 @@ export const VIEWER_PAGE = `<!doctype html>
   .node rect { fill: #fff; stroke: #8a93a6; }
   .node.final rect { stroke-width: 3; }
   .node.choice rect { stroke-dasharray: 4 3; }
+  .wiring .node rect.s-executing, .wiring .node rect.s-done { fill: #c8e6c9; } .wiring .node rect.s-error, .wiring .node rect.s-crashed { fill: #ffcdd2; }
+  .wiring .node rect.s-recovering, .wiring .node rect.s-restarting, .wiring .node rect.s-initializing, .wiring .node rect.s-starting { fill: #fff3c4; }
+  .wiring .node rect.s-stopped, .wiring .node rect.s-stopping { fill: #e0e0e0; }
+  .wiring .flow-input rect, .wiring .flow-output rect { fill: #eef2fb; }
+  .wiring .node { cursor: pointer; }
   .node.current rect { fill: #ffe58a; stroke: #b88a00; stroke-width: 2; }
   .edge path { fill: none; stroke: #a9b1c2; marker-end: url(#arrow); }
   .edge.eventless path { stroke-dasharray: 6 4; }
@@ -81,7 +86,7 @@ export const VIEWER_PAGE = `<!doctype html>
 <script>
 (function () {
   "use strict";
-  var machines = {}; var layouts = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
+  var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
   var SVG = "http://www.w3.org/2000/svg";
   var params = new URLSearchParams(location.search);
   var wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + (params.get("token") ? "?token=" + encodeURIComponent(params.get("token")) : "");
@@ -106,6 +111,13 @@ export const VIEWER_PAGE = `<!doctype html>
     socket.onclose = function () { status.textContent = "disconnected"; status.className = "closed"; };
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);
+      if (data.type === "flows" || (data.type === "init" && data.flows)) {
+        var f = data.type === "flows" ? data : data.flows;
+        if (data.type === "init") { flowLayouts = {}; flowJobs = {}; }
+        Object.keys(f.layouts).forEach(function (k) { flowLayouts[k] = f.layouts[k]; });
+        f.flows.forEach(function (j) { flowJobs[j.jobActorId] = j; });
+        if (data.type === "flows") { renderDiagrams(); return; }
+      }
       if (data.type === "init") { machines = data.machines; layouts = data.layouts || {}; actors = new Map(); transitions = []; drawLegend(); }
       data.actors.forEach(function (a) { actors.set(a.id, a); });
       transitions = transitions.concat(data.transitions);
@@ -160,6 +172,8 @@ export const VIEWER_PAGE = `<!doctype html>
     document.getElementById("selected-name").textContent = current ? "— " + current.id + ": " + current.state : "";
     var parent = current && current.kind === "worker" ? actors.get(current.parentId) : current;
     var worker = current && current.kind === "worker" ? current : null;
+    var flowJob = parent ? flowJobs[parent.id] : null;
+    if (flowJob && flowLayouts[flowJob.shape]) root.appendChild(drawWiring(flowLayouts[flowJob.shape], flowJob, parent.id));
     ["job", "worker"].forEach(function (name) {
       if (!layouts[name]) return;
       var active = name === "job" ? (parent ? parent.state : null) : (worker ? worker.state : null);
@@ -181,6 +195,42 @@ export const VIEWER_PAGE = `<!doctype html>
     box.appendChild(sample("delayed")); box.appendChild(document.createTextNode("delayed (after …): taken when the named delay elapses"));
     box.appendChild(document.createTextNode(" · [guard]: taken only while the guard holds · dashed box: a choice, left at once · thick box: final · yellow: the selected actor's state"));
     return box;
+  }
+
+  // A flow job's wiring: its nodes coloured by their worker's state, each wire with the messages it delivered (sampled).
+  function drawWiring(layout, job, jobActorId) {
+    var jobId = jobActorId.slice(jobActorId.indexOf("/") + 1);
+    var svg = svgEl("svg", { class: "machine wiring", width: layout.width, height: layout.height + 24, viewBox: "0 -24 " + layout.width + " " + (layout.height + 24), "data-flow": jobActorId });
+    var defs = svgEl("defs");
+    var marker = svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
+    marker.appendChild(svgEl("path", { d: "M0,0 L10,5 L0,10 z", fill: "#a9b1c2" }));
+    defs.appendChild(marker); svg.appendChild(defs);
+    svg.appendChild(svgEl("text", { x: 12, y: -6, "font-weight": "bold" }, "wiring of " + jobActorId + " (messages per wire, sampled)"));
+    var labels = svgEl("g");
+    layout.edges.forEach(function (e) {
+      var g = svgEl("g", { class: "edge" + (e.wire === undefined ? " exposure" : "") });
+      g.appendChild(svgEl("path", { d: e.points.map(function (p, i) { return (i === 0 ? "M" : "L") + p.x + "," + p.y; }).join(" ") }));
+      svg.appendChild(g);
+      var text = e.label + (e.wire !== undefined ? " · " + (job.counts[e.wire] || 0) : "");
+      var b = e.labelBox;
+      var label = svgEl("g", { class: "edge-label", "data-wire": e.wire === undefined ? "" : String(e.wire) });
+      label.appendChild(svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 3 }));
+      label.appendChild(svgEl("text", { x: b.x + b.width / 2, y: b.y + b.height - 4, "text-anchor": "middle" }, text));
+      labels.appendChild(label);
+    });
+    layout.boxes.forEach(function (b) {
+      var worker = b.node ? actors.get("worker:" + b.node + "/" + jobId) : null;
+      var state = worker ? worker.state : "";
+      var g = svgEl("g", { class: "node flow-" + b.kind + (worker && worker.id === selected ? " current" : ""), "data-node": b.node || b.id, "data-state": state });
+      var rect = svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: b.kind === "node" ? 6 : 12 });
+      if (state) rect.setAttribute("class", "s-" + state);
+      g.appendChild(rect);
+      g.appendChild(svgEl("text", { x: b.x + b.width / 2, y: b.y + b.height / 2 + 4, "text-anchor": "middle" }, b.text));
+      if (worker) { g.appendChild(svgEl("title", {}, worker.id + ": " + state + (worker.error ? "\\n" + worker.error : ""))); g.onclick = function () { selected = worker.id; render(); showDetail(worker.id); }; }
+      svg.appendChild(g);
+    });
+    svg.appendChild(labels);
+    return svg;
   }
 
   // Diagrams come laid out by the server (ELK: states, routed edges and label boxes that overlap nothing).

@@ -5,6 +5,7 @@ import type { LifecycleEvent } from "../backend/events.js";
 import { EventCollector } from "./EventCollector.js";
 import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
 import { startInspectorServer, type InspectorServer } from "./server.js";
+import type { FlowWiring } from "./flowWiring.js";
 
 /** What the viewer needs of an env (`LiveEnv` has it): the inspector layer never imports the env. */
 export interface InspectableEnv {
@@ -22,6 +23,8 @@ export interface InspectableEnv {
    * function is called; undefined on a backend of this process alone.
    */
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined;
+  /** The wiring of every flow job running in this process, with its wires' message counts now. */
+  flowWirings(): FlowWiring[];
 }
 
 /**
@@ -63,7 +66,7 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
     stopLifecycle?.();
   };
   try {
-    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped });
+    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped, flows: () => env.flowWirings() });
     return {
       url: server.url,
       close: () => {

@@ -10,6 +10,8 @@ import { hostGuard, type HostGuard } from "./hostGuard.js";
 import { resolveInspectorServerOptions, type InspectorServerOptions } from "./inspectorServerOptions.js";
 import { machineGraph } from "./machineGraph.js";
 import { layoutMachine, type MachineLayout } from "./diagramLayout.js";
+import { FlowSampler } from "./flowSampler.js";
+import type { FlowWiring } from "./flowWiring.js";
 import { VIEWER_PAGE } from "./page.js";
 
 export type { InspectorServerOptions } from "./inspectorServerOptions.js";
@@ -30,6 +32,8 @@ const SLOW_CLIENT_CLOSE_CODE = 1008;
 export interface InspectorServerHooks {
   /** Called after a page that stopped reading was dropped, with the bytes it had left unread. */
   onSlowClientDropped?: (backlogBytes: number) => void;
+  /** The wiring of the flow jobs to show (sampled every `flushMs` while a page is open; may throw: then none). */
+  flows?: () => FlowWiring[];
 }
 
 /**
@@ -122,10 +126,12 @@ export async function startInspectorServer(
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
+      flows.start();
       send(ws, {
         type: "init",
         machines,
         layouts,
+        flows: flows.all(),
         actors: collector.actorRecords(),
         transitions: collector.transitions(),
         now: Date.now(),
@@ -152,6 +158,11 @@ export async function startInspectorServer(
       else client.send(message);
     }
   };
+  // Flow jobs' wiring: sampled while a page is open; a change (new counts, a new layout) goes to every page.
+  const flows = new FlowSampler(hooks.flows, flushMs, () => wss.clients.size > 0, (message) => {
+    const text = JSON.stringify({ type: "flows", ...message });
+    for (const client of wss.clients) if (client.readyState === WebSocket.OPEN && client.bufferedAmount <= maxClientBacklogBytes) client.send(text);
+  });
   const stopListening = collector.onChange(() => {
     // Batches bursts into one frame per `flushMs`; unref'd so a viewer never keeps the process alive.
     timer ??= setTimeout(flush, flushMs).unref();
@@ -167,6 +178,7 @@ export async function startInspectorServer(
     });
   } catch (error) {
     stopListening();
+    flows.stop();
     if (timer) clearTimeout(timer);
     if ((error as NodeJS.ErrnoException)?.code === "EADDRINUSE") {
       throw new ConfigurationError(`The viewer cannot listen on ${host}:${port}: the port is in use; pass another \`port\`, or 0 for a free one (read it from \`url\`)`, { cause: error });
@@ -183,6 +195,7 @@ export async function startInspectorServer(
     close() {
       closing ??= new Promise<void>((resolve) => {
         stopListening();
+        flows.stop();
         if (timer) clearTimeout(timer);
         for (const client of wss.clients) client.terminate();
         wss.close();

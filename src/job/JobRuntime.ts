@@ -32,6 +32,8 @@ export class JobRuntime implements ProgressSink {
   error: unknown;
   private readonly outbox: EventOutbox;
   private wires: StreamWriter[] | undefined;
+  /** @internal Messages each of the plan's connections delivered so far (a flow job's; the viewer samples them). */
+  wireCounts: Uint32Array | undefined;
 
   /**
    * @param jobOptions node key → validated job options of that node's spec (own keys only are read).
@@ -88,7 +90,10 @@ export class JobRuntime implements ProgressSink {
     const observer = new EventFlusher(this);
     for (const worker of Object.values(this.actor.getSnapshot().children as Record<string, AnyActorRef>)) worker.subscribe(observer);
     this.flushEvents();
-    if (this.plan.connections.length > 0) this.wires = wire(this.plan.connections, (key) => this.nodeOf(key));
+    if (this.plan.connections.length > 0) {
+      this.wireCounts = new Uint32Array(this.plan.connections.length);
+      this.wires = wire(this.plan.connections, (key) => this.nodeOf(key), this.wireCounts);
+    }
     // Registered last: a cancel that came while the job started is handed over now.
     this.lease.onCancel((reason) => this.cancel(reason));
     // A lease lost (another process may run the job now): stop here, write nothing more.

@@ -15,7 +15,7 @@ import type { NodeRuntime } from "./NodeRuntime.js";
  *   with a `ValidationError` naming the connection when data is invalid or the
  *   transform throws. It resolves quietly when either side closes with the job.
  */
-export async function pipe(connection: PlanConnection, from: JobStream, to: StreamWriter): Promise<"ended" | "closed"> {
+export async function pipe(connection: PlanConnection, from: JobStream, to: StreamWriter, counts?: Uint32Array, index = 0): Promise<"ended" | "closed"> {
   const reader = from.reader("oldest");
   try {
     for (;;) {
@@ -38,6 +38,8 @@ export async function pipe(connection: PlanConnection, from: JobStream, to: Stre
       }
       try {
         await to.write(value);
+        // A sampled counter for the viewer's wiring graph: a number per wire, no event per message.
+        if (counts) counts[index]!++;
       } catch (error) {
         if (error instanceof StreamClosedError) return "closed";
         if (error instanceof ValidationError) {
@@ -56,20 +58,21 @@ export async function pipe(connection: PlanConnection, from: JobStream, to: Stre
  * through a writer of its own. An input fed by wires ends when all of them
  * ended; invalid data routed to a node fails that node's attempt.
  *
+ * @param counts messages each wire delivered so far, by the connection's index (the viewer samples it).
  * @returns the wires' writers (refused when the job is final).
  */
-export function wire(connections: readonly PlanConnection[], nodeOf: (key: string) => NodeRuntime): StreamWriter[] {
+export function wire(connections: readonly PlanConnection[], nodeOf: (key: string) => NodeRuntime, counts?: Uint32Array): StreamWriter[] {
   const remaining = new Map<JobStream, number>();
   for (const c of connections) {
     const stream = nodeOf(c.to.node).inputs.get(c.to.tag)!.stream;
     remaining.set(stream, (remaining.get(stream) ?? 0) + 1);
   }
-  return connections.map((c) => {
+  return connections.map((c, index) => {
     const from = nodeOf(c.from.node).outputs.get(c.from.tag)!.stream;
     const receiver = nodeOf(c.to.node);
     const input = receiver.inputs.get(c.to.tag)!.stream;
     const writer = new StreamWriter(input, receiver.spec.inputSchemas[c.to.tag]);
-    pipe(c, from, writer).then(
+    pipe(c, from, writer, counts, index).then(
       (how) => {
         const left = remaining.get(input)! - 1;
         remaining.set(input, left);

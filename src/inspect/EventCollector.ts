@@ -30,6 +30,8 @@ export interface TransitionRecord {
   state: string;
   attempt: number | undefined;
   error: string | undefined;
+  /** The error's stack, when it has one (its first 12 lines). */
+  stack?: string;
   /** True when a worker enters `recovering`: a restart was granted. */
   restart: boolean;
 }
@@ -178,6 +180,7 @@ export class EventCollector {
         state,
         attempt,
         error,
+        ...(error !== undefined && stackOf(cause) !== undefined ? { stack: stackOf(cause) } : {}),
         restart: kind === "worker" && state === "recovering",
       };
       this.log.push(transition);
@@ -224,6 +227,12 @@ function stateName(value: unknown): string {
     return key === undefined ? "" : child && (typeof child === "string" || Object.keys(child).length > 0) ? `${key}.${stateName(child)}` : key;
   }
   return "";
+}
+
+/** An error's stack (a thrown `Error`, or one serialised for inspectors), cut to its first 12 lines. */
+function stackOf(error: unknown): string | undefined {
+  const stack = typeof error === "object" && error !== null ? (error as { stack?: unknown }).stack : undefined;
+  return typeof stack === "string" ? stack.split("\n").slice(0, 12).join("\n") : undefined;
 }
 
 function errorOf(kind: "job" | "worker", state: string, error: unknown): string | undefined {

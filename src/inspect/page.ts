@@ -309,14 +309,20 @@ ${VIEWER_STYLE}</style>
     var lines = [actor.id + " — " + actor.state + " (" + actor.status + ")" + (actor.attempt ? ", attempt " + actor.attempt : "")];
     var mine = transitions.filter(function (t) { return t.actorId === actorId; });
     var origin = transitions.length ? transitions[0].at : 0;
+    var failedBefore = null;
     mine.forEach(function (t, i) {
+      if (t.error) failedBefore = t;
       if (!t.restart) return;
       var next = mine[i + 1];
-      lines.push("  restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + " after " + formatMs((next ? next.at : t.at) - t.at));
+      lines.push("  restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + " after a backoff of " + formatMs((next ? next.at : t.at) - t.at) +
+        (failedBefore ? " (attempt " + failedBefore.attempt + " failed: " + failedBefore.error + ")" : ""));
     });
     detail.appendChild(el("div", {}, lines.join("\\n")));
     var lastError = null; mine.forEach(function (t) { if (t.error) lastError = t; });
-    if (lastError) detail.appendChild(el("div", { class: "error" }, "last error (attempt " + lastError.attempt + "): " + lastError.error));
+    if (lastError) {
+      detail.appendChild(el("div", { class: "error" }, "last error (attempt " + lastError.attempt + "): " + lastError.error));
+      if (lastError.stack) detail.appendChild(el("pre", { class: "error stack" }, lastError.stack));
+    }
     if (focus) detail.appendChild(el("div", {}, focus));
   }
 

@@ -65,11 +65,12 @@ describe("offline viewer in a browser", () => {
         expect(await page.textContent("#tip")).toMatch(/attempt 1 failed at \+\d+ ms:\n(Error: )?the oven is cold/);
         await page.hover(`${row} .mark.restart`);
         expect(await page.textContent("#tip")).toMatch(/restart granted at \+\d+ ms: attempt 2 after a backoff of \d+ ms/);
-        // A click on the error mark opens the detail panel: the restart history with the failure, and the last error.
+        // A click on the error mark opens the detail panel: the restart history with the failure, the last error and its stack.
         await page.click(`${row} .mark.error`);
         const detail = await page.textContent("#detail");
         expect(detail).toMatch(/restart at \+\d+ ms: attempt 2 after a backoff of \d+ ms \(attempt 1 failed: (Error: )?the oven is cold\)/);
         expect(await page.textContent("#detail .error")).toMatch(/last error \(attempt 1\): (Error: )?the oven is cold/);
+        expect(await page.textContent("#detail pre.stack")).toMatch(/the oven is cold[\s\S]*\n\s+at /);
         // The job's status row comes right above its worker's.
         const rows = await page.$$eval("#timeline .row[data-actor]", (nodes) => nodes.map((n) => n.getAttribute("data-actor")));
         expect(rows.slice(rows.indexOf("job:flaky/j1"), rows.indexOf("job:flaky/j1") + 2)).toEqual(["job:flaky/j1", "worker:flaky/j1"]);

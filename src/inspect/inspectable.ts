@@ -50,10 +50,22 @@ function withPlainErrors(value: unknown, depth: number): unknown {
     } catch {
       continue;
     }
-    const plain = key === "error" ? (needsSerializing(field) ? serializeError(field) : field) : withPlainErrors(field, depth + 1);
+    const plain = key === "error" ? (needsSerializing(field) ? inspectableError(field) : field) : withPlainErrors(field, depth + 1);
     if (plain !== field) (copy ??= { ...record })[key] = plain;
   }
   return copy ?? value;
+}
+
+/** An error as inspectors get it: serialised, with its stack (a developer's tool: the viewer's detail panel shows it). */
+function inspectableError(error: unknown): unknown {
+  const serialized = serializeError(error);
+  let stack: unknown;
+  try {
+    stack = error instanceof Error ? error.stack : undefined;
+  } catch {
+    stack = undefined;
+  }
+  return typeof stack === "string" && !Object.hasOwn(serialized, "stack") ? { ...serialized, stack } : serialized;
 }
 
 /** Errors and values JSON cannot carry become serialised errors; plain data passes as it is. */

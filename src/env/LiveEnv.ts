@@ -224,6 +224,11 @@ export class LiveEnv {
     return this.runner.flowJobs().map((job) => flowWiring(job.plan, job.jobId, job.wireCounts));
   }
 
+  /** @internal The job options of a job running here (node key → options), or undefined (the viewer's detail panel). */
+  runningJobOptions(jobId: string): Readonly<Record<string, unknown>> | undefined {
+    return this.runner.job(jobId)?.jobOptions;
+  }
+
   /** Jobs this env added that are not final yet (queued or running). */
   get liveJobCount(): number {
     return this.client.liveCount;

@@ -32,7 +32,7 @@ ${VIEWER_STYLE}</style>
 <script>
 (function () {
   "use strict";
-  var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
+  var liveSocket = null; var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
   var SVG = "http://www.w3.org/2000/svg";
   var params = new URLSearchParams(location.search);
   var wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + (params.get("token") ? "?token=" + encodeURIComponent(params.get("token")) : "");
@@ -51,12 +51,13 @@ ${VIEWER_STYLE}</style>
   }
 
   function connect() {
-    var socket = new WebSocket(wsUrl);
+    var socket = new WebSocket(wsUrl); liveSocket = socket;
     var status = document.getElementById("connection");
     socket.onopen = function () { status.textContent = "live"; status.className = "open"; };
     socket.onclose = function () { status.textContent = "disconnected"; status.className = "closed"; };
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);
+      if (data.type === "details") { showOptions(data.jobActorId, data.jobOptions); return; }
       if (data.type === "flows" || (data.type === "init" && data.flows)) {
         var f = data.type === "flows" ? data : data.flows;
         if (data.type === "init") { flowLayouts = {}; flowJobs = {}; }
@@ -324,6 +325,15 @@ ${VIEWER_STYLE}</style>
       if (lastError.stack) detail.appendChild(el("pre", { class: "error stack" }, lastError.stack));
     }
     if (focus) detail.appendChild(el("div", {}, focus));
+    // The job's options come from the server (the process that runs the job), when it still runs there.
+    var jobActorId = actor.kind === "job" ? actor.id : actor.parentId;
+    if (jobActorId && liveSocket && liveSocket.readyState === 1) liveSocket.send(JSON.stringify({ type: "details", jobActorId: jobActorId }));
+  }
+  function showOptions(jobActorId, options) {
+    var detail = document.getElementById("detail");
+    var old = detail.querySelector(".options"); if (old) old.remove();
+    detail.appendChild(el("div", { class: "options", "data-job": jobActorId }, "job options of " + jobActorId + ": " +
+      (options === null ? "not known here (the job ended, or runs in another process)" : JSON.stringify(options))));
   }
 
   function attachZoom(root) {

@@ -34,6 +34,8 @@ export interface InspectorServerHooks {
   onSlowClientDropped?: (backlogBytes: number) => void;
   /** The wiring of the flow jobs to show (sampled every `flushMs` while a page is open; may throw: then none). */
   flows?: () => FlowWiring[];
+  /** The job options of a job running here, for the page's detail panel (may throw: then none). */
+  jobOptions?: (jobId: string) => unknown;
 }
 
 /**
@@ -127,6 +129,18 @@ export async function startInspectorServer(
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       flows.start();
+      // The page asks for one job's details (its options) when it shows the job: answered from this process, if it runs the job.
+      ws.on("message", (data) => {
+        const asked = detailsRequest(data);
+        if (!asked) return;
+        let jobOptions: unknown;
+        try {
+          jobOptions = hooks.jobOptions?.(asked.jobId);
+        } catch {
+          jobOptions = undefined;
+        }
+        if (ws.readyState === WebSocket.OPEN) send(ws, { type: "details", jobActorId: asked.jobActorId, jobOptions: jobOptions ?? null });
+      });
       send(ws, {
         type: "init",
         machines,
@@ -218,4 +232,18 @@ function machineLayouts(machines: Record<string, ReturnType<typeof machineGraph>
     Object.fromEntries(entries),
   );
   return laidOut;
+}
+
+/** A page's `{ type: "details", jobActorId: "job:<name>/<jobId>" }`, checked (anything else is ignored). */
+function detailsRequest(data: unknown): { jobActorId: string; jobId: string } | undefined {
+  try {
+    const text = String(data);
+    if (text.length > 1_000) return undefined;
+    const message = JSON.parse(text) as { type?: unknown; jobActorId?: unknown };
+    if (message?.type !== "details" || typeof message.jobActorId !== "string" || !message.jobActorId.startsWith("job:")) return undefined;
+    const slash = message.jobActorId.indexOf("/");
+    return slash < 0 ? undefined : { jobActorId: message.jobActorId, jobId: message.jobActorId.slice(slash + 1) };
+  } catch {
+    return undefined;
+  }
 }

@@ -43,7 +43,8 @@ export class JobRuntime implements ProgressSink {
     private readonly env: RuntimeServices,
     readonly plan: JobPlan,
     readonly jobId: string,
-    jobOptions: Readonly<Record<string, unknown>>,
+    /** @internal Node key → validated job options (the viewer's detail panel shows them). */
+    readonly jobOptions: Readonly<Record<string, unknown>>,
     defs: readonly WorkerDefinition[],
     private readonly lease: JobLease,
   ) {

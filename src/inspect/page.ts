@@ -107,9 +107,9 @@ ${VIEWER_STYLE}</style>
   }
   function actorLine(a) {
     var line = el("div", { class: "actor " + a.kind + (a.id === selected ? " selected" : ""), "data-actor": a.id, title: a.error || "" });
-    line.appendChild(el("span", {}, a.id));
-    line.appendChild(el("span", { class: "status s-text-" + a.state }, a.state + (a.attempt > 1 ? " #" + a.attempt : "")));
-    line.onclick = function () { selected = a.id; render(); };
+    line.appendChild(el("span", { title: a.id }, a.id));
+    line.appendChild(el("span", { class: "status s-text-" + a.state, title: a.attempt > 1 ? "attempt " + a.attempt : "" }, a.state + (a.attempt > 1 ? " (attempt " + a.attempt + ")" : "")));
+    line.onclick = function () { selected = a.id; render(); showDetail(a.id); };
     return line;
   }
 
@@ -288,7 +288,7 @@ ${VIEWER_STYLE}</style>
       }
       if (t.restart) {
         var backoff = (next ? next.at : end) - t.at;
-        var restartTip = "↻ restart granted at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + " after a backoff of " + formatMs(backoff);
+        var restartTip = "↻ restart granted at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + (next ? " after a backoff of " + formatMs(backoff) : ", waiting out its backoff (" + formatMs(backoff) + " so far)");
         track.appendChild(mark("restart", "↻", left, restartTip, actor.id));
       }
     });
@@ -307,7 +307,7 @@ ${VIEWER_STYLE}</style>
   function showDetail(actorId, focus) {
     var detail = document.getElementById("detail"); detail.textContent = "";
     var actor = actors.get(actorId); if (!actor) return;
-    var lines = [actor.id + " — " + actor.state + " (" + actor.status + ")" + (actor.attempt ? ", attempt " + actor.attempt : "")];
+    var lines = [actor.id + " — " + actor.state + (actor.attempt ? ", attempt " + actor.attempt : "")];
     var mine = transitions.filter(function (t) { return t.actorId === actorId; });
     var origin = transitions.length ? transitions[0].at : 0;
     var failedBefore = null;
@@ -315,7 +315,7 @@ ${VIEWER_STYLE}</style>
       if (t.error) failedBefore = t;
       if (!t.restart) return;
       var next = mine[i + 1];
-      lines.push("  restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + " after a backoff of " + formatMs((next ? next.at : t.at) - t.at) +
+      lines.push("  restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + (next ? " after a backoff of " + formatMs(next.at - t.at) : ", waiting out its backoff") +
         (failedBefore ? " (attempt " + failedBefore.attempt + " failed: " + failedBefore.error + ")" : ""));
     });
     detail.appendChild(el("div", {}, lines.join("\\n")));

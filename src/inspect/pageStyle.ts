@@ -10,6 +10,8 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   #actors { max-height: 460px; }
   .job { margin-bottom: 8px; }
   .actor { cursor: pointer; padding: 2px 4px; border-radius: 4px; display: flex; justify-content: space-between; gap: 8px; }
+  .actor span:first-child { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
+  .actor .status { flex: none; }
   .actor.worker { margin-left: 16px; }
   .actor.selected { background: #e4ecff; }
   .status { font-family: ui-monospace, monospace; font-size: 12px; }
@@ -35,7 +37,7 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   #timeline-section { grid-column: 1 / span 2; }
   .timeline-tools { display: flex; gap: 12px; align-items: center; font-size: 12px; color: #5b6478; margin-bottom: 4px; }
   .timeline-tools button { font: inherit; }
-  .row { display: flex; align-items: center; height: 28px; border-bottom: 1px solid #f0f1f4; }
+  .row { display: flex; align-items: center; height: 40px; border-bottom: 1px solid #f0f1f4; }
   .row.job { height: 22px; background: #f8f9fb; }
   .row .label { width: 260px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: 11px; cursor: pointer; }
   .row.worker .label { padding-left: 14px; box-sizing: border-box; }
@@ -46,8 +48,8 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .tick { position: absolute; bottom: 0; height: 5px; border-left: 1px solid #8a93a6; }
   .tick span { position: absolute; bottom: 6px; left: 2px; font-size: 10px; color: #5b6478; white-space: nowrap; }
   .band { position: absolute; top: 0; height: 100%; min-width: 5px; box-sizing: border-box; border-right: 1px solid #fff; }
-  .mark { position: absolute; width: 14px; height: 14px; margin-left: -7px; border-radius: 7px; cursor: pointer; font-size: 10px; line-height: 14px; text-align: center; color: #fff; z-index: 2; }
-  .mark.error { top: -7px; background: #c62828; } .mark.restart { top: 9px; background: #1565c0; }
+  .mark { position: absolute; width: 12px; height: 12px; margin-left: -6px; border-radius: 6px; cursor: pointer; font-size: 9px; line-height: 12px; text-align: center; color: #fff; z-index: 2; }
+  .mark.error { top: -12px; background: #c62828; } .mark.restart { top: 16px; background: #1565c0; }
   #tip { position: fixed; display: none; max-width: 420px; padding: 4px 8px; background: #1d2330; color: #fff; font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; border-radius: 4px; pointer-events: none; z-index: 10; }
   #detail { font-family: ui-monospace, monospace; white-space: pre-wrap; min-height: 1.4em; margin: 4px 0; }
   #detail .error { color: #c62828; }

@@ -103,12 +103,12 @@ export class EventCollector {
     if (event.type === "job.status") {
       const id = `job:${event.specName}/${event.jobId}`;
       if (this.local.has(id)) return;
-      this.apply(id, "job", undefined, event.status, isFinalStatus(event.status) ? "done" : "active", undefined, event.error);
+      this.apply(id, "job", undefined, event.status, isFinalStatus(event.status) ? "done" : "active", undefined, event.error, event.at);
     } else if (event.type === "worker.state") {
       const id = `worker:${event.workerName}/${event.jobId}`;
       if (this.local.has(id)) return;
       const final = event.state === "done" || event.state === "crashed" || event.state === "stopped";
-      this.apply(id, "worker", `job:${event.specName}/${event.jobId}`, event.state, final ? "done" : "active", event.attempt, event.error);
+      this.apply(id, "worker", `job:${event.specName}/${event.jobId}`, event.state, final ? "done" : "active", event.attempt, event.error, event.at);
     }
   }
 
@@ -159,8 +159,9 @@ export class EventCollector {
   }
 
   /** Records that actor `id` is in `state` (a transition when its state or attempt changed). */
-  private apply(id: string, kind: "job" | "worker", parentId: string | undefined, state: string, status: string, attempt: number | undefined, cause: unknown): void {
-    const at = this.now();
+  /** `when`: the event's own time (a lifecycle event, maybe replayed long after); default now. */
+  private apply(id: string, kind: "job" | "worker", parentId: string | undefined, state: string, status: string, attempt: number | undefined, cause: unknown, when?: number): void {
+    const at = typeof when === "number" && Number.isFinite(when) ? when : this.now();
     const error = errorOf(kind, state, cause);
     let record = this.actors.get(id);
     if (record && record.state === state && record.status === status && record.attempt === attempt) return;
@@ -229,13 +230,30 @@ function stateName(value: unknown): string {
   return "";
 }
 
-/** An error's stack (a thrown `Error`, or one serialised for inspectors), cut to its first 12 lines. */
+/** Longest error message kept (characters): the viewer's memory and a page's first message stay bounded. */
+const MAX_MESSAGE = 2_000;
+/** Longest line of a stack kept (its first line repeats the message). */
+const MAX_STACK_LINE = 300;
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text);
+
+/** An error's stack (a thrown `Error`, or one serialised for inspectors): its first 12 lines, each cut to 300 characters. */
 function stackOf(error: unknown): string | undefined {
-  const stack = typeof error === "object" && error !== null ? (error as { stack?: unknown }).stack : undefined;
-  return typeof stack === "string" ? stack.split("\n").slice(0, 12).join("\n") : undefined;
+  let stack: unknown;
+  try {
+    stack = typeof error === "object" && error !== null ? (error as { stack?: unknown }).stack : undefined;
+  } catch {
+    return undefined;
+  }
+  return typeof stack === "string" ? stack.split("\n").slice(0, 12).map((line) => cut(line, MAX_STACK_LINE)).join("\n") : undefined;
 }
 
 function errorOf(kind: "job" | "worker", state: string, error: unknown): string | undefined {
+  const text = errorText(kind, state, error);
+  return text === undefined ? undefined : cut(text, MAX_MESSAGE);
+}
+
+function errorText(kind: "job" | "worker", state: string, error: unknown): string | undefined {
   const inError = kind === "worker" ? state === "error" || state === "crashed" : state === "failed";
   if (!inError || error === undefined) return undefined;
   if (error instanceof Error) return `${error.name}: ${error.message}`;

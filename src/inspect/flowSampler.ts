@@ -63,17 +63,22 @@ export class FlowSampler {
       return;
     }
     const changed: FlowSample[] = [];
+    const seen = new Set<string>();
     for (const wiring of wirings) {
+      seen.add(wiring.jobActorId);
       const shape = wiringShape(wiring);
       const counts = wiring.wires.map((w) => w.messages);
       const known = this.jobs.get(wiring.jobActorId);
       if (known && known.counts.every((n, i) => n === counts[i])) continue;
       const sample = { jobActorId: wiring.jobActorId, shape, counts };
-      this.jobs.delete(wiring.jobActorId);
       this.jobs.set(wiring.jobActorId, sample);
-      if (this.jobs.size > KEPT) this.jobs.delete(this.jobs.keys().next().value!);
       if (this.layouts.has(shape)) changed.push(sample);
       else this.layOut(shape, wiring);
+    }
+    // Past KEPT, the oldest flow jobs not sampled now (ended, and no longer reported) are forgotten; those sampled stay.
+    for (const id of this.jobs.keys()) {
+      if (this.jobs.size <= KEPT) break;
+      if (!seen.has(id)) this.jobs.delete(id);
     }
     if (changed.length > 0) this.publish({ flows: changed, layouts: {} });
   }

@@ -32,7 +32,7 @@ ${VIEWER_STYLE}</style>
 <script>
 (function () {
   "use strict";
-  var liveSocket = null; var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
+  var liveSocket = null; var receivedAt = Date.now(); var detailId = null; var detailFocus = null; var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {}; var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null;
   var SVG = "http://www.w3.org/2000/svg";
   var params = new URLSearchParams(location.search);
   var wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + (params.get("token") ? "?token=" + encodeURIComponent(params.get("token")) : "");
@@ -69,7 +69,7 @@ ${VIEWER_STYLE}</style>
       data.actors.forEach(function (a) { actors.set(a.id, a); });
       transitions = transitions.concat(data.transitions);
       if (transitions.length > data.maxEvents) transitions = transitions.slice(transitions.length - data.maxEvents);
-      serverNow = data.now;
+      serverNow = data.now; receivedAt = Date.now();
       if (!selected || !actors.has(selected)) selected = firstWorker();
       render();
     };
@@ -91,7 +91,12 @@ ${VIEWER_STYLE}</style>
     });
   }
 
-  function render() { renderActors(); renderDiagrams(); renderTimeline(); }
+  function render() { renderActors(); renderDiagrams(); renderTimeline(); if (detailId && actors.has(detailId)) showDetail(detailId, undefined, true); }
+  // While actors run, the timeline follows the time passing between the server's messages.
+  setInterval(function () {
+    var running = false; actors.forEach(function (a) { if (a.status === "active") running = true; });
+    if (running && document.getElementById("follow").checked) renderTimeline();
+  }, 1000);
 
   function renderActors() {
     var root = document.getElementById("actors"); root.textContent = "";
@@ -217,10 +222,12 @@ ${VIEWER_STYLE}</style>
   // The timeline's window (ms, collector clock): null follows the data (and live time while actors run).
   var view = null;
   function dataSpan() {
-    var start = transitions[0].at; var last = transitions[transitions.length - 1].at; var running = false;
+    // Lifecycle events of other processes may arrive out of order (replayed): the span is their min and max.
+    var start = Infinity; var last = -Infinity; var running = false;
+    transitions.forEach(function (t) { if (t.at < start) start = t.at; if (t.at > last) last = t.at; });
     actors.forEach(function (a) { if (a.status === "active") running = true; });
     // A page opened after the run spans the run, not the time it was opened.
-    var end = running ? Math.max(serverNow, last) : last;
+    var end = running ? Math.max(serverNow + (Date.now() - receivedAt), last) : last;
     return { start: start, end: Math.max(end, start + 10) };
   }
   function windowOf() {
@@ -231,6 +238,14 @@ ${VIEWER_STYLE}</style>
       if (!view) return { start: data.start - (data.end - data.start) * 0.01, end: data.end + (data.end - data.start) * 0.01 };
     }
     return view;
+  }
+  // A zoom or a pan keeps the window between 1 ms and 100 × the data's span, and within a span of the data.
+  function clampView(v) {
+    var data = dataSpan(); var dataLen = Math.max(10, data.end - data.start);
+    var len = Math.min(Math.max(v.end - v.start, 1), dataLen * 100);
+    var mid = (v.start + v.end) / 2;
+    mid = Math.min(Math.max(mid, data.start - dataLen), data.end + dataLen);
+    return { start: mid - len / 2, end: mid + len / 2 };
   }
   function niceStep(span) {
     var raw = span / 8; var power = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -244,11 +259,13 @@ ${VIEWER_STYLE}</style>
   function renderTimeline() {
     var root = document.getElementById("timeline"); root.textContent = "";
     if (transitions.length === 0) return;
-    var w = windowOf(); var origin = transitions[0].at; var span = Math.max(1, w.end - w.start);
+    var w = windowOf(); var origin = dataSpan().start; var span = Math.max(1, w.end - w.start);
     var pct = function (at) { return ((at - w.start) / span) * 100; };
     var axisRow = el("div", { class: "row axis-row" }); axisRow.appendChild(el("div", { class: "label" }, "")); 
     var axis = el("div", { class: "axis" }); var step = niceStep(span);
-    for (var t = Math.ceil((w.start - origin) / step) * step; origin + t <= w.end; t += step) {
+    var first = Math.ceil((w.start - origin) / step);
+    for (var k = 0; k < 60; k++) {
+      var t = (first + k) * step; if (origin + t > w.end) break;
       var tick = el("div", { class: "tick", style: "left:" + pct(origin + t) + "%" }); tick.appendChild(el("span", {}, "+" + formatMs(t))); axis.appendChild(tick);
     }
     axisRow.appendChild(axis); root.appendChild(axisRow);
@@ -304,12 +321,13 @@ ${VIEWER_STYLE}</style>
   }
 
   // The detail panel: an actor's status, its restart history and its last error.
-  function showDetail(actorId, focus) {
-    var detail = document.getElementById("detail"); detail.textContent = "";
+  function showDetail(actorId, focus, refresh) {
+    var changed = actorId !== detailId; detailId = actorId; if (focus !== undefined || changed) detailFocus = focus || null; focus = detailFocus;
+    var detail = document.getElementById("detail"); var options = detail.querySelector(".options"); detail.textContent = "";
     var actor = actors.get(actorId); if (!actor) return;
     var lines = [actor.id + " — " + actor.state + (actor.attempt ? ", attempt " + actor.attempt : "")];
     var mine = transitions.filter(function (t) { return t.actorId === actorId; });
-    var origin = transitions.length ? transitions[0].at : 0;
+    var origin = transitions.length ? dataSpan().start : 0;
     var failedBefore = null;
     mine.forEach(function (t, i) {
       if (t.error) failedBefore = t;
@@ -327,10 +345,14 @@ ${VIEWER_STYLE}</style>
     if (focus) detail.appendChild(el("div", {}, focus));
     // The job's options come from the server (the process that runs the job), when it still runs there.
     var jobActorId = actor.kind === "job" ? actor.id : actor.parentId;
+    if (refresh && options && options.getAttribute("data-job") === jobActorId) { detail.appendChild(options); return; }
     if (jobActorId && liveSocket && liveSocket.readyState === 1) liveSocket.send(JSON.stringify({ type: "details", jobActorId: jobActorId }));
   }
   function showOptions(jobActorId, options) {
     var detail = document.getElementById("detail");
+    var current = detailId ? actors.get(detailId) : null;
+    // A reply for a job no longer shown (two quick clicks) is dropped.
+    if (!current || (current.kind === "job" ? current.id : current.parentId) !== jobActorId) return;
     var old = detail.querySelector(".options"); if (old) old.remove();
     detail.appendChild(el("div", { class: "options", "data-job": jobActorId }, "job options of " + jobActorId + ": " +
       (options === null ? "not known here (the job ended, or runs in another process)" : JSON.stringify(options))));
@@ -343,8 +365,9 @@ ${VIEWER_STYLE}</style>
       e.preventDefault();
       var box = track.getBoundingClientRect(); var w = windowOf(); var span = w.end - w.start;
       var at = w.start + span * Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
+      if (!e.deltaY) return;
       var factor = e.deltaY < 0 ? 0.8 : 1.25;
-      view = { start: at - (at - w.start) * factor, end: at + (w.end - at) * factor };
+      view = clampView({ start: at - (at - w.start) * factor, end: at + (w.end - at) * factor });
       document.getElementById("follow").checked = false; renderTimeline();
     }, { passive: false });
     var dragFrom = null;
@@ -353,14 +376,14 @@ ${VIEWER_STYLE}</style>
       if (!dragFrom) return;
       var track = root.querySelector(".track"); if (!track) return;
       var shift = ((e.clientX - dragFrom.x) / track.getBoundingClientRect().width) * (dragFrom.w.end - dragFrom.w.start);
-      view = { start: dragFrom.w.start - shift, end: dragFrom.w.end - shift };
+      view = clampView({ start: dragFrom.w.start - shift, end: dragFrom.w.end - shift });
       document.getElementById("follow").checked = false; renderTimeline();
     });
     window.addEventListener("mouseup", function () { dragFrom = null; });
   }
 
   document.getElementById("fit").onclick = function () { view = null; document.getElementById("follow").checked = true; renderTimeline(); };
-  document.getElementById("follow").onchange = function () { if (this.checked) view = null; renderTimeline(); };
+  document.getElementById("follow").onchange = function () { if (this.checked) view = null; else if (transitions.length) view = windowOf(); renderTimeline(); };
   connect();
 })();
 </script>

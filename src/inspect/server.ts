@@ -117,7 +117,8 @@ export async function startInspectorServer(
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  const wss = new WebSocketServer({ noServer: true });
+  // Pages send only small requests (`details`): anything larger is refused by ws.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4_096 });
   server.on("upgrade", (request, socket: Socket, head) => {
     const path = new URL(request.url ?? "/", "http://viewer").pathname;
     const refusal =
@@ -128,18 +129,27 @@ export async function startInspectorServer(
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
+      // A page's socket error (a request over maxPayload, a reset) closes that socket; unhandled, it would end the process.
+      ws.on("error", () => {});
       flows.start();
       // The page asks for one job's details (its options) when it shows the job: answered from this process, if it runs the job.
       ws.on("message", (data) => {
-        const asked = detailsRequest(data);
-        if (!asked) return;
-        let jobOptions: unknown;
+        // Never throws (ws would fail the process): options JSON cannot carry are sent as a reason, not thrown.
         try {
-          jobOptions = hooks.jobOptions?.(asked.jobId);
+          const asked = detailsRequest(data);
+          if (!asked || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > maxClientBacklogBytes) return;
+          let text: string;
+          try {
+            const jobOptions = hooks.jobOptions?.(asked.jobId) ?? null;
+            text = JSON.stringify({ type: "details", jobActorId: asked.jobActorId, jobOptions });
+          } catch {
+            text = JSON.stringify({ type: "details", jobActorId: asked.jobActorId, jobOptions: null, unreadable: true });
+          }
+          // A reply the page would have to read past the backlog limit is not sent (options of a few MB, many requests).
+          if (text.length <= MAX_DETAILS_BYTES) ws.send(text);
         } catch {
-          jobOptions = undefined;
+          // A page that went away meanwhile: nothing to answer.
         }
-        if (ws.readyState === WebSocket.OPEN) send(ws, { type: "details", jobActorId: asked.jobActorId, jobOptions: jobOptions ?? null });
       });
       send(ws, {
         type: "init",
@@ -234,9 +244,13 @@ function machineLayouts(machines: Record<string, ReturnType<typeof machineGraph>
   return laidOut;
 }
 
+/** The largest `details` reply sent (bytes of JSON): larger job options are not shown. */
+const MAX_DETAILS_BYTES = 64 * 1024;
+
 /** A page's `{ type: "details", jobActorId: "job:<name>/<jobId>" }`, checked (anything else is ignored). */
 function detailsRequest(data: unknown): { jobActorId: string; jobId: string } | undefined {
   try {
+    if ((data as { length?: number }).length !== undefined && (data as { length: number }).length > 1_000) return undefined;
     const text = String(data);
     if (text.length > 1_000) return undefined;
     const message = JSON.parse(text) as { type?: unknown; jobActorId?: unknown };

@@ -112,7 +112,8 @@ describe("offline viewer in a browser", () => {
         try {
           await late.goto(viewer.url);
           await late.waitForSelector(`${row} .band[data-state="done"]`, { timeout: PAGE_WAIT_MS });
-          const spread = await late.$eval(row, (node) => {
+          // The whole history: every row's bands (on Redis the job waits queued a while before its worker's first band).
+          const spread = await late.$eval("#timeline", (node) => {
             const track = node.querySelector(".track")!.getBoundingClientRect();
             const bands = [...node.querySelectorAll(".band")].map((band) => band.getBoundingClientRect());
             return (Math.max(...bands.map((b) => b.right)) - Math.min(...bands.map((b) => b.left))) / track.width;

@@ -64,11 +64,23 @@ describe("offline viewer in a browser", () => {
         await page.hover(`${row} .mark.error`);
         expect(await page.textContent("#tip")).toMatch(/attempt 1 failed at \+\d+ ms:\n(Error: )?the oven is cold/);
         await page.hover(`${row} .mark.restart`);
-        expect(await page.textContent("#tip")).toMatch(/restart granted at \+\d+ ms: attempt 2 after a backoff of \d+ ms/);
+        // The backoff is the one the supervisor granted (50 ms, no jitter), not the time the worker spent recovering.
+        expect(await page.textContent("#tip")).toMatch(/restart granted at \+\d+ ms: attempt 2 after its backoff of 50 ms\nattempt 1 failed: (Error: )?the oven is cold/);
+        // The error band stays visible when it is narrower than its minimum width (zoomed out: a few ms in a wide
+        // window): the band after it, drawn from the error's true end, does not cover its middle.
+        const track = await page.locator(`${row} .track`).boundingBox();
+        await page.mouse.move(track!.x + track!.width / 2, track!.y + track!.height / 2);
+        for (let i = 0; i < 12; i++) await page.mouse.wheel(0, 100);
+        const onTop = await page.$eval(`${row} .band[data-state="error"]`, (band) => {
+          const box = band.getBoundingClientRect();
+          return band.ownerDocument.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === band;
+        });
+        expect(onTop).toBe(true);
+        await page.click("#fit");
         // A click on the error mark opens the detail panel: the restart history with the failure, the last error and its stack.
         await page.click(`${row} .mark.error`);
         const detail = await page.textContent("#detail");
-        expect(detail).toMatch(/restart at \+\d+ ms: attempt 2 after a backoff of \d+ ms \(attempt 1 failed: (Error: )?the oven is cold\)/);
+        expect(detail).toMatch(/restart at \+\d+ ms: attempt 2 after a backoff of 50 ms \(attempt 1 failed: (Error: )?the oven is cold\)/);
         expect(await page.textContent("#detail .error")).toMatch(/last error \(attempt 1\): (Error: )?the oven is cold/);
         expect(await page.textContent("#detail pre.stack")).toMatch(/the oven is cold[\s\S]*\n\s+at /);
         // The job's status row comes right above its worker's.
@@ -190,14 +202,97 @@ describe("offline viewer in a browser", () => {
         const wiring = 'svg.wiring[data-flow="job:kitchen-flow/f1"]';
         await page.waitForSelector(wiring, { timeout: PAGE_WAIT_MS });
         // The one wire chop → cook delivered 3 messages (sampled after the job ended: its final count).
-        await page.waitForSelector(`${wiring} .edge-label[data-wire="0"] text:text-is("default · 3")`, { timeout: PAGE_WAIT_MS });
+        await page.waitForSelector(`${wiring} .edge-label[data-wire="0"] text:text-is("3 msg")`, { timeout: PAGE_WAIT_MS });
         const states = await page.$$eval(`${wiring} .node`, (nodes) => Object.fromEntries(nodes.map((n) => [n.getAttribute("data-node"), n.getAttribute("data-state")])));
         expect(states).toMatchObject({ chop: "done", cook: "done" });
         expect(await page.locator(`${wiring} .flow-input`).count()).toBe(1);
         expect(await page.locator(`${wiring} .flow-output`).count()).toBe(1);
+        // Every diagram has its own arrowhead: ids are unique in the document.
+        const markerIds = await page.$$eval("marker", (markers) => markers.map((m) => m.id));
+        expect(markerIds.length).toBeGreaterThanOrEqual(3);
+        expect(new Set(markerIds).size).toBe(markerIds.length);
         mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: `${ARTIFACTS}viewer-flow.png`, fullPage: true });
         if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer-flow.png", import.meta.url)), fullPage: true });
+      } finally {
+        await page.close();
+        await viewer.close();
+        await env.close();
+      }
+    },
+    60_000,
+  );
+  it(
+    "says why a restart was granted: the worker's own failure, or a sibling's under one_for_all",
+    async () => {
+      const env = LiveEnv.create({ projectId: "viewer-siblings", logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const viewer = await env.serveInspector({ flushMs: 20 });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        const wash = JobSpec.define({ name: "wash", input: z.number(), output: z.number() });
+        const dry = JobSpec.define({ name: "dry", input: z.number(), output: z.number() });
+        wash.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n); } });
+        dry.defineWorker({
+          liveEnv: env,
+          processor: async ({ input, output, attempt }) => {
+            for await (const n of input) {
+              if (attempt === 1) throw new Error("the dryer jammed");
+              await output.emit(n);
+            }
+          },
+        });
+        const laundry = Liveflow.define({
+          name: "laundry",
+          connections: [conn({ from: wash, to: dry })],
+          exposures: [expose(wash.input.default, "clothes"), expose(dry.output.default, "clean")],
+          supervision: { strategy: "one_for_all", backoff: { initialMs: 30, jitter: 0 } },
+        });
+        // The washer still runs (its input stays open) when the dryer fails: one_for_all restarts it too.
+        const dryerRestarted = new Promise<void>((resolve) => {
+          const stop = env.subscribe((event) => {
+            if (event.type === "worker.restart" && event.workerName === "dry") resolve(stop());
+          });
+        });
+        const job = await laundry.enqueueJob({ liveEnv: env, jobId: "l1" });
+        await job.input("clothes").feed(1);
+        await dryerRestarted;
+        await job.input("clothes").terminate();
+        await job.waitUntilFinish();
+        await page.goto(viewer.url);
+        const washRow = '#timeline .row[data-actor="worker:wash/l1"]';
+        const dryRow = '#timeline .row[data-actor="worker:dry/l1"]';
+        await page.waitForSelector(`${washRow} .mark.restart`, { timeout: PAGE_WAIT_MS });
+        expect(await page.getAttribute(`${washRow} .mark.restart`, "data-tip")).toMatch(/attempt 2 after its backoff of 30 ms\nrestarted with a sibling that failed/);
+        expect(await page.getAttribute(`${dryRow} .mark.restart`, "data-tip")).toMatch(/attempt 2 after its backoff of 30 ms\nattempt 1 failed: (Error: )?the dryer jammed/);
+        await page.click(`${washRow} .label`);
+        expect(await page.textContent("#detail")).toMatch(/restart at \+\d+ ms: attempt 2 after a backoff of 30 ms \(with a sibling that failed\)/);
+      } finally {
+        await page.close();
+        await viewer.close();
+        await env.close();
+      }
+    },
+    60_000,
+  );
+  it(
+    "an open page keeps no more than maxEvents state changes and forgets the ended actors only the dropped ones mentioned",
+    async () => {
+      const env = LiveEnv.create({ projectId: "viewer-forget", logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const viewer = await env.serveInspector({ flushMs: 10, maxEvents: 20 });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        await page.goto(viewer.url);
+        await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
+        const echo = JobSpec.define({ name: "echo", input: z.number(), output: z.number() });
+        echo.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n); } });
+        await echo.enqueueAndGetResult({ liveEnv: env, jobId: "first", input: 0 });
+        await page.waitForSelector('#actors .actor[data-actor="job:echo/first"]', { timeout: PAGE_WAIT_MS });
+        // Each job is about 5 state changes: 12 more push the first job's out of the last 20.
+        for (let i = 0; i < 12; i++) await echo.enqueueAndGetResult({ liveEnv: env, jobId: `e${i}`, input: i });
+        await page.waitForSelector('#actors .actor[data-actor="job:echo/e11"]', { timeout: PAGE_WAIT_MS });
+        await page.waitForSelector('#actors .actor[data-actor="job:echo/first"]', { state: "detached", timeout: PAGE_WAIT_MS });
+        expect(await page.locator('#actors .actor[data-actor="worker:echo/first"]').count()).toBe(0);
+        expect(await page.locator('#timeline .row[data-actor="job:echo/e11"]').count()).toBe(1);
       } finally {
         await page.close();
         await viewer.close();

@@ -34,6 +34,8 @@ export interface TransitionRecord {
   stack?: string;
   /** True when a worker enters `recovering`: a restart was granted. */
   restart: boolean;
+  /** On a restart: the backoff granted before the next attempt (ms), when known. */
+  backoffMs?: number;
 }
 
 /** Options of `EventCollector`. */
@@ -73,6 +75,8 @@ export class EventCollector {
   private readonly listeners = new Set<() => void>();
   /** Actors this process inspects (`observe`): lifecycle events of theirs are not needed. */
   private readonly local = new Set<string>();
+  /** Backoffs of other processes' restarts (`worker.restart`, which comes before its `recovering`), by worker id. */
+  private readonly grantedBackoff = new Map<string, number>();
 
   constructor(options: EventCollectorOptions = {}) {
     this.maxEvents = options.maxEvents ?? 10_000;
@@ -108,7 +112,12 @@ export class EventCollector {
       const id = `worker:${event.workerName}/${event.jobId}`;
       if (this.local.has(id)) return;
       const final = event.state === "done" || event.state === "crashed" || event.state === "stopped";
-      this.apply(id, "worker", `job:${event.specName}/${event.jobId}`, event.state, final ? "done" : "active", event.attempt, event.error, event.at);
+      const backoffMs = event.state === "recovering" ? this.grantedBackoff.get(id) : undefined;
+      this.grantedBackoff.delete(id);
+      this.apply(id, "worker", `job:${event.specName}/${event.jobId}`, event.state, final ? "done" : "active", event.attempt, event.error, event.at, backoffMs);
+    } else if (event.type === "worker.restart") {
+      const id = `worker:${event.workerName}/${event.jobId}`;
+      if (!this.local.has(id) && Number.isFinite(event.delayMs)) this.grantedBackoff.set(id, event.delayMs);
     }
   }
 
@@ -155,12 +164,25 @@ export class EventCollector {
     const context = snapshot.context ?? {};
     const attempt = typeof context.attempt === "number" ? context.attempt : undefined;
     const parentId = (actorRef as { _parent?: AnyActorRef })._parent?.id;
-    this.apply(actorRef.id, kind, parentId, stateName(snapshot.value), snapshot.status, attempt, context.error);
+    const state = stateName(snapshot.value);
+    // The worker machine keeps the backoff its supervisor granted (`RESTART.delayMs`) while it recovers.
+    const backoffMs = kind === "worker" && state === "recovering" && typeof context.backoffMs === "number" ? context.backoffMs : undefined;
+    this.apply(actorRef.id, kind, parentId, state, snapshot.status, attempt, context.error, undefined, backoffMs);
   }
 
   /** Records that actor `id` is in `state` (a transition when its state or attempt changed). */
-  /** `when`: the event's own time (a lifecycle event, maybe replayed long after); default now. */
-  private apply(id: string, kind: "job" | "worker", parentId: string | undefined, state: string, status: string, attempt: number | undefined, cause: unknown, when?: number): void {
+  /** `when`: the event's own time (a lifecycle event, maybe replayed long after); default now. `backoffMs`: a restart's granted backoff. */
+  private apply(
+    id: string,
+    kind: "job" | "worker",
+    parentId: string | undefined,
+    state: string,
+    status: string,
+    attempt: number | undefined,
+    cause: unknown,
+    when?: number,
+    backoffMs?: number,
+  ): void {
     const at = typeof when === "number" && Number.isFinite(when) ? when : this.now();
     const error = errorOf(kind, state, cause);
     let record = this.actors.get(id);
@@ -183,6 +205,7 @@ export class EventCollector {
         error,
         ...(error !== undefined && stackOf(cause) !== undefined ? { stack: stackOf(cause) } : {}),
         restart: kind === "worker" && state === "recovering",
+        ...(backoffMs !== undefined ? { backoffMs } : {}),
       };
       this.log.push(transition);
       this.newTransitions.push(transition);
@@ -210,7 +233,7 @@ export class EventCollector {
 interface SnapshotLike {
   value?: unknown;
   status: string;
-  context?: { attempt?: unknown; error?: unknown };
+  context?: { attempt?: unknown; error?: unknown; backoffMs?: unknown };
   children?: Record<string, AnyActorRef | undefined>;
 }
 

@@ -17,8 +17,8 @@ export interface FlowEdge {
   wire?: number;
   label: string;
   points: Array<{ x: number; y: number }>;
-  /** Where the label (and, for a connection, its message count) goes. */
-  labelBox: Box;
+  /** Where the label (and, for a connection, its message count) goes; undefined for an exposure of the default tag, which has none. */
+  labelBox?: Box;
 }
 
 /** A flow's wiring graph with every position computed. */
@@ -29,8 +29,14 @@ export interface FlowLayout {
   edges: FlowEdge[];
 }
 
-/** Room reserved in a wire's label for its count (` · ` and 7 digits). */
-const COUNT_ROOM = " · 0000000";
+/** Room reserved in a wire's label for its count (` · `, 7 digits and ` msg`). */
+const COUNT_ROOM = " · 0000000 msg";
+
+/** A wire's tags as its label: one tag when both ends use it, nothing for the default tag (the common case says nothing). */
+function wireLabel(fromTag: string, toTag: string): string {
+  if (fromTag === toTag) return fromTag === "default" ? "" : fromTag;
+  return `${fromTag} → ${toTag}`;
+}
 
 /**
  * Lays out a flow's wiring (ELK, left to right): exposed inputs, the nodes,
@@ -48,15 +54,15 @@ export async function layoutFlow(wiring: FlowWiring): Promise<FlowLayout> {
     ...wiring.outputs.map((p) => ({ id: `out:${p.alias}`, kind: "output" as const, text: `${p.alias} ▶`, width: Math.max(60, p.alias.length * 7.4 + 30), height: 24 })),
   ];
   const edges = [
-    ...wiring.wires.map((w, i) => ({ wire: i, source: `node:${w.from}`, target: `node:${w.to}`, label: w.fromTag === w.toTag ? w.fromTag : `${w.fromTag} → ${w.toTag}` })),
-    ...wiring.inputs.map((p) => ({ wire: undefined, source: `in:${p.alias}`, target: `node:${p.node}`, label: p.tag })),
-    ...wiring.outputs.map((p) => ({ wire: undefined, source: `node:${p.node}`, target: `out:${p.alias}`, label: p.tag })),
+    ...wiring.wires.map((w, i) => ({ wire: i, source: `node:${w.from}`, target: `node:${w.to}`, label: wireLabel(w.fromTag, w.toTag) })),
+    ...wiring.inputs.map((p) => ({ wire: undefined, source: `in:${p.alias}`, target: `node:${p.node}`, label: wireLabel(p.tag, p.tag) })),
+    ...wiring.outputs.map((p) => ({ wire: undefined, source: `node:${p.node}`, target: `out:${p.alias}`, label: wireLabel(p.tag, p.tag) })),
   ];
   const laid = await runElk({
     id: "flow",
     layoutOptions: { ...LAYOUT_OPTIONS, "elk.direction": "RIGHT", "elk.padding": "[top=12,left=12,bottom=12,right=12]" },
     children: boxes.map((b) => ({ id: b.id, width: Math.ceil(b.width), height: b.height })),
-    edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target], labels: [{ text: e.label, ...labelBox(e.wire === undefined ? e.label : e.label + COUNT_ROOM) }] })),
+    edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target], labels: e.wire === undefined && e.label === "" ? [] : [{ text: e.label, ...labelBox(e.wire === undefined ? e.label : e.label + COUNT_ROOM) }] })),
   });
   const placed = new Map((laid.children ?? []).map((c) => [c.id, c]));
   const laidEdges = new Map((laid.edges ?? []).map((e) => [e.id, e]));
@@ -70,12 +76,12 @@ export async function layoutFlow(wiring: FlowWiring): Promise<FlowLayout> {
     edges: edges.map((e, i) => {
       const laidEdge = laidEdges.get(`e${i}`)!;
       const section = laidEdge.sections![0]!;
-      const label = laidEdge.labels![0]!;
+      const label = laidEdge.labels?.[0];
       return {
         ...(e.wire !== undefined ? { wire: e.wire } : {}),
         label: e.label,
         points: [section.startPoint, ...(section.bendPoints ?? []), section.endPoint].map(({ x, y }) => ({ x, y })),
-        labelBox: { x: label.x!, y: label.y!, width: label.width!, height: label.height! },
+        ...(label ? { labelBox: { x: label.x!, y: label.y!, width: label.width!, height: label.height! } } : {}),
       };
     }),
   };

@@ -12,7 +12,7 @@ import { machineGraph } from "./machineGraph.js";
 import { layoutMachine, type MachineLayout } from "./diagramLayout.js";
 import { FlowSampler } from "./flowSampler.js";
 import type { FlowWiring } from "./flowWiring.js";
-import { VIEWER_PAGE } from "./page.js";
+import { VIEWER_PAGE } from "./page/page.js";
 
 export type { InspectorServerOptions } from "./inspectorServerOptions.js";
 

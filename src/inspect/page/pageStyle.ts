@@ -27,14 +27,16 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .wiring .flow-input rect, .wiring .flow-output rect { fill: #eef2fb; }
   .wiring .node { cursor: pointer; }
   .node.current rect { fill: #ffe58a; stroke: #b88a00; stroke-width: 2; }
-  .edge path { fill: none; stroke: #a9b1c2; marker-end: url(#arrow); }
+  .edge path { fill: none; stroke: #a9b1c2; }
+  .edge.exposure path { stroke-dasharray: 1 3; stroke: #6b7a99; }
   .edge.eventless path { stroke-dasharray: 6 4; }
   .edge.delayed path { stroke-dasharray: 2 3; stroke: #8e7cc3; }
   .edge-label rect { fill: #fff; stroke: #e3e6ec; }
   .edge-label text { fill: #5b6478; font: 10px ui-monospace, SFMono-Regular, Menlo, monospace; }
   .diagram-legend { font-size: 12px; color: #5b6478; margin: 4px 0 8px; }
   .diagram-legend svg { vertical-align: middle; margin: 0 4px 0 12px; }
-  #timeline-section { grid-column: 1 / span 2; }
+  #timeline-section { min-width: 0; }
+  #machines-section { grid-column: 1 / span 2; }
   .timeline-tools { display: flex; gap: 12px; align-items: center; font-size: 12px; color: #5b6478; margin-bottom: 4px; }
   .timeline-tools button { font: inherit; }
   .row { display: flex; align-items: center; height: 40px; border-bottom: 1px solid #f0f1f4; }
@@ -48,6 +50,7 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .tick { position: absolute; bottom: 0; height: 5px; border-left: 1px solid #8a93a6; }
   .tick span { position: absolute; bottom: 6px; left: 2px; font-size: 10px; color: #5b6478; white-space: nowrap; }
   .band { position: absolute; top: 0; height: 100%; min-width: 5px; box-sizing: border-box; border-right: 1px solid #fff; }
+  .band.s-error, .band.s-crashed, .band.s-failed { z-index: 1; } /* a short failure stays visible over the band after it */
   .mark { position: absolute; width: 12px; height: 12px; margin-left: -6px; border-radius: 6px; cursor: pointer; font-size: 9px; line-height: 12px; text-align: center; color: #fff; z-index: 2; }
   .mark.error { top: -12px; background: #c62828; } .mark.restart { top: 16px; background: #1565c0; }
   #tip { position: fixed; display: none; max-width: 420px; padding: 4px 8px; background: #1d2330; color: #fff; font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; border-radius: 4px; pointer-events: none; z-index: 10; }
@@ -57,4 +60,5 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .s-completed, .s-done { background: #2e7d32; } .s-failed, .s-crashed { background: #c62828; } .s-cancelled, .s-stopped { background: #757575; }
   .s-initializing { background: #90caf9; } .s-executing { background: #66bb6a; } .s-error { background: #ef5350; } .s-recovering { background: #ffca28; } .s-restarting { background: #ffe082; }
   .legend span { display: inline-block; padding: 0 6px; margin-right: 4px; border-radius: 3px; color: #000; }
+  .legend .legend-mark { color: #fff; } .legend-mark.error { background: #c62828; } .legend-mark.restart { background: #1565c0; }
 `;

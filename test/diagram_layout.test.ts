@@ -32,6 +32,26 @@ function overlaps(layout: MachineLayout): string[] {
   return found;
 }
 
+/** How far (px) a label box is from its edge's polyline: 0 when the edge touches or crosses it. */
+function labelDistance(points: Array<{ x: number; y: number }>, box: Box): number {
+  let best = Infinity;
+  for (let k = 0; k + 1 < points.length; k++) {
+    const p = points[k]!;
+    const q = points[k + 1]!;
+    const steps = Math.max(1, Math.ceil(Math.hypot(q.x - p.x, q.y - p.y) / 2));
+    for (let i = 0; i <= steps; i++) {
+      const x = p.x + ((q.x - p.x) * i) / steps;
+      const y = p.y + ((q.y - p.y) * i) / steps;
+      const dx = Math.max(box.x - x, 0, x - (box.x + box.width));
+      const dy = Math.max(box.y - y, 0, y - (box.y + box.height));
+      best = Math.min(best, Math.hypot(dx, dy));
+    }
+  }
+  return best;
+}
+/** A label this far from its edge reads as another edge's (ELK's label spacing is 3 px; a label sits beside its edge). */
+const MAX_LABEL_DISTANCE = 12;
+
 describe("machine diagrams laid out with ELK", () => {
   for (const machine of [jobMachine, workerMachine]) {
     it(`the ${machine.id} machine: no label overlaps a label or a state, no edge crosses a state, every transition drawn once`, async () => {
@@ -41,6 +61,8 @@ describe("machine diagrams laid out with ELK", () => {
       expect(layout.transitions.map((t) => `${t.from}>${t.to}:${t.label}`)).toEqual(graph.transitions.map((t) => `${t.from}>${t.to}:${describeTransition(t.label).label}`));
       expect(layout.states.map((s) => s.path)).toEqual(graph.states.map((s) => s.path));
       for (const t of layout.transitions) expect(t.points.length).toBeGreaterThanOrEqual(2);
+      const far = layout.transitions.filter((t) => labelDistance(t.points, t.labelBox) > MAX_LABEL_DISTANCE).map((t) => `${t.from} → ${t.to} "${t.label}": ${labelDistance(t.points, t.labelBox).toFixed(0)} px`);
+      expect(far).toEqual([]);
     });
   }
 
@@ -93,8 +115,23 @@ describe("machine diagrams laid out with ELK", () => {
     };
     expect(overlaps(asMachine)).toEqual([]);
     expect(layout.edges.filter((e) => e.wire !== undefined).map((e) => e.wire)).toEqual([0, 1, 2, 3]);
-    // Every connection has a label (room for its count); exposures of the default tag have none to place.
+    // Every connection has a label (room for its count), beside its wire; exposures of the default tag have none to place.
     expect(layout.edges.filter((e) => e.labelBox).length).toBe(4);
+    for (const e of layout.edges) if (e.labelBox) expect(labelDistance(e.points, e.labelBox)).toBeLessThanOrEqual(MAX_LABEL_DISTANCE);
     expect(layout.boxes.map((b) => b.kind).sort()).toEqual(["input", "node", "node", "node", "node", "output"]);
+  });
+  it("a wire between two default tags has no tag text, yet its count's label is placed beside it", async () => {
+    const layout = await layoutFlow({
+      jobActorId: "job:kitchen/k1",
+      flow: "kitchen",
+      nodes: [{ key: "chop", spec: "chop" }, { key: "cook", spec: "cook" }],
+      wires: [{ from: "chop", fromTag: "default", to: "cook", toTag: "default", messages: 0 }],
+      inputs: [{ alias: "orders", node: "chop", tag: "default" }],
+      outputs: [{ alias: "dishes", node: "cook", tag: "default" }],
+    });
+    const wire = layout.edges.find((e) => e.wire === 0)!;
+    expect(wire.label).toBe("");
+    expect(labelDistance(wire.points, wire.labelBox!)).toBeLessThanOrEqual(MAX_LABEL_DISTANCE);
+    expect(layout.edges.filter((e) => e.wire === undefined).map((e) => e.labelBox)).toEqual([undefined, undefined]);
   });
 });

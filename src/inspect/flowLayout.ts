@@ -58,11 +58,12 @@ export async function layoutFlow(wiring: FlowWiring): Promise<FlowLayout> {
     ...wiring.inputs.map((p) => ({ wire: undefined, source: `in:${p.alias}`, target: `node:${p.node}`, label: wireLabel(p.tag, p.tag) })),
     ...wiring.outputs.map((p) => ({ wire: undefined, source: `node:${p.node}`, target: `out:${p.alias}`, label: wireLabel(p.tag, p.tag) })),
   ];
+  // ELK places no label whose text is empty: a wire between default tags still needs room for its count.
   const laid = await runElk({
     id: "flow",
     layoutOptions: { ...LAYOUT_OPTIONS, "elk.direction": "RIGHT", "elk.padding": "[top=12,left=12,bottom=12,right=12]" },
     children: boxes.map((b) => ({ id: b.id, width: Math.ceil(b.width), height: b.height })),
-    edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target], labels: e.wire === undefined && e.label === "" ? [] : [{ text: e.label, ...labelBox(e.wire === undefined ? e.label : e.label + COUNT_ROOM) }] })),
+    edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target], labels: e.wire === undefined && e.label === "" ? [] : [{ text: e.label || "count", ...labelBox(e.wire === undefined ? e.label : e.label + COUNT_ROOM) }] })),
   });
   const placed = new Map((laid.children ?? []).map((c) => [c.id, c]));
   const laidEdges = new Map((laid.edges ?? []).map((e) => [e.id, e]));

@@ -301,4 +301,35 @@ describe("offline viewer in a browser", () => {
     },
     60_000,
   );
+  it(
+    "shows a job waiting for its worker's slot as queued before it starts, then its whole story",
+    async () => {
+      const env = LiveEnv.create({ projectId: "viewer-queued", logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const viewer = await env.serveInspector({ flushMs: 10 });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        await page.goto(viewer.url);
+        await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
+        const oven = JobSpec.define({ name: "oven", input: z.number(), output: z.number() });
+        oven.defineWorker({ liveEnv: env, concurrency: 1, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n); } });
+        const first = await oven.enqueueJob({ liveEnv: env, jobId: "q1" });
+        const second = await oven.enqueueJob({ liveEnv: env, jobId: "q2" });
+        await page.waitForSelector('#actors .actor[data-actor="job:oven/q2"] .status:text-is("queued")', { timeout: PAGE_WAIT_MS });
+        expect(await page.locator('#timeline .row[data-actor="job:oven/q2"] .band[data-state="queued"]').count()).toBe(1);
+        for (const job of [first, second]) {
+          await job.input.feed(1);
+          await job.input.terminate();
+          await job.waitUntilFinish();
+        }
+        const row = '#timeline .row[data-actor="job:oven/q2"]';
+        await page.waitForSelector(`${row} .band[data-state="completed"]`, { timeout: PAGE_WAIT_MS });
+        expect(await page.$$eval(`${row} .band`, (bands) => bands.map((b) => b.getAttribute("data-state")))).toEqual(["queued", "running", "completed"]);
+      } finally {
+        await page.close();
+        await viewer.close();
+        await env.close();
+      }
+    },
+    60_000,
+  );
 });

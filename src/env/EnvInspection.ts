@@ -8,8 +8,8 @@ import type { EnvRunner } from "./EnvRunner.js";
 /**
  * Who watches an env's jobs: the user's `inspect` (given at creation) and
  * observers attached later (a viewer), fed the XState inspection events of
- * this process's jobs; on a shared backend a viewer also follows the
- * lifecycle events of jobs other processes run. Every callback is guarded:
+ * this process's jobs; a viewer also follows the lifecycle events of jobs
+ * queued or run by other processes. Every callback is guarded:
  * one that throws never breaks a job.
  */
 export class EnvInspection {
@@ -42,13 +42,13 @@ export class EnvInspection {
   }
 
   /**
-   * On a shared backend, the lifecycle events of every job of the env (a
-   * viewer shows jobs other processes run through them); undefined when the
-   * backend is this process's alone (its actors say it all).
+   * The lifecycle events of every job of the env: on a shared backend from the
+   * oldest event the env keeps (a viewer opened late shows jobs already running
+   * elsewhere), on a backend of this process alone from now on. A viewer needs
+   * them for what no actor of this process shows: jobs other processes run, and
+   * jobs still queued (their actor is made when they start).
    */
-  observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
-    if (!this.backend.shared) return undefined;
-    // From the oldest event the env keeps: a viewer opened late shows jobs already running elsewhere.
+  observeLifecycle(listener: (event: LifecycleEvent) => void): () => void {
     return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an inspection observer"), { replay: true });
   }
 

@@ -214,7 +214,7 @@ export class LiveEnv {
     return this.inspection.observe(observer);
   }
 
-  /** @internal On a shared backend, every job's lifecycle events (`EnvInspection.observeLifecycle`). */
+  /** @internal Every job's lifecycle events, for a viewer (`EnvInspection.observeLifecycle`). */
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
     return this.inspection.observeLifecycle(listener);
   }

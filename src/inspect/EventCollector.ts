@@ -99,9 +99,10 @@ export class EventCollector {
 
   /**
    * Feeds one lifecycle event of a job that may run in another process (a
-   * shared backend): `job.status` and `worker.state` move the job's and the
-   * worker's records as their actors' snapshots would. Ignored for an actor
-   * this process inspects (`observe`): its snapshots say more.
+   * shared backend), or that is still queued here (its actor is made when it
+   * starts): `job.status` and `worker.state` move the job's and the worker's
+   * records as their actors' snapshots would. Ignored for an actor this
+   * process inspects (`observe`): its snapshots say more.
    */
   observeLifecycle(event: LifecycleEvent): void {
     if (event.type === "job.status") {

@@ -18,9 +18,9 @@ export interface InspectableEnv {
    */
   observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void };
   /**
-   * On a shared backend, sends the lifecycle events of every job of the env
-   * (those other processes run among them) to `listener` until the returned
-   * function is called; undefined on a backend of this process alone.
+   * Sends the lifecycle events of every job of the env (queued ones, and
+   * those other processes run) to `listener` until the returned function is
+   * called; undefined when there are none to follow.
    */
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined;
   /** The wiring of every flow job running in this process, with its wires' message counts now. */
@@ -55,7 +55,7 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
     );
   const observation = env.observeInspection(observe);
   for (const root of observation.roots) collector.seed(root);
-  // Jobs other processes run reach this viewer as lifecycle events.
+  // Queued jobs (no actor yet) and jobs other processes run reach this viewer as lifecycle events.
   const stopLifecycle = env.observeLifecycle((event) => {
     try {
       collector.observeLifecycle(event);

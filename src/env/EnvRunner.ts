@@ -34,6 +34,8 @@ export type FlowJobRecord = Pick<JobRuntime, "plan" | "jobId" | "wireCounts">;
 
 /** Flow jobs that ended whose wiring (with their wires' counts) a viewer opened later can still show. */
 const ENDED_FLOWS_KEPT = 50;
+/** Jobs that ended whose options a viewer's detail panel can still show (the newest). */
+const ENDED_OPTIONS_KEPT = 50;
 
 export class EnvRunner {
   private readonly workers = new Map<string, RegisteredWorker>();
@@ -96,12 +98,22 @@ export class EnvRunner {
 
   /** The last flow jobs that ended here (`ENDED_FLOWS_KEPT`), for a viewer opened later. */
   private readonly endedFlows: FlowJobRecord[] = [];
+  /** The options of the last jobs that ended here (`ENDED_OPTIONS_KEPT`, oldest first), for a viewer's detail panel. */
+  private readonly endedOptions = new Map<string, Readonly<Record<string, unknown>>>();
+
+  /** The options of a job running here or among the last that ended here (node key → options), else undefined. */
+  jobOptions(jobId: string): Readonly<Record<string, unknown>> | undefined {
+    return this.running.get(jobId)?.jobOptions ?? this.endedOptions.get(jobId);
+  }
 
   /** @internal A running job is final (or was released). */
   finished(job: { readonly jobId: string }): void {
     const runtime = this.running.get(job.jobId);
     if (runtime === job) {
       this.running.delete(job.jobId);
+      this.endedOptions.delete(runtime.jobId);
+      this.endedOptions.set(runtime.jobId, runtime.jobOptions);
+      if (this.endedOptions.size > ENDED_OPTIONS_KEPT) this.endedOptions.delete(this.endedOptions.keys().next().value!);
       // A flow job's wires' final counts, for a viewer opened later (the last few flow jobs only).
       if (runtime.plan.kind === "flow") {
         this.endedFlows.push({ plan: runtime.plan, jobId: runtime.jobId, wireCounts: runtime.wireCounts });

@@ -224,9 +224,9 @@ export class LiveEnv {
     return this.runner.flowJobs().map((job) => flowWiring(job.plan, job.jobId, job.wireCounts));
   }
 
-  /** @internal The job options of a job running here (node key → options), or undefined (the viewer's detail panel). */
-  runningJobOptions(jobId: string): Readonly<Record<string, unknown>> | undefined {
-    return this.runner.job(jobId)?.jobOptions;
+  /** @internal The job options of a job running here or among the last 50 that ended here (node key → options), else undefined (the viewer's detail panel). */
+  jobOptionsHere(jobId: string): Readonly<Record<string, unknown>> | undefined {
+    return this.runner.jobOptions(jobId);
   }
 
   /** Jobs this env added that are not final yet (queued or running). */

@@ -25,8 +25,8 @@ export interface InspectableEnv {
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined;
   /** The wiring of every flow job running in this process, with its wires' message counts now. */
   flowWirings(): FlowWiring[];
-  /** The job options of a job running in this process (node key → options), or undefined. */
-  runningJobOptions(jobId: string): Readonly<Record<string, unknown>> | undefined;
+  /** The job options of a job running in this process or among the last that ended here (node key → options), or undefined. */
+  jobOptionsHere(jobId: string): Readonly<Record<string, unknown>> | undefined;
 }
 
 /**
@@ -68,7 +68,7 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
     stopLifecycle?.();
   };
   try {
-    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped, flows: () => env.flowWirings(), jobOptions: (jobId) => env.runningJobOptions(jobId) });
+    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped, flows: () => env.flowWirings(), jobOptions: (jobId) => env.jobOptionsHere(jobId) });
     return {
       url: server.url,
       close: () => {

@@ -40,6 +40,6 @@ export const SCRIPT_DETAIL = `
     if (!current || (current.kind === "job" ? current.id : current.parentId) !== jobActorId) return;
     var old = detail.querySelector(".options"); if (old) old.remove();
     detail.appendChild(el("div", { class: "options", "data-job": jobActorId }, "job options of " + jobActorId + ": " +
-      (options === null ? "not known here (the job ended, or runs in another process)" : JSON.stringify(options))));
+      (options === null ? "not known here (the job runs in another process, or ended long ago)" : JSON.stringify(options))));
   }
 `;

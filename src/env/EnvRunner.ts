@@ -101,6 +101,12 @@ export class EnvRunner {
   /** The options of the last jobs that ended here (`ENDED_OPTIONS_KEPT`, oldest first), for a viewer's detail panel. */
   private readonly endedOptions = new Map<string, Readonly<Record<string, unknown>>>();
 
+  /** The plan of flow `name` as this process knows it (enqueued here, else the one flow of that name defined here), else undefined. */
+  knownFlowPlan(name: string): JobPlan | undefined {
+    const defined = flowPlansNamed(name);
+    return this.flows.get(name) ?? (defined.length === 1 ? defined[0] : undefined);
+  }
+
   /** The options of a job running here or among the last that ended here (node key → options), else undefined. */
   jobOptions(jobId: string): Readonly<Record<string, unknown>> | undefined {
     return this.running.get(jobId)?.jobOptions ?? this.endedOptions.get(jobId);

@@ -224,6 +224,12 @@ export class LiveEnv {
     return this.runner.flowJobs().map((job) => flowWiring(job.plan, job.jobId, job.wireCounts));
   }
 
+  /** @internal The wiring of a flow job another process runs, when this process knows the flow (its wires are not counted here). */
+  remoteFlowWiring(flowName: string, jobId: string): FlowWiring | undefined {
+    const plan = this.runner.knownFlowPlan(flowName);
+    return plan ? { ...flowWiring(plan, jobId, undefined), counted: false } : undefined;
+  }
+
   /** @internal The job options of a job running here or among the last 50 that ended here (node key → options), else undefined (the viewer's detail panel). */
   jobOptionsHere(jobId: string): Readonly<Record<string, unknown>> | undefined {
     return this.runner.jobOptions(jobId);

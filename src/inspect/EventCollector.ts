@@ -1,6 +1,7 @@
 import { describeError } from "../errors.js";
 import type { AnyActorRef, InspectionEvent } from "xstate";
 import { isFinalStatus, type LifecycleEvent } from "../backend/events.js";
+import { readableActor } from "./inspectable.js";
 
 /** A job or worker actor as the viewer lists it. */
 export interface ActorRecord {
@@ -75,6 +76,8 @@ export class EventCollector {
   private readonly listeners = new Set<() => void>();
   /** Actors this process inspects (`observe`): lifecycle events of theirs are not needed. */
   private readonly local = new Set<string>();
+  /** Job actors known from lifecycle events only (queued here, or run by another process). */
+  private readonly remote = new Set<string>();
   /** Backoffs of other processes' restarts (`worker.restart`, which comes before its `recovering`), by worker id. */
   private readonly grantedBackoff = new Map<string, number>();
 
@@ -94,6 +97,7 @@ export class EventCollector {
     const kind = kindOf(actorRef.id);
     if (!kind) return;
     this.local.add(actorRef.id);
+    this.remote.delete(actorRef.id);
     this.record(actorRef, kind, event.snapshot as SnapshotLike);
   }
 
@@ -108,6 +112,7 @@ export class EventCollector {
     if (event.type === "job.status") {
       const id = `job:${event.specName}/${event.jobId}`;
       if (this.local.has(id)) return;
+      this.remote.add(id);
       this.apply(id, "job", undefined, event.status, isFinalStatus(event.status) ? "done" : "active", undefined, event.error, event.at);
     } else if (event.type === "worker.state") {
       const id = `worker:${event.workerName}/${event.jobId}`;
@@ -124,11 +129,25 @@ export class EventCollector {
 
   /** Records a job actor that was already running (and its workers) when the collector attached. */
   seed(root: AnyActorRef): void {
-    const kind = kindOf(root.id);
+    // Named as inspection events name it (a worker's system id), so its later events find this record.
+    const actor = readableActor(root);
+    const kind = kindOf(actor.id);
     if (!kind) return;
-    const snapshot = root.getSnapshot() as SnapshotLike;
-    this.record(root, kind, snapshot);
+    const snapshot = actor.getSnapshot() as SnapshotLike;
+    this.local.add(actor.id);
+    this.remote.delete(actor.id);
+    this.record(actor, kind, snapshot);
     for (const child of Object.values(snapshot.children ?? {})) if (child) this.seed(child);
+  }
+
+  /** The collector's time now (its `now` option: the env's clock), the clock every `at` it records is on. */
+  time(): number {
+    return this.now();
+  }
+
+  /** Ids of the job actors known from lifecycle events only (queued here, or run by another process), still retained. */
+  remoteJobs(): string[] {
+    return [...this.remote];
   }
 
   /** Every actor still retained, oldest first. */
@@ -226,6 +245,8 @@ export class EventCollector {
       if (record.status !== "active" && !mentioned.has(id)) {
         this.actors.delete(id);
         this.local.delete(id);
+        this.remote.delete(id);
+        this.grantedBackoff.delete(id);
       }
     }
   }
@@ -279,7 +300,9 @@ function errorOf(kind: "job" | "worker", state: string, error: unknown): string 
 
 function errorText(kind: "job" | "worker", state: string, error: unknown): string | undefined {
   const inError = kind === "worker" ? state === "error" || state === "crashed" : state === "failed";
-  if (!inError || error === undefined) return undefined;
+  if (!inError) return undefined;
+  // A failure with no error value (`throw undefined`) still is a failure: it gets a mark and a cause.
+  if (error === undefined) return "undefined (the attempt failed without an error value: `throw undefined`)";
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   // Inspectors get errors serialised (`{ name, message, … }`).
   if (typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string") {

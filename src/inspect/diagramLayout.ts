@@ -57,6 +57,17 @@ export function describeTransition(label: string): { kind: TransitionKind; label
   return { kind, label: guard ? `${event} [${guard}]` : event };
 }
 
+/**
+ * About how wide `text` is in the page's 12 px sans-serif (px), erring wide: capitals
+ * and wide letters take more room than lower case (a name in capitals overflowed a
+ * box sized at one width per character).
+ */
+export function textWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += /[MW@]/.test(char) ? 11.5 : /[A-Z%&]/.test(char) ? 9.4 : /[mw]/.test(char) ? 10 : /[\s.,:;'|!il]/.test(char) ? 4 : 7.6;
+  return width;
+}
+
 /** The box a label of the label font needs. */
 export const labelBox = (text: string) => ({ width: Math.ceil(text.length * CHAR_PX + LABEL_PAD), height: LABEL_H });
 

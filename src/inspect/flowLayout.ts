@@ -1,4 +1,4 @@
-import { LAYOUT_OPTIONS, labelBox, runElk, type Box } from "./diagramLayout.js";
+import { LAYOUT_OPTIONS, labelBox, runElk, textWidth, type Box } from "./diagramLayout.js";
 import type { FlowWiring } from "./flowWiring.js";
 
 /** A laid-out box of a flow's wiring graph: a node (a worker) or an exposed port. */
@@ -46,12 +46,12 @@ function wireLabel(fromTag: string, toTag: string): string {
  */
 export async function layoutFlow(wiring: FlowWiring): Promise<FlowLayout> {
   const boxes: Array<Omit<FlowBox, "x" | "y">> = [
-    ...wiring.inputs.map((p) => ({ id: `in:${p.alias}`, kind: "input" as const, text: `▶ ${p.alias}`, width: Math.max(60, p.alias.length * 7.4 + 30), height: 24 })),
+    ...wiring.inputs.map((p) => ({ id: `in:${p.alias}`, kind: "input" as const, text: `▶ ${p.alias}`, width: Math.max(60, Math.ceil(textWidth(`▶ ${p.alias}`)) + 20), height: 24 })),
     ...wiring.nodes.map((n) => {
       const text = n.key === n.spec ? n.key : `${n.key} (${n.spec})`;
-      return { id: `node:${n.key}`, kind: "node" as const, text, node: n.key, width: Math.max(90, text.length * 7.4 + 24), height: 34 };
+      return { id: `node:${n.key}`, kind: "node" as const, text, node: n.key, width: Math.max(90, Math.ceil(textWidth(text)) + 24), height: 34 };
     }),
-    ...wiring.outputs.map((p) => ({ id: `out:${p.alias}`, kind: "output" as const, text: `${p.alias} ▶`, width: Math.max(60, p.alias.length * 7.4 + 30), height: 24 })),
+    ...wiring.outputs.map((p) => ({ id: `out:${p.alias}`, kind: "output" as const, text: `${p.alias} ▶`, width: Math.max(60, Math.ceil(textWidth(`${p.alias} ▶`)) + 20), height: 24 })),
   ];
   const edges = [
     ...wiring.wires.map((w, i) => ({ wire: i, source: `node:${w.from}`, target: `node:${w.to}`, label: wireLabel(w.fromTag, w.toTag) })),

@@ -6,6 +6,8 @@ export interface FlowSample {
   jobActorId: string;
   shape: string;
   counts: number[];
+  /** False for a job another process runs: no counts here. */
+  counted?: false;
 }
 
 /** What a page is sent: the flow jobs that changed, and the layouts it has not had yet. */
@@ -69,8 +71,8 @@ export class FlowSampler {
       const shape = wiringShape(wiring);
       const counts = wiring.wires.map((w) => w.messages);
       const known = this.jobs.get(wiring.jobActorId);
-      if (known && known.counts.every((n, i) => n === counts[i])) continue;
-      const sample = { jobActorId: wiring.jobActorId, shape, counts };
+      if (known && known.counted === wiring.counted && known.counts.every((n, i) => n === counts[i])) continue;
+      const sample: FlowSample = { jobActorId: wiring.jobActorId, shape, counts, ...(wiring.counted === false ? { counted: false as const } : {}) };
       this.jobs.set(wiring.jobActorId, sample);
       if (this.layouts.has(shape)) changed.push(sample);
       else this.layOut(shape, wiring);

@@ -12,6 +12,8 @@ export interface FlowWiring {
   /** Exposed inputs (alias → node tag) and outputs. */
   inputs: Array<{ alias: string; node: string; tag: string }>;
   outputs: Array<{ alias: string; node: string; tag: string }>;
+  /** False for a job another process runs: its wires are counted there, not here (every `messages` is 0). */
+  counted?: false;
 }
 
 /** The wiring of a flow job's plan, with its wires' counts now (`counts` by connection index; zeros when absent). */

@@ -81,10 +81,14 @@ function needsSerializing(error: unknown): boolean {
 }
 
 function withReadableName(event: InspectionEvent): InspectionEvent {
+  const named = readableActor(event.actorRef as AnyActorRef);
+  return named === event.actorRef ? event : ({ ...event, actorRef: named } as InspectionEvent);
+}
+
+/** `ref` presented under its system id (`worker:<worker>/<jobId>`), as inspection events name it; `ref` itself when that is its id. */
+export function readableActor(ref: AnyActorRef): AnyActorRef {
   // `options.systemId`: XState announces an actor (`@xstate.actor`) before it sets `systemId`.
-  const ref = event.actorRef as AnyActorRef & { systemId?: string; options?: { systemId?: string } };
-  const systemId = ref.systemId ?? ref.options?.systemId;
-  if (!systemId || systemId === ref.id) return event;
-  const named = Object.create(ref, { id: { value: systemId, enumerable: true } }) as AnyActorRef;
-  return { ...event, actorRef: named } as InspectionEvent;
+  const systemId = (ref as { systemId?: string }).systemId ?? (ref as { options?: { systemId?: string } }).options?.systemId;
+  if (!systemId || systemId === ref.id) return ref;
+  return Object.create(ref, { id: { value: systemId, enumerable: true } }) as AnyActorRef;
 }

@@ -25,6 +25,8 @@ export interface InspectableEnv {
   observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined;
   /** The wiring of every flow job running in this process, with its wires' message counts now. */
   flowWirings(): FlowWiring[];
+  /** The wiring (uncounted) of a flow job another process runs, when this process knows flow `flowName`. */
+  remoteFlowWiring(flowName: string, jobId: string): FlowWiring | undefined;
   /** The job options of a job running in this process or among the last that ended here (node key → options), or undefined. */
   jobOptionsHere(jobId: string): Readonly<Record<string, unknown>> | undefined;
 }
@@ -68,7 +70,7 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
     stopLifecycle?.();
   };
   try {
-    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped, flows: () => env.flowWirings(), jobOptions: (jobId) => env.jobOptionsHere(jobId) });
+    const server = await startInspectorServer(collector, resolved, { onSlowClientDropped, flows: () => withRemoteFlows(env, collector), jobOptions: (jobId) => env.jobOptionsHere(jobId) });
     return {
       url: server.url,
       close: () => {
@@ -80,6 +82,20 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
     stop();
     throw error;
   }
+}
+
+/** The flow jobs of this process, then those the collector knows of from other processes whose flow this process knows. */
+function withRemoteFlows(env: InspectableEnv, collector: EventCollector): FlowWiring[] {
+  const here = env.flowWirings();
+  const known = new Set(here.map((wiring) => wiring.jobActorId));
+  for (const jobActorId of collector.remoteJobs()) {
+    if (known.has(jobActorId)) continue;
+    // `job:<flow>/<jobId>`: names never hold "/", ids may.
+    const slash = jobActorId.indexOf("/");
+    const wiring = env.remoteFlowWiring(jobActorId.slice(4, slash), jobActorId.slice(slash + 1));
+    if (wiring) here.push(wiring);
+  }
+  return here;
 }
 
 /** A user logger that throws must not break the viewer (or the job whose event it reports). */

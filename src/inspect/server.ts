@@ -158,7 +158,7 @@ export async function startInspectorServer(
         flows: flows.all(),
         actors: collector.actorRecords(),
         transitions: collector.transitions(),
-        now: Date.now(),
+        now: collector.time(),
         maxEvents,
       });
     });
@@ -175,7 +175,7 @@ export async function startInspectorServer(
     timer = undefined;
     const delta = collector.drain();
     if (delta.actors.length === 0 && delta.transitions.length === 0) return;
-    const message = JSON.stringify({ type: "delta", ...delta, now: Date.now(), maxEvents });
+    const message = JSON.stringify({ type: "delta", ...delta, now: collector.time(), maxEvents });
     for (const client of wss.clients) {
       if (client.readyState !== WebSocket.OPEN) continue;
       if (client.bufferedAmount > maxClientBacklogBytes) dropSlowClient(client);

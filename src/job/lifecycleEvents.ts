@@ -1,5 +1,5 @@
 import type { ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
-import { TimeoutError, isInstance, serializeError } from "../errors.js";
+import { TimeoutError, isInstance, serializeError, type SerializedError } from "../errors.js";
 import type { JobStatus, LifecycleEvent } from "../backend/events.js";
 
 /**
@@ -50,5 +50,26 @@ export function workerStateEvents(base: WorkerEventBase, state: ReportedWorkerSt
     });
   }
   const failed = state === "error" || state === "crashed";
-  outbox.record({ type: "worker.state", ...base, state, attempt: context.attempt, ...(failed ? { error: serializeError(error) } : {}) });
+  outbox.record({ type: "worker.state", ...base, state, attempt: context.attempt, ...(failed ? { error: withStack(serializeError(error), error) } : {}) });
+}
+
+/** Lines of a failure's stack a `worker.state` event keeps, and characters per line: a viewer in another process shows where it failed. */
+const STACK_LINES = 12;
+const STACK_LINE_CHARS = 300;
+
+/** `serialized` with the thrown `Error`'s stack (its first 12 lines, each cut to 300 characters) as `stack`, when it has one. */
+function withStack(serialized: SerializedError, error: unknown): SerializedError {
+  let stack: unknown;
+  try {
+    stack = error instanceof Error ? error.stack : undefined;
+  } catch {
+    return serialized;
+  }
+  if (typeof stack !== "string") return serialized;
+  const kept = stack
+    .split("\n")
+    .slice(0, STACK_LINES)
+    .map((line) => (line.length > STACK_LINE_CHARS ? `${line.slice(0, STACK_LINE_CHARS)}…` : line))
+    .join("\n");
+  return { ...serialized, stack: kept };
 }

@@ -17,6 +17,7 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .status { font-family: ui-monospace, monospace; font-size: 12px; }
   #diagrams { display: grid; grid-template-columns: 1fr; gap: 8px; }
   svg.machine { max-width: 100%; height: auto; }
+  svg.machine.wiring { max-width: none; } /* a long pipeline scrolls sideways instead of shrinking to unreadable text */
   svg text { font: 12px system-ui, sans-serif; }
   .node rect { fill: #fff; stroke: #8a93a6; }
   .node.final rect { stroke-width: 3; }
@@ -53,8 +54,8 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .band.s-error, .band.s-crashed, .band.s-failed { z-index: 1; } /* a short failure stays visible over the band after it */
   .mark { position: absolute; width: 12px; height: 12px; margin-left: -6px; border-radius: 6px; cursor: pointer; font-size: 9px; line-height: 12px; text-align: center; color: #fff; z-index: 2; }
   .mark.error { top: -12px; background: #c62828; } .mark.restart { top: 16px; background: #1565c0; }
-  #tip { position: fixed; display: none; max-width: 420px; padding: 4px 8px; background: #1d2330; color: #fff; font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; border-radius: 4px; pointer-events: none; z-index: 10; }
-  #detail { font-family: ui-monospace, monospace; white-space: pre-wrap; min-height: 1.4em; margin: 4px 0; }
+  #tip { position: fixed; display: none; max-width: 420px; padding: 4px 8px; background: #1d2330; color: #fff; font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; border-radius: 4px; pointer-events: none; z-index: 10; }
+  #detail { font-family: ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; min-height: 1.4em; margin: 4px 0; }
   #detail .error { color: #c62828; }
   .s-queued { background: #cfd8dc; } .s-running { background: #81c784; } .s-stopping { background: #ffb74d; }
   .s-completed, .s-done { background: #2e7d32; } .s-failed, .s-crashed { background: #c62828; } .s-cancelled, .s-stopped { background: #757575; }

@@ -4,33 +4,52 @@
  * its stack, and the job's options (asked of the server).
  */
 export const SCRIPT_DETAIL = `
-  function showDetail(actorId, focus, refresh) {
-    var changed = actorId !== detailId; detailId = actorId; if (focus !== undefined || changed) detailFocus = focus || null; focus = detailFocus;
-    var detail = document.getElementById("detail"); var options = detail.querySelector(".options"); detail.textContent = "";
-    var actor = actors.get(actorId); if (!actor) return;
-    var lines = [actor.id + " — " + actor.state + (actor.attempt ? ", attempt " + actor.attempt : "")];
-    var mine = transitions.filter(function (t) { return t.actorId === actorId; });
-    var origin = transitions.length ? dataSpan().start : 0;
-    var failedBefore = null;
+  // A worker's restarts, each with its cause and granted backoff (its own rows of the transitions).
+  function restartLines(mine, origin, prefix) {
+    var lines = []; var failedBefore = null;
     mine.forEach(function (t, i) {
       if (t.error) failedBefore = t;
       if (!t.restart) return;
       var next = mine[i + 1]; var previous = mine[i - 1];
       var backoff = t.backoffMs !== undefined ? formatMs(t.backoffMs) : next ? formatMs(next.at - t.at) : null;
       var cause = previous && previous.state === "restarting" ? " (with a sibling that failed)" : failedBefore ? " (attempt " + failedBefore.attempt + " failed: " + failedBefore.error + ")" : "";
-      lines.push("  restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + (next ? " after a backoff of " + backoff : ", waiting out its backoff" + (backoff ? " of " + backoff : "")) + cause);
+      lines.push("  " + prefix + "restart at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) + (next ? " after a backoff of " + backoff : ", waiting out its backoff" + (backoff ? " of " + backoff : "")) + cause);
       failedBefore = null;
     });
+    return lines;
+  }
+  // The panel is rebuilt only when what it says changed: a stack stays selectable while other jobs run.
+  var detailKey = null;
+  function showDetail(actorId, focus, refresh) {
+    var changed = actorId !== detailId; detailId = actorId; if (focus !== undefined || changed) detailFocus = focus || null; focus = detailFocus;
+    var detail = document.getElementById("detail");
+    var actor = actors.get(actorId); if (!actor) { detail.textContent = ""; detailKey = null; return; }
+    var origin = transitions.length ? dataSpan().start : 0;
+    var lines = [actor.id + " — " + actor.state + (actor.attempt ? ", attempt " + actor.attempt : "")];
+    // A job's panel gathers its workers' restarts and errors; a worker's, its own.
+    var members = [actor];
+    if (actor.kind === "job") { var ws = workersByJob().get(actor.id) || []; members = members.concat(ws); }
+    var lastError = null;
+    members.forEach(function (m) {
+      var mine = transitions.filter(function (t) { return t.actorId === m.id; });
+      lines = lines.concat(restartLines(mine, origin, m === actor ? "" : m.id + ": "));
+      mine.forEach(function (t) { if (t.error && (!lastError || t.at >= lastError.at)) lastError = t; });
+    });
+    var errorLine = lastError ? "last error" + (lastError.attempt ? " (attempt " + lastError.attempt + ")" : "") + (lastError.actorId !== actor.id ? " of " + lastError.actorId : "") + ": " + lastError.error : null;
+    var key = JSON.stringify([lines, errorLine, lastError && lastError.stack, focus]);
+    var options = detail.querySelector(".options");
+    var jobActorId = actor.kind === "job" ? actor.id : actor.parentId;
+    var optionsKept = refresh && options && options.getAttribute("data-job") === jobActorId;
+    if (optionsKept && key === detailKey) return;
+    detailKey = key; detail.textContent = "";
     detail.appendChild(el("div", {}, lines.join("\\n")));
-    var lastError = null; mine.forEach(function (t) { if (t.error) lastError = t; });
-    if (lastError) {
-      detail.appendChild(el("div", { class: "error" }, "last error (attempt " + lastError.attempt + "): " + lastError.error));
+    if (errorLine) {
+      detail.appendChild(el("div", { class: "error" }, errorLine));
       if (lastError.stack) detail.appendChild(el("pre", { class: "error stack" }, lastError.stack));
     }
     if (focus) detail.appendChild(el("div", {}, focus));
-    // The job's options come from the server (the process that runs the job), when it still runs there.
-    var jobActorId = actor.kind === "job" ? actor.id : actor.parentId;
-    if (refresh && options && options.getAttribute("data-job") === jobActorId) { detail.appendChild(options); return; }
+    // The job's options come from the server (the process that runs the job), when it runs or ran there.
+    if (optionsKept) { detail.appendChild(options); return; }
     if (jobActorId && liveSocket && liveSocket.readyState === 1) liveSocket.send(JSON.stringify({ type: "details", jobActorId: jobActorId }));
   }
   function showOptions(jobActorId, options) {

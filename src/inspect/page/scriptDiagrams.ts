@@ -61,13 +61,13 @@ export const SCRIPT_DIAGRAMS = `
     var jobId = jobActorId.slice(jobActorId.indexOf("/") + 1);
     var svg = svgEl("svg", { class: "machine wiring", width: layout.width, height: layout.height + 24, viewBox: "0 -24 " + layout.width + " " + (layout.height + 24), "data-flow": jobActorId });
     var arrow = arrowDefs(svg);
-    svg.appendChild(svgEl("text", { x: 12, y: -6, "font-weight": "bold" }, "wiring of " + jobActorId + " (messages per wire, sampled)"));
+    svg.appendChild(svgEl("text", { x: 12, y: -6, "font-weight": "bold" }, "wiring of " + jobActorId + (job.counted === false ? " (runs in another process: its wires are counted there)" : " (messages per wire, sampled)")));
     var labels = svgEl("g");
     layout.edges.forEach(function (e) {
       var g = svgEl("g", { class: "edge" + (e.wire === undefined ? " exposure" : "") });
       g.appendChild(polyline(e.points, arrow));
       svg.appendChild(g);
-      var count = e.wire !== undefined ? String(job.counts[e.wire] || 0) + " msg" : "";
+      var count = e.wire !== undefined && job.counted !== false ? String(job.counts[e.wire] || 0) + " msg" : "";
       var text = e.label && count ? e.label + " · " + count : e.label || count;
       if (!text || !e.labelBox) return;
       var b = e.labelBox;

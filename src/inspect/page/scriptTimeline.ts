@@ -39,7 +39,19 @@ export const SCRIPT_TIMELINE = `
     return step || power * 10;
   }
   function formatMs(ms) { return Math.abs(ms) >= 1000 ? (ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1) + " s" : Math.round(ms) + " ms"; }
-  function showTip(event, text) { var tip = document.getElementById("tip"); tip.textContent = text; tip.style.display = "block"; tip.style.left = (event.clientX + 12) + "px"; tip.style.top = (event.clientY + 12) + "px"; }
+  // A tick's label has the digits its step needs: zoomed in at +1.2 s the ticks read +1.22 s, +1.24 s, … not +1.2 s seven times.
+  function formatTick(ms, step) {
+    if (Math.abs(ms) >= 1000 || step >= 1000) return (ms / 1000).toFixed(Math.min(6, Math.max(0, Math.ceil(-Math.log10(step / 1000) - 1e-9)))) + " s";
+    return ms.toFixed(Math.min(3, Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)))) + " ms";
+  }
+  // The tooltip opens right of and below the pointer, or left of / above it where the window ends.
+  function showTip(event, text) {
+    var tip = document.getElementById("tip"); tip.textContent = text; tip.style.display = "block";
+    var width = tip.offsetWidth; var height = tip.offsetHeight;
+    var left = event.clientX + 12 + width > window.innerWidth ? Math.max(0, event.clientX - 12 - width) : event.clientX + 12;
+    var top = event.clientY + 12 + height > window.innerHeight ? Math.max(0, event.clientY - 12 - height) : event.clientY + 12;
+    tip.style.left = left + "px"; tip.style.top = top + "px";
+  }
   function hideTip() { document.getElementById("tip").style.display = "none"; }
 
   function renderTimeline() {
@@ -52,19 +64,21 @@ export const SCRIPT_TIMELINE = `
     var first = Math.ceil((w.start - origin) / step);
     for (var k = 0; k < 60; k++) {
       var t = (first + k) * step; if (origin + t > w.end) break;
-      var tick = el("div", { class: "tick", style: "left:" + pct(origin + t) + "%" }); tick.appendChild(el("span", {}, "+" + formatMs(t))); axis.appendChild(tick);
+      var tick = el("div", { class: "tick", style: "left:" + pct(origin + t) + "%" }); tick.appendChild(el("span", {}, "+" + formatTick(t, step))); axis.appendChild(tick);
     }
     axisRow.appendChild(axis); root.appendChild(axisRow);
     var byActor = new Map();
     transitions.forEach(function (t) { if (!byActor.has(t.actorId)) byActor.set(t.actorId, []); byActor.get(t.actorId).push(t); });
     var running = dataSpan().end; var byJob = workersByJob();
-    // Each job's row (its status), then its workers' rows.
+    // Each job's row (its status), then its workers' rows. An actor whose changes were all dropped (past
+    // maxEvents) while it, or a worker of its job, still has some shows its current state since its last change.
+    var changesOf = function (a) { return byActor.get(a.id) || [{ at: a.lastAt, actorId: a.id, state: a.state, attempt: a.attempt, error: a.error, restart: false }]; };
     actors.forEach(function (job) {
-      if (job.kind !== "job" || !byActor.has(job.id)) return;
-      root.appendChild(timelineRow(job, byActor.get(job.id), pct, running, origin));
-      (byJob.get(job.id) || []).forEach(function (worker) {
-        if (byActor.has(worker.id)) root.appendChild(timelineRow(worker, byActor.get(worker.id), pct, running, origin));
-      });
+      if (job.kind !== "job") return;
+      var workers = byJob.get(job.id) || [];
+      if (!byActor.has(job.id) && !workers.some(function (w) { return byActor.has(w.id); })) return;
+      root.appendChild(timelineRow(job, changesOf(job), pct, running, origin));
+      workers.forEach(function (worker) { root.appendChild(timelineRow(worker, changesOf(worker), pct, running, origin)); });
     });
     attachZoom(root);
   }
@@ -98,9 +112,13 @@ export const SCRIPT_TIMELINE = `
       band.onmouseenter = function (e) { showTip(e, tip); }; band.onmouseleave = hideTip;
       track.appendChild(band);
       // A mark belongs to an instant: one outside the window is not drawn (the band still shows the state).
-      if (actor.kind !== "worker" || left < 0) return;
-      if (t.state === "error" && t.error) {
-        var errorTip = "✕ attempt " + t.attempt + " failed at +" + formatMs(t.at - origin) + ":\\n" + t.error;
+      if (left < 0) return;
+      if (actor.kind === "job") {
+        if (t.state === "failed") track.appendChild(mark("error", "✕", left, "✕ the job failed at +" + formatMs(t.at - origin) + ":\\n" + (t.error || "(no error recorded)"), actor.id));
+        return;
+      }
+      if (t.state === "error") {
+        var errorTip = "✕ attempt " + t.attempt + " failed at +" + formatMs(t.at - origin) + ":\\n" + (t.error || "(no error value)");
         track.appendChild(mark("error", "✕", left, errorTip, actor.id));
       }
       if (t.restart) track.appendChild(mark("restart", "↻", left, restartText(t, list[i - 1], next, end, origin, failed), actor.id));
@@ -116,6 +134,12 @@ export const SCRIPT_TIMELINE = `
     return node;
   }
 
+  // A drag or a wheel redraws the timeline at most once per frame (a mouse moves faster than 2,000 rows draw).
+  var timelinePending = false;
+  function scheduleTimeline() {
+    if (timelinePending) return; timelinePending = true;
+    requestAnimationFrame(function () { timelinePending = false; renderTimeline(); });
+  }
   function attachZoom(root) {
     if (root.getAttribute("data-zoom")) return; root.setAttribute("data-zoom", "1");
     // The wheel zooms over the tracks and the axis only: over the labels it scrolls the page.
@@ -127,7 +151,7 @@ export const SCRIPT_TIMELINE = `
       var at = w.start + span * Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
       var factor = e.deltaY < 0 ? 0.8 : 1.25;
       view = clampView({ start: at - (at - w.start) * factor, end: at + (w.end - at) * factor });
-      document.getElementById("follow").checked = false; renderTimeline();
+      document.getElementById("follow").checked = false; scheduleTimeline();
     }, { passive: false });
     var dragFrom = null;
     root.addEventListener("mousedown", function (e) { if (e.target.closest(".mark") || e.target.closest(".label")) return; dragFrom = { x: e.clientX, w: windowOf() }; });
@@ -136,10 +160,11 @@ export const SCRIPT_TIMELINE = `
       var track = root.querySelector(".track"); if (!track) return;
       var shift = ((e.clientX - dragFrom.x) / track.getBoundingClientRect().width) * (dragFrom.w.end - dragFrom.w.start);
       view = clampView({ start: dragFrom.w.start - shift, end: dragFrom.w.end - shift });
-      document.getElementById("follow").checked = false; renderTimeline();
+      document.getElementById("follow").checked = false; scheduleTimeline();
     });
     window.addEventListener("mouseup", function () { dragFrom = null; });
   }
   document.getElementById("fit").onclick = function () { view = null; document.getElementById("follow").checked = true; renderTimeline(); };
-  document.getElementById("follow").onchange = function () { if (this.checked) view = null; else if (transitions.length) view = windowOf(); renderTimeline(); };
+  // Ticking "follow live" keeps the zoom and slides the window to the present; "fit" shows everything.
+  document.getElementById("follow").onchange = function () { if (transitions.length) view = this.checked ? view : windowOf(); renderTimeline(); };
 `;

@@ -43,4 +43,23 @@ describe("the viewer's restart records carry the backoff the supervisor granted"
     const restarts = collector.transitions().filter((t) => t.restart);
     expect(restarts.map((t) => t.backoffMs)).toEqual([1234, undefined]);
   });
+
+  it("a cancelled job keeps its reason, and a job starts no later than the workers it spawned", async () => {
+    let tick = 0;
+    const collector = new EventCollector({ now: () => ++tick });
+    const env = LiveEnv.create({ projectId: "viewer-cancel", logger: quiet, inspect: (event) => collector.observe(event) });
+    try {
+      const stew = JobSpec.define({ name: "stew-cancel", input: z.number(), output: z.number() });
+      stew.defineWorker({ liveEnv: env, processor: async ({ input }) => { for await (const _ of input) void _; } });
+      const job = await stew.enqueueJob({ liveEnv: env, jobId: "c1" });
+      await expect.poll(() => collector.transitions().some((t) => t.actorId === "worker:stew-cancel/c1")).toBe(true);
+      await job.cancel("guests left");
+      await job.waitUntilFinish().catch(() => {});
+      const at = (actorId: string, state: string) => collector.transitions().find((t) => t.actorId === actorId && t.state === state);
+      expect(at("job:stew-cancel/c1", "cancelled")?.error).toMatch(/guests left/);
+      expect(at("job:stew-cancel/c1", "running")!.at).toBeLessThanOrEqual(at("worker:stew-cancel/c1", "executing")!.at);
+    } finally {
+      await env.close();
+    }
+  });
 });

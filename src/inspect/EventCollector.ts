@@ -16,7 +16,7 @@ export interface ActorRecord {
   status: string;
   /** A worker's attempt number. */
   attempt: number | undefined;
-  /** Message of the error the actor is in (worker `error`/`crashed`, failed job). */
+  /** Message of the error the actor is in (worker `error`/`crashed`, failed job), or a cancelled job's reason. */
   error: string | undefined;
   /** When the actor was first seen and last changed (collector clock). */
   firstAt: number;
@@ -76,6 +76,8 @@ export class EventCollector {
   private readonly listeners = new Set<() => void>();
   /** Actors this process inspects (`observe`): lifecycle events of theirs are not needed. */
   private readonly local = new Set<string>();
+  /** When the first worker of a still `queued` job was seen (its job's start), by job id. */
+  private readonly spawnedAt = new Map<string, number>();
   /** Job actors known from lifecycle events only (queued here, or run by another process). */
   private readonly remote = new Set<string>();
   /** Backoffs of other processes' restarts (`worker.restart`, which comes before its `recovering`), by worker id. */
@@ -187,7 +189,9 @@ export class EventCollector {
     const state = stateName(snapshot.value);
     // The worker machine keeps the backoff its supervisor granted (`RESTART.delayMs`) while it recovers.
     const backoffMs = kind === "worker" && state === "recovering" && typeof context.backoffMs === "number" ? context.backoffMs : undefined;
-    this.apply(actorRef.id, kind, parentId, state, snapshot.status, attempt, context.error, undefined, backoffMs);
+    // A cancelled job's cause is its reason (the job machine's `cancelReason`).
+    const cause = kind === "job" && state === "cancelled" && typeof context.cancelReason === "string" ? context.cancelReason : context.error;
+    this.apply(actorRef.id, kind, parentId, state, snapshot.status, attempt, cause, undefined, backoffMs);
   }
 
   /** Records that actor `id` is in `state` (a transition when its state or attempt changed). */
@@ -203,10 +207,16 @@ export class EventCollector {
     when?: number,
     backoffMs?: number,
   ): void {
-    const at = typeof when === "number" && Number.isFinite(when) ? when : this.now();
+    let at = typeof when === "number" && Number.isFinite(when) ? when : this.now();
     const error = errorOf(kind, state, cause);
     let record = this.actors.get(id);
     if (record && record.state === state && record.status === status && record.attempt === attempt) return;
+    // XState reports a job's spawned workers before the job's own new state: the job started when they did.
+    if (!record && kind === "worker" && parentId !== undefined && this.actors.get(parentId)?.state === "queued" && !this.spawnedAt.has(parentId)) this.spawnedAt.set(parentId, at);
+    if (kind === "job" && record?.state === "queued" && state !== "queued") {
+      at = Math.min(at, this.spawnedAt.get(id) ?? at);
+      this.spawnedAt.delete(id);
+    }
     const entered = !record || record.state !== state || record.attempt !== attempt;
     if (!record) {
       record = { id, kind, parentId, state, status, attempt, error, firstAt: at, lastAt: at };
@@ -247,6 +257,7 @@ export class EventCollector {
         this.local.delete(id);
         this.remote.delete(id);
         this.grantedBackoff.delete(id);
+        this.spawnedAt.delete(id);
       }
     }
   }
@@ -255,7 +266,7 @@ export class EventCollector {
 interface SnapshotLike {
   value?: unknown;
   status: string;
-  context?: { attempt?: unknown; error?: unknown; backoffMs?: unknown };
+  context?: { attempt?: unknown; error?: unknown; backoffMs?: unknown; cancelReason?: unknown };
   children?: Record<string, AnyActorRef | undefined>;
 }
 
@@ -299,8 +310,9 @@ function errorOf(kind: "job" | "worker", state: string, error: unknown): string 
 }
 
 function errorText(kind: "job" | "worker", state: string, error: unknown): string | undefined {
-  const inError = kind === "worker" ? state === "error" || state === "crashed" : state === "failed";
-  if (!inError) return undefined;
+  // A cancelled job keeps why (its reason); a failed job and a failing worker keep their error.
+  const inError = kind === "worker" ? state === "error" || state === "crashed" : state === "failed" || state === "cancelled";
+  if (!inError || (state === "cancelled" && error === undefined)) return undefined;
   // A failure with no error value (`throw undefined`) still is a failure: it gets a mark and a cause.
   if (error === undefined) return "undefined (the attempt failed without an error value: `throw undefined`)";
   if (error instanceof Error) return `${error.name}: ${error.message}`;

@@ -22,12 +22,13 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .node rect { fill: #fff; stroke: #8a93a6; }
   .node.final rect { stroke-width: 3; }
   .node.choice rect { stroke-dasharray: 4 3; }
-  .wiring .node rect.s-executing, .wiring .node rect.s-done { fill: #c8e6c9; } .wiring .node rect.s-error, .wiring .node rect.s-crashed { fill: #ffcdd2; }
+  .wiring .node rect.s-executing { fill: #c8e6c9; } .wiring .node rect.s-done { fill: #66bb6a; } .wiring .node rect.s-error, .wiring .node rect.s-crashed { fill: #ffcdd2; }
   .wiring .node rect.s-recovering, .wiring .node rect.s-restarting, .wiring .node rect.s-initializing, .wiring .node rect.s-starting { fill: #fff3c4; }
   .wiring .node rect.s-stopped, .wiring .node rect.s-stopping { fill: #e0e0e0; }
   .wiring .flow-input rect, .wiring .flow-output rect { fill: #eef2fb; }
   .wiring .node { cursor: pointer; }
-  .node.current rect { fill: #ffe58a; stroke: #b88a00; stroke-width: 2; }
+  svg:not(.wiring) .node.current rect { fill: #ffe58a; stroke: #b88a00; stroke-width: 2; }
+  .wiring .node.current rect { stroke: #1565c0; stroke-width: 3; } /* the selected node keeps its state's colour */
   .edge path { fill: none; stroke: #a9b1c2; }
   .edge.exposure path { stroke-dasharray: 1 3; stroke: #6b7a99; }
   .edge.eventless path { stroke-dasharray: 6 4; }
@@ -50,8 +51,10 @@ export const VIEWER_STYLE = `  :root { font: 13px/1.4 system-ui, sans-serif; col
   .axis { position: relative; flex: 1; height: 18px; border-bottom: 1px solid #c8cdd6; }
   .tick { position: absolute; bottom: 0; height: 5px; border-left: 1px solid #8a93a6; }
   .tick span { position: absolute; bottom: 6px; left: 2px; font-size: 10px; color: #5b6478; white-space: nowrap; }
+  .tick.end span { left: auto; right: 2px; } /* the last ticks' labels stay inside the axis */
+  .row.selected { background: #e4ecff; }
   .band { position: absolute; top: 0; height: 100%; min-width: 5px; box-sizing: border-box; border-right: 1px solid #fff; }
-  .band.s-error, .band.s-crashed, .band.s-failed { z-index: 1; } /* a short failure stays visible over the band after it */
+  .band.s-error, .band.s-crashed, .band.s-failed, .band.short { z-index: 1; } /* a short failure stays visible over the band after it */
   .mark { position: absolute; width: 12px; height: 12px; margin-left: -6px; border-radius: 6px; cursor: pointer; font-size: 9px; line-height: 12px; text-align: center; color: #fff; z-index: 2; }
   .mark.error { top: -12px; background: #c62828; } .mark.restart { top: 16px; background: #1565c0; }
   #tip { position: fixed; display: none; max-width: 420px; padding: 4px 8px; background: #1d2330; color: #fff; font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; border-radius: 4px; pointer-events: none; z-index: 10; }

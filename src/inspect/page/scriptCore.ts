@@ -5,7 +5,7 @@
  * a template literal; "\\n" here is a newline escape in the page's script.
  */
 export const SCRIPT_CORE = `
-  var liveSocket = null; var receivedAt = Date.now(); var detailId = null; var detailFocus = null; var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {};
+  var liveSocket = null; var receivedAt = Date.now(); var detailId = null; var machines = {}; var layouts = {}; var flowLayouts = {}; var flowJobs = {};
   var actors = new Map(); var transitions = []; var serverNow = 0; var selected = null; var maxEvents = Infinity;
   var SVG = "http://www.w3.org/2000/svg";
   var params = new URLSearchParams(location.search);
@@ -93,8 +93,8 @@ export const SCRIPT_CORE = `
     requestAnimationFrame(run);
     setTimeout(run, 250); // a hidden tab gets no frames; it still keeps up, four times a second
   }
-  function render() { renderActors(); renderDiagrams(); renderTimeline(); if (detailId && actors.has(detailId)) showDetail(detailId, undefined, true); }
-  function select(actorId, focus) { selected = actorId; render(); showDetail(actorId, focus); }
+  function render() { renderActors(); renderDiagrams(); renderTimeline(); if (detailId && actors.has(detailId)) showDetail(detailId, true); }
+  function select(actorId) { selected = actorId; render(); showDetail(actorId); }
   // While actors run, the timeline follows the time passing between the server's messages.
   setInterval(function () {
     var running = false; actors.forEach(function (a) { if (a.status === "active") running = true; });

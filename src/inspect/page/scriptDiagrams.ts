@@ -52,7 +52,7 @@ export const SCRIPT_DIAGRAMS = `
     var box = el("div", { class: "diagram-legend" });
     box.appendChild(sampleLine("event")); box.appendChild(document.createTextNode("a connection (output tag → input tag; one tag when both are the same, none for the default tag) with the messages it delivered, counted in the job's process and sampled for this page"));
     box.appendChild(sampleLine("exposure")); box.appendChild(document.createTextNode("an exposed port: the job's own input (▶ name, fed by job.input) or output (name ▶); not counted"));
-    box.appendChild(document.createTextNode(" · a node's colour: its worker's state (green executing or done, yellow starting or recovering, red failed, grey stopped) · click a node for its worker"));
+    box.appendChild(document.createTextNode(" · a node's colour: its worker's state (light green executing, green done, yellow initializing, restarting or recovering, red error or crashed, grey stopping or stopped) · blue outline: the selected worker · click a node to select it"));
     return box;
   }
 

@@ -64,9 +64,11 @@ export const SCRIPT_TIMELINE = `
     var first = Math.ceil((w.start - origin) / step);
     for (var k = 0; k < 60; k++) {
       var t = (first + k) * step; if (origin + t > w.end) break;
-      var tick = el("div", { class: "tick", style: "left:" + pct(origin + t) + "%" }); tick.appendChild(el("span", {}, "+" + formatTick(t, step))); axis.appendChild(tick);
+      var tick = el("div", { class: "tick" + (pct(origin + t) > 92 ? " end" : ""), style: "left:" + pct(origin + t) + "%" }); tick.appendChild(el("span", {}, "+" + formatTick(t, step))); axis.appendChild(tick);
     }
     axisRow.appendChild(axis); root.appendChild(axisRow);
+    // Bands narrower than their 5 px minimum are drawn over the band after them (a 0 ms state still shows).
+    var shortPct = (5 / Math.max(1, axis.getBoundingClientRect().width)) * 100;
     var byActor = new Map();
     transitions.forEach(function (t) { if (!byActor.has(t.actorId)) byActor.set(t.actorId, []); byActor.get(t.actorId).push(t); });
     var running = dataSpan().end; var byJob = workersByJob();
@@ -77,8 +79,8 @@ export const SCRIPT_TIMELINE = `
       if (job.kind !== "job") return;
       var workers = byJob.get(job.id) || [];
       if (!byActor.has(job.id) && !workers.some(function (w) { return byActor.has(w.id); })) return;
-      root.appendChild(timelineRow(job, changesOf(job), pct, running, origin));
-      workers.forEach(function (worker) { root.appendChild(timelineRow(worker, changesOf(worker), pct, running, origin)); });
+      root.appendChild(timelineRow(job, changesOf(job), pct, running, origin, shortPct));
+      workers.forEach(function (worker) { root.appendChild(timelineRow(worker, changesOf(worker), pct, running, origin, shortPct)); });
     });
     attachZoom(root);
   }
@@ -89,17 +91,30 @@ export const SCRIPT_TIMELINE = `
     var backoff = t.backoffMs !== undefined ? formatMs(t.backoffMs) : null;
     var text = "↻ restart granted at +" + formatMs(t.at - origin) + ": attempt " + ((t.attempt || 1) + 1) +
       (next ? " after " + (backoff ? "its backoff of " + backoff : "a backoff of " + formatMs(waited)) : ", waiting out its backoff" + (backoff ? " of " + backoff : "") + " (" + formatMs(waited) + " so far)");
-    if (previous && previous.state === "restarting") return text + "\\nrestarted with a sibling that failed (the job's restart strategy restarts this worker too)";
+    if (previous && previous.state === "restarting") return text + "\\n" + siblingCause(t);
     if (failed) return text + "\\nattempt " + failed.attempt + " failed: " + failed.error;
     return text;
   }
 
-  function timelineRow(actor, list, pct, end, origin) {
-    var row = el("div", { class: "row " + actor.kind, "data-actor": actor.id });
+  // Who made a healthy worker restart: the sibling whose failure came last before it (the job's restart strategy restarts this one too).
+  function siblingCause(t) {
+    var actor = actors.get(t.actorId); var failed = null;
+    transitions.forEach(function (u) {
+      if (u.error && u.at <= t.at && u.actorId !== t.actorId && (!failed || u.at >= failed.at)) {
+        var other = actors.get(u.actorId); if (other && actor && other.parentId === actor.parentId) failed = u;
+      }
+    });
+    return failed ? "restarted with its sibling " + failed.actorId + ", whose attempt " + failed.attempt + " failed: " + failed.error : "restarted with a sibling that failed (the job's restart strategy restarts this worker too)";
+  }
+
+  function timelineRow(actor, list, pct, end, origin, shortPct) {
+    var row = el("div", { class: "row " + actor.kind + (actor.id === selected ? " selected" : ""), "data-actor": actor.id });
     var label = el("div", { class: "label", title: actor.id }, actor.id);
     label.onclick = function () { select(actor.id); };
     row.appendChild(label);
     var track = el("div", { class: "track" });
+    // A click on the row's bars selects it too (a drag pans instead).
+    track.onclick = function (e) { if (!dragged && !e.target.closest(".mark")) select(actor.id); };
     var failed = null;
     list.forEach(function (t, i) {
       var next = list[i + 1];
@@ -108,7 +123,7 @@ export const SCRIPT_TIMELINE = `
       var left = pct(t.at); var right = pct(to);
       if (right < 0 || left > 100) return;
       var tip = actor.id + ": " + t.state + (t.attempt ? " (attempt " + t.attempt + ")" : "") + "\\nat +" + formatMs(t.at - origin) + " for " + formatMs(to - t.at) + (t.error ? "\\n" + t.error : "");
-      var band = el("div", { class: "band s-" + t.state, "data-state": t.state, style: "left:" + Math.max(0, left) + "%;width:" + (Math.min(100, right) - Math.max(0, left)) + "%" });
+      var band = el("div", { class: "band s-" + t.state + (right - left < shortPct ? " short" : ""), "data-state": t.state, style: "left:" + Math.max(0, left) + "%;width:" + (Math.min(100, right) - Math.max(0, left)) + "%" });
       band.onmouseenter = function (e) { showTip(e, tip); }; band.onmouseleave = hideTip;
       track.appendChild(band);
       // A mark belongs to an instant: one outside the window is not drawn (the band still shows the state).
@@ -130,10 +145,11 @@ export const SCRIPT_TIMELINE = `
   function mark(kind, symbol, left, text, actorId) {
     var node = el("div", { class: "mark " + kind, style: "left:" + left + "%", "data-tip": text }, symbol);
     node.onmouseenter = function (e) { showTip(e, text); }; node.onmouseleave = hideTip;
-    node.onclick = function () { select(actorId, text); };
+    node.onclick = function () { select(actorId); };
     return node;
   }
 
+  var dragged = false;
   // A drag or a wheel redraws the timeline at most once per frame (a mouse moves faster than 2,000 rows draw).
   var timelinePending = false;
   function scheduleTimeline() {
@@ -154,9 +170,10 @@ export const SCRIPT_TIMELINE = `
       document.getElementById("follow").checked = false; scheduleTimeline();
     }, { passive: false });
     var dragFrom = null;
-    root.addEventListener("mousedown", function (e) { if (e.target.closest(".mark") || e.target.closest(".label")) return; dragFrom = { x: e.clientX, w: windowOf() }; });
+    root.addEventListener("mousedown", function (e) { if (e.target.closest(".mark") || e.target.closest(".label")) return; dragFrom = { x: e.clientX, w: windowOf() }; dragged = false; });
     window.addEventListener("mousemove", function (e) {
-      if (!dragFrom) return;
+      if (!dragFrom || Math.abs(e.clientX - dragFrom.x) < 3) return;
+      dragged = true;
       var track = root.querySelector(".track"); if (!track) return;
       var shift = ((e.clientX - dragFrom.x) / track.getBoundingClientRect().width) * (dragFrom.w.end - dragFrom.w.start);
       view = clampView({ start: dragFrom.w.start - shift, end: dragFrom.w.end - shift });

@@ -17,7 +17,7 @@ const work = (data: { n: number }) => ({ n: data.n, doubled: data.n * 2 });
 type Validation = "off" | "on";
 
 /** Library side of scenario 1: one env with a pass-through spec and a zod spec. */
-export function createStreamBench(envOptions: LiveEnvOptions = {}) {
+function createStreamBench(envOptions: LiveEnvOptions = {}) {
   const env = LiveEnv.create({ projectId: "bench-stream", ...envOptions });
   const specs = {
     off: JobSpec.define({ name: "stream-off", input: passThrough, output: passThrough }),

@@ -20,8 +20,10 @@ export interface ResultRow {
   ratio: number | undefined;
   /** The same ratio by wall time (noisier on a shared machine). */
   wallRatio?: number;
+  /** The target, or what the row is when it has none: "(reference)" for a baseline shown for context. */
   target: string;
-  pass: boolean;
+  /** Whether the target is met; absent on a row without a target. */
+  pass?: boolean;
 }
 
 /**
@@ -31,6 +33,19 @@ export interface ResultRow {
 export const passThrough: StandardSchemaV1<any, any> = {
   "~standard": { version: 1, vendor: "bench", validate: (value: unknown) => ({ value }) },
 };
+
+/**
+ * What a baseline's validation does: `schema`'s Standard Schema check of
+ * `value`, its (possibly transformed) value, an error on issues. Without a
+ * schema ("validation off") the value as is.
+ */
+export function validate<T>(schema: StandardSchemaV1<unknown, T> | undefined, value: unknown): T {
+  if (!schema) return value as T;
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) throw new Error("the baselines validate synchronously; this schema is async");
+  if (result.issues) throw new Error(`invalid: ${result.issues[0]?.message}`);
+  return result.value;
+}
 
 /** Cost of one call, in ns: CPU time of the process (steady on a shared machine) and wall time. */
 export interface Timing {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { build } from "tsup";
 
@@ -10,10 +11,13 @@ import { build } from "tsup";
  * under tsx as is.
  */
 const fromSource = process.argv.includes("--src");
-const outDir = fileURLToPath(new URL("../node_modules/.cache/liveworker-bench/", import.meta.url));
+const root = fileURLToPath(new URL("../", import.meta.url));
+// One build folder per checkout: worktrees may share one node_modules, and
+// two benches building into one folder would measure each other's src/.
+const checkout = createHash("sha256").update(root).digest("hex").slice(0, 12);
+const outDir = fileURLToPath(new URL(`../node_modules/.cache/liveworker-bench/${checkout}/`, import.meta.url));
 
 async function buildLibrary(): Promise<void> {
-  const root = fileURLToPath(new URL("../", import.meta.url));
   await build({
     config: false,
     entry: { index: `${root}src/index.ts`, machines: `${root}machines/index.ts`, redis: `${root}src/redis/index.ts` },

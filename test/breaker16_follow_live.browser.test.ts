@@ -45,6 +45,8 @@ describe("breaker16: follow live after a zoom", () => {
         const track = (await page.locator(`${row} .track`).boundingBox())!;
         await page.mouse.move(track.x + track.width - 2, track.y + track.height / 2);
         for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -100);
+        // Wheel zooms redraw on the next frame.
+        await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
         const zoomed = await axisSpanMs(page);
         expect(zoomed).toBeLessThan(2_000);
         expect(await page.isChecked("#follow")).toBe(false);

@@ -71,6 +71,8 @@ describe("offline viewer in a browser", () => {
         const track = await page.locator(`${row} .track`).boundingBox();
         await page.mouse.move(track!.x + track!.width / 2, track!.y + track!.height / 2);
         for (let i = 0; i < 12; i++) await page.mouse.wheel(0, 100);
+        // Wheel zooms redraw on the next frame: wait for it, so the band checked is the one drawn.
+        await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
         const onTop = await page.$eval(`${row} .band[data-state="error"]`, (band) => {
           const box = band.getBoundingClientRect();
           return band.ownerDocument.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === band;
@@ -271,6 +273,8 @@ describe("offline viewer in a browser", () => {
         const washTrack = await page.locator(`${washRow} .track`).boundingBox();
         await page.mouse.move(washTrack!.x + washTrack!.width / 2, washTrack!.y + washTrack!.height / 2);
         for (let i = 0; i < 12; i++) await page.mouse.wheel(0, 100);
+        // Wheel zooms redraw on the next frame: wait for it, so the band checked is the one drawn.
+        await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
         const restarting = await page.$eval(`${washRow} .band[data-state="restarting"]`, (band) => {
           const box = band.getBoundingClientRect();
           return band.ownerDocument.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === band;

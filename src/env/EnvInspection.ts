@@ -6,64 +6,42 @@ import type { CallbackGuard } from "./CallbackGuard.js";
 import type { EnvRunner } from "./EnvRunner.js";
 
 /**
- * Who watches an env's jobs: the user's `inspect` (given at creation) and
- * observers attached later (a viewer), fed the XState inspection events of
- * this process's jobs; a viewer also follows the lifecycle events of jobs
- * queued or run by other processes. Every callback is guarded:
- * one that throws never breaks a job.
+ * Who watches an env's jobs: the user's `inspect` (given at creation), fed
+ * the XState inspection events of this process's jobs; and viewers, which
+ * read the running jobs' actors when they open and then follow the jobs'
+ * lifecycle events (every job of the env, this process's or another's).
+ * Every callback is guarded: one that throws never breaks a job.
  */
 export class EnvInspection {
-  /** Observers attached after creation (`observe`): new jobs get them too. */
-  private readonly late = new Set<(event: InspectionEvent) => void>();
+  private readonly inspect: ((event: InspectionEvent) => void) | undefined;
 
   constructor(
-    private readonly user: ((event: InspectionEvent) => void) | undefined,
+    user: ((event: InspectionEvent) => void) | undefined,
     private readonly guard: CallbackGuard,
     private readonly runner: EnvRunner,
     private readonly backend: Backend,
-  ) {}
+  ) {
+    this.inspect = user ? (event: InspectionEvent) => user(toInspectable(event)) : undefined;
+  }
 
-  /**
-   * Sends the XState inspection events of every job, running or to come,
-   * to `observer` until `stop()`. Returns the running jobs' root actors so
-   * the observer can read their current state.
-   */
-  observe(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
-    const guarded = (event: InspectionEvent) => this.guard.call(observer, toInspectable(event), "an inspection observer");
-    const running = this.runner.inspectRunning(guarded);
-    this.late.add(observer);
-    return {
-      roots: running.roots,
-      stop: () => {
-        this.late.delete(observer);
-        running.stop();
-      },
-    };
+  /** The root actors of the jobs running in this process: a viewer reads their state when it opens. */
+  runningRoots(): AnyActorRef[] {
+    return this.runner.jobs().map((job) => job.actor);
   }
 
   /**
    * The lifecycle events of every job of the env: on a shared backend from the
    * oldest event the env keeps (a viewer opened late shows jobs already running
-   * elsewhere), on a backend of this process alone from now on. A viewer needs
-   * them for what no actor of this process shows: jobs other processes run, and
-   * jobs still queued (their actor is made when they start).
+   * elsewhere), on a backend of this process alone from now on. A viewer follows
+   * every job through them, this process's too: they are made for every job
+   * anyway, while XState inspection would cost each job a quarter of its CPU.
    */
   observeLifecycle(listener: (event: LifecycleEvent) => void): () => void {
     return this.backend.events.subscribe((event) => this.guard.call(listener, event, "an inspection observer"), { replay: true });
   }
 
-  /** The `inspect` a new job's actor gets: undefined when nobody inspects. Never throws. */
+  /** The `inspect` a new job's actor gets: the user's (its events made inspectable), or undefined. Never throws. */
   forNewJob(): ((event: InspectionEvent) => void) | undefined {
-    if (!this.user && this.late.size === 0) return undefined;
-    const user = this.user;
-    const attached = [...this.late];
-    return (event: InspectionEvent) => {
-      const inspectable = toInspectable(event);
-      user?.(inspectable);
-      // A viewer closed since this job started is skipped.
-      for (const observer of attached) {
-        if (this.late.has(observer)) this.guard.call(observer, inspectable, "an inspection observer");
-      }
-    };
+    return this.inspect;
   }
 }

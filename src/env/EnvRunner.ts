@@ -1,4 +1,3 @@
-import type { AnyActorRef, InspectionEvent } from "xstate";
 import { ConfigurationError, describeError } from "../errors.js";
 import type { Backend, JobLease, JobRecord, QueueConsumer } from "../backend/Backend.js";
 import { JobRuntime } from "../job/JobRuntime.js";
@@ -147,13 +146,6 @@ export class EnvRunner {
     this.unwatch();
     for (const consumer of this.consumers.values()) consumer.close();
     this.consumers.clear();
-  }
-
-  /** Root actors of the jobs running here, and a way to attach an inspection observer to each. */
-  inspectRunning(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
-    const jobs = this.jobs();
-    const subscriptions = jobs.map((job) => job.actor.system.inspect(observer));
-    return { roots: jobs.map((job) => job.actor), stop: () => subscriptions.forEach((s) => s.unsubscribe()) };
   }
 
   /** Fails a job this env cannot run (it never started). */

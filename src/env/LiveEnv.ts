@@ -209,9 +209,9 @@ export class LiveEnv {
     return viewer;
   }
 
-  /** @internal Sends the XState inspection events of every job, running or to come, to `observer` until `stop()` (`EnvInspection.observe`). */
-  observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void } {
-    return this.inspection.observe(observer);
+  /** @internal The root actors of the jobs running here (a viewer reads their state when it opens). */
+  runningRoots(): AnyActorRef[] {
+    return this.inspection.runningRoots();
   }
 
   /** @internal Every job's lifecycle events, for a viewer (`EnvInspection.observeLifecycle`). */

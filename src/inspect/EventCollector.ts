@@ -70,6 +70,8 @@ export class EventCollector {
   private readonly now: () => number;
   private readonly actors = new Map<string, ActorRecord>();
   private log: TransitionRecord[] = [];
+  /** How many of `log`'s transitions each actor has. */
+  private readonly retained = new Map<string, number>();
   private seq = 0;
   private changedActors = new Set<string>();
   private newTransitions: TransitionRecord[] = [];
@@ -78,7 +80,7 @@ export class EventCollector {
   private readonly local = new Set<string>();
   /** When the first worker of a still `queued` job was seen (its job's start), by job id. */
   private readonly spawnedAt = new Map<string, number>();
-  /** Job actors known from lifecycle events only (queued here, or run by another process). */
+  /** Job actors known from lifecycle events (and not from `observe`): every job, when the collector follows lifecycle events only. */
   private readonly remote = new Set<string>();
   /** Backoffs of other processes' restarts (`worker.restart`, which comes before its `recovering`), by worker id. */
   private readonly grantedBackoff = new Map<string, number>();
@@ -91,11 +93,15 @@ export class EventCollector {
     this.now = options.now ?? Date.now;
   }
 
-  /** Feeds one XState inspection event (use as an `inspect` function). */
+  /**
+   * Feeds one XState inspection event (use as an `inspect` function): raw, as
+   * XState makes it, or as an env's `inspect` gets it (workers named by their
+   * system id, errors serialised).
+   */
   observe(event: InspectionEvent): void {
     // `@xstate.actor` comes before the actor has a snapshot; its first `@xstate.snapshot` follows at start.
     if (event.type !== "@xstate.snapshot") return;
-    const actorRef = event.actorRef as AnyActorRef;
+    const actorRef = readableActor(event.actorRef as AnyActorRef);
     const kind = kindOf(actorRef.id);
     if (!kind) return;
     this.local.add(actorRef.id);
@@ -129,15 +135,17 @@ export class EventCollector {
     }
   }
 
-  /** Records a job actor that was already running (and its workers) when the collector attached. */
+  /**
+   * Records a job actor that was already running (and its workers) when the
+   * collector attached: their states now. Their lifecycle events
+   * (`observeLifecycle`) move them on from there.
+   */
   seed(root: AnyActorRef): void {
     // Named as inspection events name it (a worker's system id), so its later events find this record.
     const actor = readableActor(root);
     const kind = kindOf(actor.id);
     if (!kind) return;
     const snapshot = actor.getSnapshot() as SnapshotLike;
-    this.local.add(actor.id);
-    this.remote.delete(actor.id);
     this.record(actor, kind, snapshot);
     for (const child of Object.values(snapshot.children ?? {})) if (child) this.seed(child);
   }
@@ -147,7 +155,7 @@ export class EventCollector {
     return this.now();
   }
 
-  /** Ids of the job actors known from lifecycle events only (queued here, or run by another process), still retained. */
+  /** Ids of the job actors known from lifecycle events (not from `observe`), still retained. */
   remoteJobs(): string[] {
     return [...this.remote];
   }
@@ -238,29 +246,47 @@ export class EventCollector {
         ...(backoffMs !== undefined ? { backoffMs } : {}),
       };
       this.log.push(transition);
+      this.retained.set(id, (this.retained.get(id) ?? 0) + 1);
       this.newTransitions.push(transition);
       if (this.newTransitions.length > this.maxEvents) this.newTransitions.splice(0, this.newTransitions.length - this.maxEvents);
       this.trim();
+    } else if (record.status !== "active" && !this.retained.has(id)) {
+      // Ended without a change of state, its own changes already dropped: nothing mentions it any more.
+      this.forget(id);
     }
     for (const listener of this.listeners) listener();
   }
 
-  /** Drops the oldest tenth past the cap at once, so trimming costs O(1) amortised. */
+  /**
+   * Drops the oldest tenth past the cap at once, and the ended actors only
+   * they mentioned: O(transitions dropped), with a count of retained
+   * transitions per actor (a scan of every actor and transition at each trim
+   * cost the viewer a twentieth of a short job's CPU).
+   */
   private trim(): void {
     if (this.log.length <= this.maxEvents) return;
-    const keep = Math.floor(this.maxEvents * 0.9);
-    this.log = this.log.slice(this.log.length - keep);
-    const mentioned = new Set(this.log.map((t) => t.actorId));
-    for (const [id, record] of this.actors) {
-      if (record.status !== "active" && !mentioned.has(id)) {
-        this.actors.delete(id);
-        this.local.delete(id);
-        this.remote.delete(id);
-        this.grantedBackoff.delete(id);
-        this.spawnedAt.delete(id);
+    const drop = this.log.length - Math.floor(this.maxEvents * 0.9);
+    for (let i = 0; i < drop; i++) {
+      const id = this.log[i]!.actorId;
+      const left = this.retained.get(id)! - 1;
+      if (left > 0) {
+        this.retained.set(id, left);
+        continue;
       }
+      this.retained.delete(id);
+      if (this.actors.get(id)?.status !== "active") this.forget(id);
     }
+    this.log = this.log.slice(drop);
   }
+
+  private forget(id: string): void {
+    this.actors.delete(id);
+    this.local.delete(id);
+    this.remote.delete(id);
+    this.grantedBackoff.delete(id);
+    this.spawnedAt.delete(id);
+  }
+
 }
 
 interface SnapshotLike {

@@ -85,10 +85,17 @@ function withReadableName(event: InspectionEvent): InspectionEvent {
   return named === event.actorRef ? event : ({ ...event, actorRef: named } as InspectionEvent);
 }
 
+/** Each worker actor's renamed view, made once. */
+const readable = new WeakMap<AnyActorRef, AnyActorRef>();
+
 /** `ref` presented under its system id (`worker:<worker>/<jobId>`), as inspection events name it; `ref` itself when that is its id. */
 export function readableActor(ref: AnyActorRef): AnyActorRef {
+  const known = readable.get(ref);
+  if (known) return known;
   // `options.systemId`: XState announces an actor (`@xstate.actor`) before it sets `systemId`.
   const systemId = (ref as { systemId?: string }).systemId ?? (ref as { options?: { systemId?: string } }).options?.systemId;
   if (!systemId || systemId === ref.id) return ref;
-  return Object.create(ref, { id: { value: systemId, enumerable: true } }) as AnyActorRef;
+  const named = Object.create(ref, { id: { value: systemId, enumerable: true } }) as AnyActorRef;
+  readable.set(ref, named);
+  return named;
 }

@@ -1,4 +1,4 @@
-import type { AnyActorRef, InspectionEvent } from "xstate";
+import type { AnyActorRef } from "xstate";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { LifecycleEvent } from "../backend/events.js";
@@ -12,13 +12,10 @@ export interface InspectableEnv {
   readonly clock: Clock;
   /** Guarded: its methods never throw. */
   readonly logger: Logger;
+  /** The root actors of the jobs running in this process (read once, when the viewer opens). */
+  runningRoots(): AnyActorRef[];
   /**
-   * Sends the inspection events of every job, running or to come, to
-   * `observer` until `stop()`; `roots` are the running jobs' root actors.
-   */
-  observeInspection(observer: (event: InspectionEvent) => void): { roots: AnyActorRef[]; stop: () => void };
-  /**
-   * Sends the lifecycle events of every job of the env (queued ones, and
+   * Sends the lifecycle events of every job of the env (this process's and
    * those other processes run) to `listener` until the returned function is
    * called; undefined when there are none to follow.
    */
@@ -32,32 +29,25 @@ export interface InspectableEnv {
 }
 
 /**
- * Attaches a collector to every job of `env` (running ones and those to come)
- * and serves the viewer. Closing the viewer detaches it: the env goes back to
- * doing no inspection work. Called through `env.serveInspector`.
+ * Serves the viewer of every job of `env` (running ones and those to come):
+ * its collector reads the running jobs' actors once, then follows the jobs'
+ * lifecycle events, which every job makes anyway (no XState inspection: a
+ * do-nothing inspector alone costs a short job about a quarter of its CPU).
+ * Closing the viewer unsubscribes it. Called through `env.serveInspector`.
  *
  * @throws ConfigurationError / ValidationError for bad options, before anything is attached or opened.
  */
 export async function serveEnvInspector(env: InspectableEnv, options: InspectorServerOptions = {}): Promise<InspectorServer> {
   const resolved = resolveInspectorServerOptions(options);
   const collector = new EventCollector({ maxEvents: resolved.maxEvents, now: () => env.clock.now() });
-  const observe = (event: Parameters<EventCollector["observe"]>[0]) => {
-    // An inspection observer that throws would fail the job it observes; the viewer must never do that.
-    try {
-      collector.observe(event);
-    } catch (error) {
-      guarded(() => env.logger.error("the inspector viewer failed to record an event", { error: String(error) }));
-    }
-  };
   const onSlowClientDropped = (backlogBytes: number) =>
     guarded(() =>
       env.logger.warn(
         `the inspector viewer dropped a page that stopped reading (${backlogBytes} bytes unread, limit ${resolved.maxClientBacklogBytes}); reloading the page reconnects it`,
       ),
     );
-  const observation = env.observeInspection(observe);
-  for (const root of observation.roots) collector.seed(root);
-  // Queued jobs (no actor yet) and jobs other processes run reach this viewer as lifecycle events.
+  // Jobs running here when the viewer opens: their actors' states now; then every job's lifecycle events.
+  for (const root of env.runningRoots()) collector.seed(root);
   const stopLifecycle = env.observeLifecycle((event) => {
     try {
       collector.observeLifecycle(event);
@@ -65,10 +55,7 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
       guarded(() => env.logger.error("the inspector viewer failed to record an event", { error: String(error) }));
     }
   });
-  const stop = () => {
-    observation.stop();
-    stopLifecycle?.();
-  };
+  const stop = () => stopLifecycle?.();
   try {
     const server = await startInspectorServer(collector, resolved, { onSlowClientDropped, flows: () => withRemoteFlows(env, collector), jobOptions: (jobId) => env.jobOptionsHere(jobId) });
     return {

@@ -9,7 +9,8 @@ export interface StreamLimits {
   /**
    * Writers wait (`append` returns a pending promise) while the slowest
    * reader (outputs) or the consumer's acknowledgements (inputs) are this
-   * many messages behind. Default 1024.
+   * many messages behind. Default 1024. A backend may keep them waiting
+   * until the lag fell further (memory: to half the mark).
    */
   highWaterMark: number;
   /**

@@ -27,6 +27,8 @@ export class MemoryJobStream implements JobStream {
   private readonly copy: ((data: unknown, where: string) => unknown) | undefined;
   private readonly copyError: ((error: unknown) => unknown) | undefined;
   private readonly highWaterMark: number;
+  /** Waiting writers resume once the slowest cursor is at most this far behind: half the mark. */
+  private readonly resumeLag: number;
   private readonly historyLimit: number;
   private watchedReader: WaitCanceller | undefined;
   private watchedWriter: WaitCanceller | undefined;
@@ -59,6 +61,9 @@ export class MemoryJobStream implements JobStream {
     this.copy = copy;
     this.copyError = copyError;
     this.highWaterMark = options.highWaterMark;
+    // Waking writers at half the mark, not one message below it, lets a writer that keeps
+    // up with a slower reader go on for half the mark per wait instead of one message.
+    this.resumeLag = Math.floor(options.highWaterMark / 2);
     // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
     this.historyLimit = key.role === "output" ? options.historyLimit : 0;
     if (key.role === "input") this.acknowledged = this.openCursor(0);
@@ -145,9 +150,9 @@ export class MemoryJobStream implements JobStream {
   }
 
   /**
-   * Resolves once the slowest cursor is below the high-water mark or the
-   * stream closed: writers are woken exactly then, so one promise per wait
-   * suffices. A writer whose canceller fires rejects at once with its reason.
+   * Resolves once the slowest cursor is at most half the high-water mark
+   * behind, or the stream closed: writers are woken exactly then, so one
+   * promise per wait suffices. A writer whose canceller fires rejects at once with its reason.
    */
   private waitForSpace(canceller?: WaitCanceller): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -193,7 +198,7 @@ export class MemoryJobStream implements JobStream {
 
   private afterAdvance(): void {
     this.trim();
-    if (this.spaceWaiters !== undefined && this.lag() < this.highWaterMark) this.wakeWriters();
+    if (this.spaceWaiters !== undefined && this.lag() <= this.resumeLag) this.wakeWriters();
   }
 
   /** @internal The message at `offset`, or the first kept after it; undefined when not written yet. */
@@ -242,7 +247,7 @@ export class MemoryJobStream implements JobStream {
     const waiters = this.spaceWaiters;
     if (!waiters) return;
     this.spaceWaiters = undefined;
-    const room = this.closed !== undefined || this.lag() < this.highWaterMark;
+    const room = this.closed !== undefined || this.lag() <= this.resumeLag;
     for (const waiter of waiters) {
       if (waiter.canceller?.cancelled) waiter.reject(waiter.canceller.cancelReason);
       else if (room) waiter.resolve();

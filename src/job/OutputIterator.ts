@@ -27,22 +27,42 @@ export class OutputIterator implements AsyncIterableIterator<OutputMessage<unkno
     try {
       const ready = this.reader.nextNow();
       if (ready) return Promise.resolve(this.resultOf(ready));
-      const read = this.reader.next().then(
-        (this.resume ??= (message) => this.resultOf(message)),
-        (this.fail ??= (error: unknown) => {
-          this.close();
-          throw error;
-        }),
-      );
-      return track ? this.order.hold(read) : read;
+      if (!track) return this.reader.next().then(this.continuation(false), this.failure(false));
+      return this.order.hold(this.reader.next().then(this.continuation(true), this.failure(true)));
     } catch (error) {
       this.close();
       return Promise.reject(error);
     }
   }
 
-  // Continuations of a `next` that waited: one pair per iterator, not per wait.
+  /** Continues a `next` that waited; a held one (`track`) first lets later calls through. Made once per iterator, not per wait. */
+  private continuation(track: boolean): (message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>> {
+    if (track) {
+      return (this.resumeHeld ??= (message) => {
+        this.order.release();
+        return this.resultOf(message);
+      });
+    }
+    return (this.resume ??= (message) => this.resultOf(message));
+  }
+
+  private failure(track: boolean): (error: unknown) => never {
+    if (track) {
+      return (this.failHeld ??= (error: unknown) => {
+        this.order.release();
+        this.close();
+        throw error;
+      });
+    }
+    return (this.fail ??= (error: unknown) => {
+      this.close();
+      throw error;
+    });
+  }
+
+  private resumeHeld: ((message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
   private resume: ((message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
+  private failHeld: ((error: unknown) => never) | undefined;
   private fail: ((error: unknown) => never) | undefined;
 
   private resultOf(message: StreamMessage | undefined): IteratorResult<OutputMessage<unknown>> {

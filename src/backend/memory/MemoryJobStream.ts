@@ -139,11 +139,6 @@ export class MemoryJobStream implements JobStream {
     return this.copyError ? this.copyError(error) : error;
   }
 
-  /** @internal True in copying mode: each reader gets copies of its own. */
-  get copies(): boolean {
-    return this.copy !== undefined;
-  }
-
   /** @internal Acknowledges up to `position`. */
   acknowledge(position: number): void {
     this.advance(this.acknowledged!, position);
@@ -209,17 +204,25 @@ export class MemoryJobStream implements JobStream {
   }
 
   /**
-   * @internal The first kept message at or after `offset`, waiting for one.
-   * Resolves `undefined` at a normal end, rejects with the stream's error or
-   * the canceller's reason once it fires.
+   * @internal The first kept message at or after `offset` (as `deliver`
+   * gives it), waiting for one; `cursor` (a reader's) moves past it as it is
+   * given. Resolves `undefined` at a normal end, rejects with the stream's
+   * error or the canceller's reason once it fires.
    */
-  read(offset: number, canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+  read(offset: number, canceller?: WaitCanceller, cursor?: Cursor): Promise<StreamMessage | undefined> {
     if (canceller?.cancelled) return Promise.reject(canceller.cancelReason);
     const message = this.at(offset);
-    if (message) return Promise.resolve(message);
+    if (message) return Promise.resolve(this.give(message, cursor));
     if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.failure()) : ENDED;
     if (canceller) this.watch(canceller);
-    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, resolve, reject)));
+    // One promise per wait: the waiter takes the message itself when it comes (no continuation).
+    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, cursor, resolve, reject)));
+  }
+
+  /** @internal Gives `message` to a read: moves `cursor` (a reader's) past it, and delivers it. */
+  give(message: StreamMessage, cursor: Cursor | undefined): StreamMessage {
+    if (cursor) this.advance(cursor, message.offset + 1);
+    return this.deliver(message);
   }
 
   /** Wakes this stream's readers when `canceller` fires: one wake-up per canceller, not per read. */
@@ -289,16 +292,8 @@ class MemoryReader implements StreamReader {
   }
 
   next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
-    const ready = this.nextNow();
-    if (ready) return Promise.resolve(ready);
-    return this.stream.read(this.cursor.position, canceller).then((this.took ??= (message) => {
-      if (message) this.stream.advance(this.cursor, message.offset + 1);
-      return this.stream.deliver(message);
-    }));
+    return this.stream.read(this.cursor.position, canceller, this.cursor);
   }
-
-  // One continuation per reader, not per wait.
-  private took: ((message: StreamMessage | undefined) => StreamMessage | undefined) | undefined;
 
   close(): void {
     this.stream.closeCursor(this.cursor);
@@ -323,8 +318,7 @@ export class MemoryConsumer implements StreamConsumer {
   }
 
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
-    const read = this.stream.read(this.position, canceller);
-    return this.stream.copies ? read.then((message) => this.stream.deliver(message)) : read;
+    return this.stream.read(this.position, canceller);
   }
 
   take(message: StreamMessage): void {
@@ -359,6 +353,7 @@ class PendingRead {
     private readonly stream: MemoryJobStream,
     private readonly offset: number,
     private readonly canceller: WaitCanceller | undefined,
+    private readonly cursor: Cursor | undefined,
     private readonly resolve: (message: StreamMessage | undefined) => void,
     private readonly reject: (error: unknown) => void,
   ) {}
@@ -375,9 +370,18 @@ class PendingRead {
     const closed = this.stream.closed;
     if (!message && !closed) return false;
     this.settled = true;
-    if (message) this.resolve(message);
+    if (message) this.give(message);
     else if (closed!.error !== undefined) this.reject(this.stream.failure());
     else this.resolve(undefined);
     return true;
+  }
+
+  /** Runs inside the writer's append: a copy that throws (it cannot: the stored message is a copy already) rejects this read only. */
+  private give(message: StreamMessage): void {
+    try {
+      this.resolve(this.stream.give(message, this.cursor));
+    } catch (error) {
+      this.reject(error);
+    }
   }
 }

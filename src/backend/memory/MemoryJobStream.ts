@@ -39,6 +39,9 @@ export class MemoryJobStream implements JobStream {
   private nextOffset = 0;
   // Created on first use, exactly sized: most streams of an idle job have no waiter at all.
   private readWaiters: PendingRead[] | undefined;
+  /** Readers waiting through `whenReady`: one in a slot (the usual case: no array per wait), more in a list. */
+  private readyWaker: (() => void) | undefined;
+  private readyWakers: Array<() => void> | undefined;
   private spaceWaiters: SpaceWaiter[] | undefined;
   /** Copied on change (cursors open and close rarely, and are scanned per message). */
   private cursors: readonly Cursor[] = NO_CURSORS;
@@ -91,7 +94,7 @@ export class MemoryJobStream implements JobStream {
     this.buffer.push(message);
     this.newestMessage = message;
     this.trim();
-    if (this.readWaiters !== undefined) this.wakeReaders();
+    if (this.readWaiters !== undefined || this.readyWaker !== undefined) this.wakeReaders();
     return this.lag() >= this.highWaterMark ? this.waitForSpace(guard) : APPENDED;
   }
 
@@ -233,12 +236,29 @@ export class MemoryJobStream implements JobStream {
     canceller.onCancel(() => this.wakeReaders());
   }
 
+  /** @internal Calls `wake` once a message at or after `offset` is there, the stream closed, or `canceller` fired (see `StreamReader.whenReady`). */
+  whenReady(offset: number, wake: () => void, canceller?: WaitCanceller): void {
+    if (this.closed !== undefined || canceller?.cancelled || this.at(offset) !== undefined) return wake();
+    if (canceller) this.watch(canceller);
+    if (this.readyWaker === undefined) this.readyWaker = wake;
+    else (this.readyWakers ??= []).push(wake);
+  }
+
   private waitForData(pending: PendingRead): void {
     if (this.readWaiters) this.readWaiters.push(pending);
     else this.readWaiters = [pending];
   }
 
   private wakeReaders(): void {
+    const waker = this.readyWaker;
+    if (waker !== undefined) {
+      // Every waiting reader is at the end of the stream: whatever woke one wakes them all.
+      const wakers = this.readyWakers;
+      this.readyWaker = undefined;
+      this.readyWakers = undefined;
+      waker();
+      if (wakers) for (const wake of wakers) wake();
+    }
     const waiters = this.readWaiters;
     if (!waiters) return;
     this.readWaiters = undefined;
@@ -293,6 +313,10 @@ class MemoryReader implements StreamReader {
 
   next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
     return this.stream.read(this.cursor.position, canceller, this.cursor);
+  }
+
+  whenReady(wake: () => void, canceller?: WaitCanceller): void {
+    this.stream.whenReady(this.cursor.position, wake, canceller);
   }
 
   close(): void {

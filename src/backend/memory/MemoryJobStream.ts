@@ -1,4 +1,5 @@
 import { streamLabel } from "../streamLabel.js";
+import { MessageRing } from "./MessageRing.js";
 import { StreamClosedError } from "../../errors.js";
 import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamMessage, type StreamOptions, type StreamReader, type WaitCanceller, type WriteGuard } from "../Backend.js";
 
@@ -21,7 +22,7 @@ interface Cursor {
  * retention and backpressure. Data never becomes an XState event: writers
  * append here and readers wait here directly.
  */
-export class MemoryJobStream implements JobStream {
+export class MemoryJobStream extends MessageRing implements JobStream {
   private labelText: string | undefined;
   private readonly now: (() => number) | undefined;
   private readonly copy: ((data: unknown, where: string) => unknown) | undefined;
@@ -33,10 +34,6 @@ export class MemoryJobStream implements JobStream {
   private watchedReader: WaitCanceller | undefined;
   private watchedWriter: WaitCanceller | undefined;
   private newestMessage: StreamMessage | undefined;
-  private buffer: Array<StreamMessage | undefined> = [];
-  private head = 0;
-  private baseOffset = 0;
-  private nextOffset = 0;
   // Created on first use, exactly sized: most streams of an idle job have no waiter at all.
   private readWaiters: PendingRead[] | undefined;
   /** Readers waiting through `whenReady`: one in a slot (the usual case: no array per wait), more in a list. */
@@ -60,6 +57,7 @@ export class MemoryJobStream implements JobStream {
     copy: ((data: unknown, where: string) => unknown) | undefined,
     copyError?: (error: unknown) => unknown,
   ) {
+    super();
     this.now = options.now;
     this.copy = copy;
     this.copyError = copyError;
@@ -88,10 +86,10 @@ export class MemoryJobStream implements JobStream {
     const message: StreamMessage = {
       data: this.copy ? this.copy(data, `the message for ${this.label}`) : data,
       timestamp: this.now ? this.now() : 0,
-      offset: this.nextOffset++,
+      offset: this.nextOffset,
       order: appendOrder++,
     };
-    this.buffer.push(message);
+    this.keep(message);
     this.newestMessage = message;
     this.trim();
     if (this.readWaiters !== undefined || this.readyWaker !== undefined) this.wakeReaders();
@@ -199,13 +197,6 @@ export class MemoryJobStream implements JobStream {
     if (this.spaceWaiters !== undefined && this.lag() <= this.resumeLag) this.wakeWriters();
   }
 
-  /** @internal The message at `offset`, or the first kept after it; undefined when not written yet. */
-  at(offset: number): StreamMessage | undefined {
-    const from = offset < this.baseOffset ? this.baseOffset : offset;
-    if (from >= this.nextOffset) return undefined;
-    return this.buffer[this.head + from - this.baseOffset];
-  }
-
   /**
    * @internal The first kept message at or after `offset` (as `deliver`
    * gives it), waiting for one; `cursor` (a reader's) moves past it as it is
@@ -286,15 +277,7 @@ export class MemoryJobStream implements JobStream {
     const cursors = this.cursors;
     for (let i = 0; i < cursors.length; i++) if (cursors[i]!.position < keepFrom) keepFrom = cursors[i]!.position;
     if (keepFrom <= this.baseOffset) return;
-    const buffer = this.buffer;
-    let head = this.head;
-    for (let offset = this.baseOffset; offset < keepFrom; offset++) buffer[head++] = undefined;
-    this.baseOffset = keepFrom;
-    if (head > 64 && head * 2 > buffer.length) {
-      this.buffer = buffer.slice(head);
-      head = 0;
-    }
-    this.head = head;
+    this.dropBefore(keepFrom);
   }
 }
 

@@ -212,6 +212,26 @@ describe("writes keep call order", () => {
     expect((await reader.next()).done).toBe(true);
   });
 
+  it("concurrent next() calls on the processor's input made before any message came each get the next one", async () => {
+    const { env } = createTestEnv();
+    const spec = JobSpec.define({ name: name("order-input-waiting"), input: z.number(), output: z.number() });
+    spec.defineWorker({
+      liveEnv: env,
+      processor: async ({ input, output }) => {
+        const iterator = input[Symbol.asyncIterator]();
+        // All three wait: the job's input is empty when they are called.
+        const batch = await Promise.all([iterator.next(), iterator.next(), iterator.next()]);
+        for (const result of batch) await output.emit(result.done ? -1 : result.value);
+        for (let result = await iterator.next(); !result.done; result = await iterator.next()) await output.emit(result.value);
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await turns(20);
+    for (const n of [1, 2, 3, 4]) await job.input.feed(n);
+    await job.input.terminate();
+    expect(await collect(job.output)).toEqual([1, 2, 3, 4]);
+  });
+
   it("concurrent next() calls on the processor's input drop nothing and repeat nothing", async () => {
     const { env } = createTestEnv();
     const spec = JobSpec.define({ name: name("order-input-next"), input: z.number(), output: z.number() });

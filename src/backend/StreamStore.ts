@@ -9,7 +9,8 @@ export interface StreamLimits {
   /**
    * Writers wait (`append` returns a pending promise) while the slowest
    * reader (outputs) or the consumer's acknowledgements (inputs) are this
-   * many messages behind. Default 1024.
+   * many messages behind. Default 1024. A backend may keep them waiting
+   * until the lag fell further (memory: to half the mark).
    */
   highWaterMark: number;
   /**
@@ -173,6 +174,17 @@ export interface StreamReader {
    * end; rejects with the stream's error, or the canceller's reason once it fires.
    */
   next(canceller?: WaitCanceller): Promise<StreamMessage | undefined>;
+  /**
+   * Calls `wake` once, when `nextNow` has a message, or the stream ended or
+   * failed (`next` then settles at once), or `canceller` fired (`next`
+   * rejects at once): at once when one of these holds already. It may also
+   * come early (another reader's canceller fired): `nextNow` then has
+   * nothing and `next` waits as usual. A reader that waits for each message
+   * makes one promise per wait this way (a job's output reader: `wake`
+   * resolves it), where `next` and a continuation make two. Optional:
+   * without it, readers wait through `next`.
+   */
+  whenReady?(wake: () => void, canceller?: WaitCanceller): void;
   /** Lets go of the cursor (idempotent). */
   close(): void;
 }

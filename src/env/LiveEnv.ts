@@ -7,6 +7,7 @@ import { assertLogger, consoleLogger, guardLogger, type Logger } from "../logger
 import { rejectOnThrow } from "../thenable.js";
 import { DEFAULT_STREAM_LIMITS, type Backend, type StreamKey, type StreamLimits } from "../backend/Backend.js";
 import { createDefaultBackend } from "../backend/defaultBackend.js";
+import { stampNow } from "../stream/stampClock.js";
 import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { LiveJob } from "../job/LiveJob.js";
@@ -143,7 +144,8 @@ export class LiveEnv {
     this.specNames = new NameRegistry("JobSpec", projectId);
     this.flowNames = new NameRegistry("Liveflow", projectId);
     // Outputs are stamped by the env's clock; inputs carry 0. One options object each per env, not per stream.
-    const outputOptions = { ...this.limits, now: () => this.clock.now() };
+    // The system clock stamps through stampNow (a reading stamps a few messages under load); any other clock is read per message.
+    const outputOptions = { ...this.limits, now: this.clock === systemClock ? stampNow : () => this.clock.now() };
     const openStream = (key: StreamKey) => this.backend.streams.open(key, key.role === "output" ? outputOptions : this.limits);
     const guarded = (listener: LifecycleListener, what: string): LifecycleListener => (event) => this.guard.call(listener, event, what);
     this.client = new EnvClient(this.backend, this.clock, openStream, guarded, projectId);

@@ -196,8 +196,9 @@ export class LiveJob<I = any, O = any, S = unknown> {
       handles.set(tag, handle);
       return handle;
     };
-    // The per-message path: one call from `feed` to the default writer.
-    const writeDefault = (data: unknown) => this.writer("default").write(data);
+    // The per-message path: one call from `feed` to the default writer (found once: no lookup per message).
+    let defaultWriter: StreamWriter | undefined;
+    const writeDefault = (data: unknown) => (defaultWriter ??= this.writer("default")).write(data);
     return Object.assign(writerFor, {
       tag: "default",
       feed: (data: unknown) => rejectOnThrow(writeDefault, data),

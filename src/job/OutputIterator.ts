@@ -27,22 +27,76 @@ export class OutputIterator implements AsyncIterableIterator<OutputMessage<unkno
     try {
       const ready = this.reader.nextNow();
       if (ready) return Promise.resolve(this.resultOf(ready));
-      const read = this.reader.next().then(
-        (this.resume ??= (message) => this.resultOf(message)),
-        (this.fail ??= (error: unknown) => {
-          this.close();
-          throw error;
-        }),
-      );
-      return track ? this.order.hold(read) : read;
+      if (track && this.reader.whenReady) return this.waitReady();
+      if (!track) return this.reader.next().then(this.continuation(false), this.failure(false));
+      return this.order.hold(this.reader.next().then(this.continuation(true), this.failure(true)));
     } catch (error) {
       this.close();
       return Promise.reject(error);
     }
   }
 
-  // Continuations of a `next` that waited: one pair per iterator, not per wait.
+  /** A held wait through `whenReady`: one promise, resolved by `wake` with the message it takes. */
+  private waitReady(): Promise<IteratorResult<OutputMessage<unknown>>> {
+    const waiting = new Promise<IteratorResult<OutputMessage<unknown>>>((this.capture ??= (resolve, reject) => {
+      this.resolveWait = resolve;
+      this.rejectWait = reject;
+    }));
+    this.order.hold(waiting);
+    this.reader.whenReady!((this.wake ??= () => this.woken()));
+    return waiting;
+  }
+
+  /** The wait of `waitReady` is over: takes the message (else the end, the error, or an early wake: then `next` tells). */
+  private woken(): void {
+    const resolve = this.resolveWait!;
+    const reject = this.rejectWait!;
+    this.resolveWait = undefined;
+    this.rejectWait = undefined;
+    this.order.release();
+    try {
+      const message = this.reader.nextNow();
+      resolve(message ? this.resultOf(message) : this.reader.next().then(this.continuation(false), this.failure(false)));
+    } catch (error) {
+      this.close();
+      reject(error);
+    }
+  }
+
+  // Made once per iterator, not per wait.
+  private capture: ((resolve: (result: IteratorResult<OutputMessage<unknown>> | Promise<IteratorResult<OutputMessage<unknown>>>) => void, reject: (error: unknown) => void) => void) | undefined;
+  private wake: (() => void) | undefined;
+  private resolveWait: ((result: IteratorResult<OutputMessage<unknown>> | Promise<IteratorResult<OutputMessage<unknown>>>) => void) | undefined;
+  private rejectWait: ((error: unknown) => void) | undefined;
+
+  /** Continues a `next` that waited; a held one (`track`) first lets later calls through. Made once per iterator, not per wait. */
+  private continuation(track: boolean): (message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>> {
+    if (track) {
+      return (this.resumeHeld ??= (message) => {
+        this.order.release();
+        return this.resultOf(message);
+      });
+    }
+    return (this.resume ??= (message) => this.resultOf(message));
+  }
+
+  private failure(track: boolean): (error: unknown) => never {
+    if (track) {
+      return (this.failHeld ??= (error: unknown) => {
+        this.order.release();
+        this.close();
+        throw error;
+      });
+    }
+    return (this.fail ??= (error: unknown) => {
+      this.close();
+      throw error;
+    });
+  }
+
+  private resumeHeld: ((message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
   private resume: ((message: StreamMessage | undefined) => IteratorResult<OutputMessage<unknown>>) | undefined;
+  private failHeld: ((error: unknown) => never) | undefined;
   private fail: ((error: unknown) => never) | undefined;
 
   private resultOf(message: StreamMessage | undefined): IteratorResult<OutputMessage<unknown>> {

@@ -31,7 +31,12 @@ export type JobOptionsIn<Opt> = Opt extends Schema ? InferIn<Opt> : Record<strin
 /** What `for await` over an output yields. */
 export interface OutputMessage<T> {
   data: T;
-  /** When it was emitted, by the env's clock (ms since epoch). */
+  /**
+   * When it was emitted, by the env's clock (ms since epoch). With the
+   * system clock, messages emitted faster than one a millisecond share a
+   * reading, up to 16 in one turn of the event loop: a timestamp is then
+   * early by at most the time the messages before it in that run took.
+   */
   timestamp: number;
 }
 

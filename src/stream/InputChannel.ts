@@ -124,17 +124,8 @@ export class AttemptInputReader {
       if (ready) return Promise.resolve(this.resultOf(ready));
       const waiting = this.pending ?? this.consumer.peek(this.attempt);
       this.attempt.enterWait();
-      const result = waiting.then(
-        (this.resume ??= (message) => {
-          this.attempt.leaveWait();
-          return this.resultOf(message);
-        }),
-        (this.resumeFailed ??= (error: unknown) => {
-          this.attempt.leaveWait();
-          throw error;
-        }),
-      );
-      return track ? this.order.hold(result) : result;
+      if (!track) return waiting.then(this.continuation(false), this.failure(false));
+      return this.order.hold(waiting.then(this.continuation(true), this.failure(true)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -142,9 +133,39 @@ export class AttemptInputReader {
 
   private readonly order = new CallOrder<IteratorResult<unknown>>();
 
-  /** Continues a `next` that waited (one function per reader, not per wait). */
+  /** Continues a `next` that waited; a held one (`track`) first lets later calls through. Made once per reader, not per wait. */
+  private continuation(track: boolean): (message: StreamMessage | undefined) => IteratorResult<unknown> {
+    if (track) {
+      return (this.resumeHeld ??= (message) => {
+        this.order.release();
+        this.attempt.leaveWait();
+        return this.resultOf(message);
+      });
+    }
+    return (this.resume ??= (message) => {
+      this.attempt.leaveWait();
+      return this.resultOf(message);
+    });
+  }
+
+  private failure(track: boolean): (error: unknown) => never {
+    if (track) {
+      return (this.failHeld ??= (error: unknown) => {
+        this.order.release();
+        this.attempt.leaveWait();
+        throw error;
+      });
+    }
+    return (this.fail ??= (error: unknown) => {
+      this.attempt.leaveWait();
+      throw error;
+    });
+  }
+
+  private resumeHeld: ((message: StreamMessage | undefined) => IteratorResult<unknown>) | undefined;
   private resume: ((message: StreamMessage | undefined) => IteratorResult<unknown>) | undefined;
-  private resumeFailed: ((error: unknown) => never) | undefined;
+  private failHeld: ((error: unknown) => never) | undefined;
+  private fail: ((error: unknown) => never) | undefined;
 
   private resultOf(message: StreamMessage | undefined): IteratorResult<unknown> {
     if (message) return { done: false, value: this.take(message) };

@@ -21,9 +21,12 @@ class AttemptOutputs extends PerTag<TagEmitter> {
     super();
   }
 
+  /** The default tag's writer, looked up once (undefined: not yet, or the spec has no default output). */
+  private defaultWriter: StreamWriter | undefined;
+
   /** `output.emit(data)`: rejects with `UnknownTagError` when the spec has no default output. */
   emitDefault(data: unknown): Promise<void> {
-    const writer = this.writers.get("default");
+    const writer = (this.defaultWriter ??= this.writers.get("default"));
     if (!writer) return rejectOnThrow(() => this.emitterFor("default").emit(data));
     return this.emit(writer, data);
   }

@@ -1,4 +1,5 @@
 import { streamLabel } from "../streamLabel.js";
+import { MessageRing } from "./MessageRing.js";
 import { StreamClosedError } from "../../errors.js";
 import { APPENDED, type JobStream, type StreamConsumer, type StreamKey, type StreamMessage, type StreamOptions, type StreamReader, type WaitCanceller, type WriteGuard } from "../Backend.js";
 
@@ -21,22 +22,23 @@ interface Cursor {
  * retention and backpressure. Data never becomes an XState event: writers
  * append here and readers wait here directly.
  */
-export class MemoryJobStream implements JobStream {
+export class MemoryJobStream extends MessageRing implements JobStream {
   private labelText: string | undefined;
   private readonly now: (() => number) | undefined;
   private readonly copy: ((data: unknown, where: string) => unknown) | undefined;
   private readonly copyError: ((error: unknown) => unknown) | undefined;
   private readonly highWaterMark: number;
+  /** Waiting writers resume once the slowest cursor is at most this far behind: half the mark. */
+  private readonly resumeLag: number;
   private readonly historyLimit: number;
   private watchedReader: WaitCanceller | undefined;
   private watchedWriter: WaitCanceller | undefined;
   private newestMessage: StreamMessage | undefined;
-  private buffer: Array<StreamMessage | undefined> = [];
-  private head = 0;
-  private baseOffset = 0;
-  private nextOffset = 0;
   // Created on first use, exactly sized: most streams of an idle job have no waiter at all.
   private readWaiters: PendingRead[] | undefined;
+  /** Readers waiting through `whenReady`: one in a slot (the usual case: no array per wait), more in a list. */
+  private readyWaker: (() => void) | undefined;
+  private readyWakers: Array<() => void> | undefined;
   private spaceWaiters: SpaceWaiter[] | undefined;
   /** Copied on change (cursors open and close rarely, and are scanned per message). */
   private cursors: readonly Cursor[] = NO_CURSORS;
@@ -55,10 +57,14 @@ export class MemoryJobStream implements JobStream {
     copy: ((data: unknown, where: string) => unknown) | undefined,
     copyError?: (error: unknown) => unknown,
   ) {
+    super();
     this.now = options.now;
     this.copy = copy;
     this.copyError = copyError;
     this.highWaterMark = options.highWaterMark;
+    // Waking writers at half the mark, not one message below it, lets a writer that keeps
+    // up with a slower reader go on for half the mark per wait instead of one message.
+    this.resumeLag = Math.floor(options.highWaterMark / 2);
     // Inputs keep only unacknowledged messages: the acknowledged cursor pins them.
     this.historyLimit = key.role === "output" ? options.historyLimit : 0;
     if (key.role === "input") this.acknowledged = this.openCursor(0);
@@ -80,13 +86,13 @@ export class MemoryJobStream implements JobStream {
     const message: StreamMessage = {
       data: this.copy ? this.copy(data, `the message for ${this.label}`) : data,
       timestamp: this.now ? this.now() : 0,
-      offset: this.nextOffset++,
+      offset: this.nextOffset,
       order: appendOrder++,
     };
-    this.buffer.push(message);
+    this.keep(message);
     this.newestMessage = message;
     this.trim();
-    if (this.readWaiters !== undefined) this.wakeReaders();
+    if (this.readWaiters !== undefined || this.readyWaker !== undefined) this.wakeReaders();
     return this.lag() >= this.highWaterMark ? this.waitForSpace(guard) : APPENDED;
   }
 
@@ -134,20 +140,15 @@ export class MemoryJobStream implements JobStream {
     return this.copyError ? this.copyError(error) : error;
   }
 
-  /** @internal True in copying mode: each reader gets copies of its own. */
-  get copies(): boolean {
-    return this.copy !== undefined;
-  }
-
   /** @internal Acknowledges up to `position`. */
   acknowledge(position: number): void {
     this.advance(this.acknowledged!, position);
   }
 
   /**
-   * Resolves once the slowest cursor is below the high-water mark or the
-   * stream closed: writers are woken exactly then, so one promise per wait
-   * suffices. A writer whose canceller fires rejects at once with its reason.
+   * Resolves once the slowest cursor is at most half the high-water mark
+   * behind, or the stream closed: writers are woken exactly then, so one
+   * promise per wait suffices. A writer whose canceller fires rejects at once with its reason.
    */
   private waitForSpace(canceller?: WaitCanceller): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -193,28 +194,29 @@ export class MemoryJobStream implements JobStream {
 
   private afterAdvance(): void {
     this.trim();
-    if (this.spaceWaiters !== undefined && this.lag() < this.highWaterMark) this.wakeWriters();
-  }
-
-  /** @internal The message at `offset`, or the first kept after it; undefined when not written yet. */
-  at(offset: number): StreamMessage | undefined {
-    const from = offset < this.baseOffset ? this.baseOffset : offset;
-    if (from >= this.nextOffset) return undefined;
-    return this.buffer[this.head + from - this.baseOffset];
+    if (this.spaceWaiters !== undefined && this.lag() <= this.resumeLag) this.wakeWriters();
   }
 
   /**
-   * @internal The first kept message at or after `offset`, waiting for one.
-   * Resolves `undefined` at a normal end, rejects with the stream's error or
-   * the canceller's reason once it fires.
+   * @internal The first kept message at or after `offset` (as `deliver`
+   * gives it), waiting for one; `cursor` (a reader's) moves past it as it is
+   * given. Resolves `undefined` at a normal end, rejects with the stream's
+   * error or the canceller's reason once it fires.
    */
-  read(offset: number, canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
+  read(offset: number, canceller?: WaitCanceller, cursor?: Cursor): Promise<StreamMessage | undefined> {
     if (canceller?.cancelled) return Promise.reject(canceller.cancelReason);
     const message = this.at(offset);
-    if (message) return Promise.resolve(message);
+    if (message) return Promise.resolve(this.give(message, cursor));
     if (this.closed) return this.closed.error !== undefined ? Promise.reject(this.failure()) : ENDED;
     if (canceller) this.watch(canceller);
-    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, resolve, reject)));
+    // One promise per wait: the waiter takes the message itself when it comes (no continuation).
+    return new Promise((resolve, reject) => this.waitForData(new PendingRead(this, offset, canceller, cursor, resolve, reject)));
+  }
+
+  /** @internal Gives `message` to a read: moves `cursor` (a reader's) past it, and delivers it. */
+  give(message: StreamMessage, cursor: Cursor | undefined): StreamMessage {
+    if (cursor) this.advance(cursor, message.offset + 1);
+    return this.deliver(message);
   }
 
   /** Wakes this stream's readers when `canceller` fires: one wake-up per canceller, not per read. */
@@ -225,12 +227,29 @@ export class MemoryJobStream implements JobStream {
     canceller.onCancel(() => this.wakeReaders());
   }
 
+  /** @internal Calls `wake` once a message at or after `offset` is there, the stream closed, or `canceller` fired (see `StreamReader.whenReady`). */
+  whenReady(offset: number, wake: () => void, canceller?: WaitCanceller): void {
+    if (this.closed !== undefined || canceller?.cancelled || this.at(offset) !== undefined) return wake();
+    if (canceller) this.watch(canceller);
+    if (this.readyWaker === undefined) this.readyWaker = wake;
+    else (this.readyWakers ??= []).push(wake);
+  }
+
   private waitForData(pending: PendingRead): void {
     if (this.readWaiters) this.readWaiters.push(pending);
     else this.readWaiters = [pending];
   }
 
   private wakeReaders(): void {
+    const waker = this.readyWaker;
+    if (waker !== undefined) {
+      // Every waiting reader is at the end of the stream: whatever woke one wakes them all.
+      const wakers = this.readyWakers;
+      this.readyWaker = undefined;
+      this.readyWakers = undefined;
+      waker();
+      if (wakers) for (const wake of wakers) wake();
+    }
     const waiters = this.readWaiters;
     if (!waiters) return;
     this.readWaiters = undefined;
@@ -242,7 +261,7 @@ export class MemoryJobStream implements JobStream {
     const waiters = this.spaceWaiters;
     if (!waiters) return;
     this.spaceWaiters = undefined;
-    const room = this.closed !== undefined || this.lag() < this.highWaterMark;
+    const room = this.closed !== undefined || this.lag() <= this.resumeLag;
     for (const waiter of waiters) {
       if (waiter.canceller?.cancelled) waiter.reject(waiter.canceller.cancelReason);
       else if (room) waiter.resolve();
@@ -258,15 +277,7 @@ export class MemoryJobStream implements JobStream {
     const cursors = this.cursors;
     for (let i = 0; i < cursors.length; i++) if (cursors[i]!.position < keepFrom) keepFrom = cursors[i]!.position;
     if (keepFrom <= this.baseOffset) return;
-    const buffer = this.buffer;
-    let head = this.head;
-    for (let offset = this.baseOffset; offset < keepFrom; offset++) buffer[head++] = undefined;
-    this.baseOffset = keepFrom;
-    if (head > 64 && head * 2 > buffer.length) {
-      this.buffer = buffer.slice(head);
-      head = 0;
-    }
-    this.head = head;
+    this.dropBefore(keepFrom);
   }
 }
 
@@ -284,16 +295,12 @@ class MemoryReader implements StreamReader {
   }
 
   next(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
-    const ready = this.nextNow();
-    if (ready) return Promise.resolve(ready);
-    return this.stream.read(this.cursor.position, canceller).then((this.took ??= (message) => {
-      if (message) this.stream.advance(this.cursor, message.offset + 1);
-      return this.stream.deliver(message);
-    }));
+    return this.stream.read(this.cursor.position, canceller, this.cursor);
   }
 
-  // One continuation per reader, not per wait.
-  private took: ((message: StreamMessage | undefined) => StreamMessage | undefined) | undefined;
+  whenReady(wake: () => void, canceller?: WaitCanceller): void {
+    this.stream.whenReady(this.cursor.position, wake, canceller);
+  }
 
   close(): void {
     this.stream.closeCursor(this.cursor);
@@ -318,8 +325,7 @@ export class MemoryConsumer implements StreamConsumer {
   }
 
   peek(canceller?: WaitCanceller): Promise<StreamMessage | undefined> {
-    const read = this.stream.read(this.position, canceller);
-    return this.stream.copies ? read.then((message) => this.stream.deliver(message)) : read;
+    return this.stream.read(this.position, canceller);
   }
 
   take(message: StreamMessage): void {
@@ -354,6 +360,7 @@ class PendingRead {
     private readonly stream: MemoryJobStream,
     private readonly offset: number,
     private readonly canceller: WaitCanceller | undefined,
+    private readonly cursor: Cursor | undefined,
     private readonly resolve: (message: StreamMessage | undefined) => void,
     private readonly reject: (error: unknown) => void,
   ) {}
@@ -370,9 +377,18 @@ class PendingRead {
     const closed = this.stream.closed;
     if (!message && !closed) return false;
     this.settled = true;
-    if (message) this.resolve(message);
+    if (message) this.give(message);
     else if (closed!.error !== undefined) this.reject(this.stream.failure());
     else this.resolve(undefined);
     return true;
+  }
+
+  /** Runs inside the writer's append: a copy that throws (it cannot: the stored message is a copy already) rejects this read only. */
+  private give(message: StreamMessage): void {
+    try {
+      this.resolve(this.stream.give(message, this.cursor));
+    } catch (error) {
+      this.reject(error);
+    }
   }
 }

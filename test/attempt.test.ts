@@ -7,10 +7,12 @@ import { fromAttempt, type AttemptRun } from "../src/job/attemptActor.js";
 import type { AttemptInput } from "../machines/worker.js";
 
 const input: AttemptInput = { jobId: "j1", workerName: "chop", attempt: 1 };
+/** These attempts never log. */
+const noLogs = { attemptLogger: () => ({ debug() {}, info() {}, warn() {}, error() {} }) };
 
 describe("Attempt: its signal is made on first read", () => {
   it("a signal read before the attempt is abandoned aborts then, with AttemptAbandonedError", () => {
-    const attempt = new Attempt("chop", 1, systemClock, undefined);
+    const attempt = new Attempt("chop", 1, systemClock, undefined, noLogs);
     const signal = attempt.signal;
     expect(signal.aborted).toBe(false);
     attempt.abandon();
@@ -20,7 +22,7 @@ describe("Attempt: its signal is made on first read", () => {
   });
 
   it("a signal first read after the attempt was abandoned is already aborted, with the same reason", () => {
-    const attempt = new Attempt("chop", 2, systemClock, undefined);
+    const attempt = new Attempt("chop", 2, systemClock, undefined, noLogs);
     attempt.abandon();
     expect(attempt.signal.aborted).toBe(true);
     expect(attempt.signal.reason).toBe(attempt.cancelReason);
@@ -28,7 +30,7 @@ describe("Attempt: its signal is made on first read", () => {
   });
 
   it("stream waits registered with onCancel wake once, on abandon (or at once when already abandoned)", () => {
-    const attempt = new Attempt("chop", 1, systemClock, undefined);
+    const attempt = new Attempt("chop", 1, systemClock, undefined, noLogs);
     const woken: string[] = [];
     attempt.onCancel(() => woken.push("first"));
     attempt.abandon();

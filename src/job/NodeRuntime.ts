@@ -3,6 +3,7 @@ import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { Clock } from "../clock.js";
 import type { DisposeOutcome, InitContext, WorkerDefinition } from "../worker/options.js";
+import { withAttemptAccessors } from "../worker/attemptContext.js";
 import { StreamWriter } from "../stream/StreamWriter.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
@@ -117,13 +118,13 @@ export class NodeRuntime {
       const recorded = this.job.recorded();
       if (recorded) await recorded;
       attempt.assertLive();
-      const pending = Promise.resolve().then(() => def.init?.(this.initContext(attempt, input)));
+      const pending = Promise.resolve().then(() => def.init?.(this.initContext(attempt)));
       this.running = attempt.running = attempt.pendingInit = pending;
       let resources: unknown;
       try {
         resources = await pending;
       } catch (error) {
-        if (!attempt.fenced) this.logFailure(input, "init", error);
+        if (!attempt.fenced) this.logFailure(attempt, "init", error);
         // Work the failed init left behind sees its signal abort.
         attempt.abandon();
         throw error;
@@ -169,21 +170,26 @@ export class NodeRuntime {
       const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
       attempt.startWatchdog();
       const current = attempt;
-      // Added onto init's context, not spread from it: spreading would read (and make) the signal.
-      const context = Object.assign(this.initContext(current, input), {
-        input: inputs.input as never,
-        output: output as never,
-        resources: attempt.resources,
-        heartbeat: () => current.beat(),
-        progress: (value: unknown) => {
-          // A stale attempt, or one whose processor returned, reports nothing more.
-          if (current.fenced || current.returned) return;
-          current.beat();
-          this.job.progress(input.workerName, value);
+      const context = withAttemptAccessors(
+        {
+          jobId: this.jobId,
+          jobOptions: this.jobOptions,
+          attempt: current.number,
+          input: inputs.input as never,
+          output: output as never,
+          resources: attempt.resources,
+          heartbeat: () => current.beat(),
+          progress: (value: unknown) => {
+            // A stale attempt, or one whose processor returned, reports nothing more.
+            if (current.fenced || current.returned) return;
+            current.beat();
+            this.job.progress(input.workerName, value);
+          },
+          state: state ? state.get : noState,
+          updateState: state ? state.update : statelessUpdate,
         },
-        state: state ? state.get : noState,
-        updateState: state ? state.update : statelessUpdate,
-      });
+        current,
+      );
       // A worker without init waits here for the previous attempt's dispose.
       const previous = started === attempt ? undefined : this.disposing;
       // And for the attempt to be counted where the job is kept (a process dying as the processor starts must not repeat it).
@@ -254,7 +260,7 @@ export class NodeRuntime {
     attempt.abandon();
     attempt.stopWatchdog();
     // An attempt abandoned from outside (stop, a sibling's restart) did not fail on its own.
-    if (!abandonedFirst) this.logFailure(input, "processor", error);
+    if (!abandonedFirst) this.logFailure(attempt, "processor", error);
     const disposal = this.endAttempt(attempt, abandonedFirst ? "abandoned" : "failed");
     if (!disposal) throw error;
     return disposal.then(() => {
@@ -263,7 +269,7 @@ export class NodeRuntime {
   }
 
   private beginAttempt(input: AttemptInput, def: WorkerDefinition): Attempt {
-    const attempt = new Attempt(input.workerName, input.attempt, this.env.clock, def.timeouts.heartbeatMs);
+    const attempt = new Attempt(input.workerName, input.attempt, this.env.clock, def.timeouts.heartbeatMs, this);
     this.current = attempt;
     return attempt;
   }
@@ -307,7 +313,7 @@ export class NodeRuntime {
     const def = this.def;
     if (!def?.dispose) return;
     const stopMs = def.timeouts.stopMs;
-    const logger = this.attemptLogger({ jobId: this.jobId, workerName: this.key, attempt: attempt.number });
+    const logger = attempt.logger;
     if (waitForProcessor && attempt.running) await within(attempt.running, stopMs, this.env.clock);
     const call = Promise.resolve().then(() =>
       def.dispose!({ resources: resources as never, jobId: this.jobId, attempt: attempt.number, outcome, logger }),
@@ -323,8 +329,8 @@ export class NodeRuntime {
   }
 
   /** A failed attempt is worth a warning: by default nothing else would show it. */
-  private logFailure(input: AttemptInput, phase: "init" | "processor", error: unknown): void {
-    this.attemptLogger(input).warn(`attempt ${input.attempt} of worker "${this.key}" failed in ${phase}: ${describeError(error)}`, {
+  private logFailure(attempt: Attempt, phase: "init" | "processor", error: unknown): void {
+    attempt.logger.warn(`attempt ${attempt.number} of worker "${this.key}" failed in ${phase}: ${describeError(error)}`, {
       error: serializeError(error),
     });
   }
@@ -345,23 +351,15 @@ export class NodeRuntime {
     this.current = undefined;
   }
 
-  /** What `init` gets; the processor's context adds to the same object. */
-  private initContext(attempt: Attempt, input: AttemptInput): InitContext<any> {
-    return {
-      jobId: this.jobId,
-      jobOptions: this.jobOptions,
-      logger: this.attemptLogger(input),
-      // Made on first read: most code never looks at it.
-      get signal() {
-        return attempt.signal;
-      },
-      attempt: input.attempt,
-    };
+  /** What `init` gets (the processor's context has the same fields, and more). */
+  private initContext(attempt: Attempt): InitContext<any> {
+    return withAttemptAccessors({ jobId: this.jobId, jobOptions: this.jobOptions, attempt: attempt.number }, attempt);
   }
 
-  private attemptLogger(input: AttemptInput): Logger {
+  /** @internal `AttemptLogs`: the logger of an attempt's user code. */
+  attemptLogger(attempt: number): Logger {
     // One level of binding for the job's and the attempt's fields: the same lines as a child of the job's logger.
-    return childLogger(this.env.logger, { jobId: this.jobId, job: this.job.plan.name, worker: input.workerName, attempt: input.attempt });
+    return childLogger(this.env.logger, { jobId: this.jobId, job: this.job.plan.name, worker: this.key, attempt });
   }
 
   private requireDef(): WorkerDefinition {

@@ -1,6 +1,12 @@
 import { AttemptAbandonedError, TimeoutError } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { WaitCanceller } from "../backend/Backend.js";
+import type { Logger } from "../logger.js";
+
+/** Makes the logger of an attempt's user code (its node: the job's and the attempt's fields bound). */
+export interface AttemptLogs {
+  attemptLogger(attempt: number): Logger;
+}
 
 /**
  * One run of `init` + processor: they share this attempt and its `signal`,
@@ -37,14 +43,22 @@ export class Attempt implements WaitCanceller {
   running: Promise<unknown> | undefined;
   /** This attempt's `dispose`, once started (it runs at most once). */
   disposal: Promise<void> | undefined;
+  /** Made when `logger` is first read: most processors never log. */
+  private boundLogger: Logger | undefined;
 
   constructor(
     readonly workerName: string,
     readonly number: number,
     private readonly clock: Clock,
     private readonly heartbeatMs: number | undefined,
+    private readonly logs: AttemptLogs,
   ) {
     this.lastBeat = clock.now();
+  }
+
+  /** The logger of this attempt's user code (`init`, the processor, `dispose`): the job's and the attempt's fields bound. */
+  get logger(): Logger {
+    return (this.boundLogger ??= this.logs.attemptLogger(this.number));
   }
 
   /**

@@ -3,16 +3,30 @@ import { createActor, createMachine } from "xstate";
 import { AttemptAbandonedError } from "../src/errors.js";
 import { systemClock } from "../src/clock.js";
 import { Attempt } from "../src/worker/Attempt.js";
-import { fromAttempt, type AttemptRun } from "../src/job/attemptActor.js";
+import { fromAttempt, reportDone, reportFailed, type AttemptRun, type PhaseReport } from "../src/job/attemptActor.js";
 import type { AttemptInput } from "../machines/worker.js";
 
 const input: AttemptInput = { jobId: "j1", workerName: "chop", attempt: 1 };
-/** These attempts never log. */
-const noLogs = { attemptLogger: () => ({ debug() {}, info() {}, warn() {}, error() {} }) };
+/** These attempts have no node: they never log, and nothing abandons them but the test. */
+const noOwner = { attemptLogger: () => ({ debug() {}, info() {}, warn() {}, error() {} }), abandonAttempt() {} };
+
+/** A phase that settles like `done` (reported to its actor) and calls `abandon` when abandoned. */
+function phase(done: Promise<unknown>, abandon: () => void): AttemptRun & { start(report: PhaseReport): AttemptRun } {
+  return {
+    abandonPhase: abandon,
+    start(report) {
+      done.then(
+        () => reportDone(report),
+        (error: unknown) => reportFailed(report, error),
+      );
+      return this;
+    },
+  };
+}
 
 describe("Attempt: its signal is made on first read", () => {
   it("a signal read before the attempt is abandoned aborts then, with AttemptAbandonedError", () => {
-    const attempt = new Attempt("chop", 1, systemClock, undefined, noLogs);
+    const attempt = new Attempt("chop", 1, systemClock, undefined, noOwner);
     const signal = attempt.signal;
     expect(signal.aborted).toBe(false);
     attempt.abandon();
@@ -22,7 +36,7 @@ describe("Attempt: its signal is made on first read", () => {
   });
 
   it("a signal first read after the attempt was abandoned is already aborted, with the same reason", () => {
-    const attempt = new Attempt("chop", 2, systemClock, undefined, noLogs);
+    const attempt = new Attempt("chop", 2, systemClock, undefined, noOwner);
     attempt.abandon();
     expect(attempt.signal.aborted).toBe(true);
     expect(attempt.signal.reason).toBe(attempt.cancelReason);
@@ -30,7 +44,7 @@ describe("Attempt: its signal is made on first read", () => {
   });
 
   it("stream waits registered with onCancel wake once, on abandon (or at once when already abandoned)", () => {
-    const attempt = new Attempt("chop", 1, systemClock, undefined, noLogs);
+    const attempt = new Attempt("chop", 1, systemClock, undefined, noOwner);
     const woken: string[] = [];
     attempt.onCancel(() => woken.push("first"));
     attempt.abandon();
@@ -41,7 +55,7 @@ describe("Attempt: its signal is made on first read", () => {
 });
 
 describe("fromAttempt: an attempt phase as an XState actor", () => {
-  const machineWith = (run: (phase: AttemptInput) => AttemptRun) =>
+  const machineWith = (run: (input: AttemptInput, report: PhaseReport) => AttemptRun) =>
     createMachine({
       initial: "running",
       states: {
@@ -56,7 +70,7 @@ describe("fromAttempt: an attempt phase as an XState actor", () => {
     });
 
   it("settles like the run: done on resolve, error on reject (with the error)", async () => {
-    const done = createActor(machineWith(() => ({ done: Promise.resolve(), abandon: () => {} }))).start();
+    const done = createActor(machineWith((_, report) => phase(Promise.resolve(), () => {}).start(report))).start();
     const failure = new Error("init broke");
     let seen: unknown;
     const failed = createActor(
@@ -65,7 +79,7 @@ describe("fromAttempt: an attempt phase as an XState actor", () => {
         states: {
           running: {
             invoke: {
-              src: fromAttempt(() => ({ done: Promise.reject(failure), abandon: () => {} })),
+              src: fromAttempt((_, report) => phase(Promise.reject(failure), () => {}).start(report)),
               input,
               onError: { target: "failed", actions: ({ event }) => (seen = event.error) },
             },
@@ -84,16 +98,16 @@ describe("fromAttempt: an attempt phase as an XState actor", () => {
     const abandoned: number[] = [];
     let attempt = 0;
     const pending = createActor(
-      machineWith(() => {
+      machineWith((_, report) => {
         const n = ++attempt;
-        return { done: new Promise(() => {}), abandon: () => abandoned.push(n) };
+        return phase(new Promise(() => {}), () => abandoned.push(n)).start(report);
       }),
     ).start();
     pending.send({ type: "STOP" });
     expect(pending.getSnapshot().value).toBe("stopped");
     expect(abandoned).toEqual([1]);
 
-    const settled = createActor(machineWith(() => ({ done: Promise.resolve(), abandon: () => abandoned.push(99) }))).start();
+    const settled = createActor(machineWith((_, report) => phase(Promise.resolve(), () => abandoned.push(99)).start(report))).start();
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(settled.getSnapshot().value).toBe("done");
     expect(abandoned).toEqual([1]);

@@ -7,7 +7,7 @@ import type { JobLease } from "../backend/Backend.js";
 import { isFinalStatus, type FinalStatus, type JobStatus, type LifecycleEvent } from "../backend/events.js";
 import type { StreamWriter } from "../stream/StreamWriter.js";
 import type { WorkerDefinition } from "../worker/options.js";
-import type { AttemptRun } from "./attemptActor.js";
+import type { AttemptRun, PhaseReport } from "./attemptActor.js";
 import { EventOutbox } from "./EventOutbox.js";
 import { planShape, type JobPlan } from "./JobPlan.js";
 import { NodeRuntime, type ProgressSink } from "./NodeRuntime.js";
@@ -144,12 +144,12 @@ export class JobRuntime implements ProgressSink {
 
   // ——— attempts, called by the worker machine's attempt actors ———
 
-  initialize(input: AttemptInput): AttemptRun {
-    return this.nodeOf(input.workerName).initialize(input);
+  initialize(input: AttemptInput, report: PhaseReport): AttemptRun {
+    return this.nodeOf(input.workerName).initialize(input, report);
   }
 
-  execute(input: AttemptInput): AttemptRun {
-    return this.nodeOf(input.workerName).execute(input);
+  execute(input: AttemptInput, report: PhaseReport): AttemptRun {
+    return this.nodeOf(input.workerName).execute(input, report);
   }
 
   abandon(input: AttemptInput): Promise<void> {

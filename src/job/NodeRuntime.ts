@@ -7,7 +7,7 @@ import { withAttemptAccessors } from "../worker/attemptContext.js";
 import { StreamWriter } from "../stream/StreamWriter.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
-import type { AttemptRun } from "./attemptActor.js";
+import { reportDone, reportFailed, type AttemptRun, type PhaseReport } from "./attemptActor.js";
 import { PortMap, tagsOf } from "./PortMap.js";
 import { createProcessorInput } from "../worker/processorInput.js";
 import { createProcessorOutput } from "../worker/processorOutput.js";
@@ -27,6 +27,8 @@ export interface ProgressSink {
 }
 
 const ignore = () => {};
+/** The phase of an attempt that failed before it began: nothing to abandon. */
+const NO_PHASE: AttemptRun = { abandonPhase: ignore };
 /** `state()` of a worker without `initialState`. */
 const noState = (): undefined => undefined;
 /** `updateState` of a worker without `initialState` (one function for all: no closure per attempt). */
@@ -108,7 +110,7 @@ export class NodeRuntime {
    * `init` and the processor share one `signal`. It starts once the previous
    * attempt's `dispose` has finished.
    */
-  initialize(input: AttemptInput): AttemptRun {
+  initialize(input: AttemptInput, report: PhaseReport): AttemptRun {
     const def = this.requireDef();
     const attempt = this.beginAttempt(input, def);
     const previous = this.disposing;
@@ -137,11 +139,20 @@ export class NodeRuntime {
       attempt.resources = resources;
       attempt.initialized = true;
     };
-    return { done: run(), abandon: () => this.abandonAttempt(attempt) };
+    run().then(
+      () => reportDone(report),
+      (error: unknown) => reportFailed(report, error),
+    );
+    return attempt;
   }
 
-  /** Runs the processor of one attempt; settles like the attempt (no suspended function per running job). */
-  execute(input: AttemptInput): AttemptRun {
+  /**
+   * Runs the processor of one attempt and reports to `report` how the
+   * attempt settled (no suspended function per running job): when the
+   * processor settles, or as soon as the attempt fails from outside it
+   * (stall, invalid emit).
+   */
+  execute(input: AttemptInput, report: PhaseReport): AttemptRun {
     let attempt: Attempt;
     let inputs: ReturnType<typeof createProcessorInput>;
     let run: Promise<unknown>;
@@ -192,22 +203,51 @@ export class NodeRuntime {
       );
       // A worker without init waits here for the previous attempt's dispose.
       const previous = started === attempt ? undefined : this.disposing;
+      const start = (): unknown => {
+        current.assertLive();
+        if (stateFailed) throw stateFailed.error;
+        return def.processor(context);
+      };
       // And for the attempt to be counted where the job is kept (a process dying as the processor starts must not repeat it).
-      const ready = (previous ? previous.then(() => current.assertLive()) : RESOLVED).then(() => this.job.recorded()).then(() => current.assertLive());
-      run = stateFailed
-        ? ready.then(() => {
-            throw stateFailed.error;
-          })
-        : ready.then(() => def.processor(context));
+      run = (previous ?? RESOLVED).then(() => {
+        const recorded = this.job.recorded();
+        return recorded ? recorded.then(start) : start();
+      });
       this.running = attempt.running = run;
     } catch (error) {
-      return { done: Promise.reject(error), abandon: ignore };
+      void RESOLVED.then(() => reportFailed(report, error));
+      return NO_PHASE;
     }
-    const done = attempt.settle(run).then(
-      () => this.completeAttempt(attempt, inputs, input),
-      (error: unknown) => this.failAttempt(attempt, input, error),
+    let decided = false;
+    const settle = (failure: { error: unknown } | undefined): void => {
+      if (decided) return;
+      decided = true;
+      this.settleAttempt(attempt, inputs, input, report, failure);
+    };
+    run.then(
+      () => settle(undefined),
+      (error: unknown) => settle({ error }),
     );
-    return { done, abandon: () => this.abandonAttempt(attempt) };
+    // A failure from outside the processor settles the attempt after the current step, as the processor's own would.
+    attempt.watchFailures((error) => void RESOLVED.then(() => settle({ error })));
+    return attempt;
+  }
+
+  /** Completes or fails the attempt, then reports how it ended (after its dispose, when it has one to wait for). */
+  private settleAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }, input: AttemptInput, report: PhaseReport, failure: { error: unknown } | undefined): void {
+    let ending: void | Promise<void>;
+    try {
+      ending = failure ? this.failAttempt(attempt, input, failure.error) : this.completeAttempt(attempt, inputs, input);
+    } catch (error) {
+      reportFailed(report, error);
+      return;
+    }
+    if (ending) {
+      ending.then(
+        () => reportDone(report),
+        (error: unknown) => reportFailed(report, error),
+      );
+    } else reportDone(report);
   }
 
   /** The worker's state in this job, made once (from an earlier holder's commit when the job resumed here). */
@@ -274,8 +314,8 @@ export class NodeRuntime {
     return attempt;
   }
 
-  /** The worker left the attempt's state while it ran (stop, restart, timeout): fence it, then dispose. */
-  private abandonAttempt(attempt: Attempt): void {
+  /** @internal `AttemptOwner`: the worker left the attempt's state while it ran (stop, restart, timeout): fence it, then dispose. */
+  abandonAttempt(attempt: Attempt): void {
     attempt.abandon();
     const init = attempt.pendingInit;
     if (!attempt.initialized && init && this.def?.dispose) {

@@ -17,8 +17,8 @@ export function createRuntimeJobMachine(findJob: (jobId: string) => JobRuntime |
   };
   const worker = workerMachine.provide({
     actors: {
-      initialize: fromAttempt((input) => runtimeOf(input).initialize(input)),
-      execute: fromAttempt((input) => runtimeOf(input).execute(input)),
+      initialize: fromAttempt((input, report) => runtimeOf(input).initialize(input, report)),
+      execute: fromAttempt((input, report) => runtimeOf(input).execute(input, report)),
       abandon: fromPromise<void, AttemptInput>(({ input }) => runtimeOf(input).abandon(input)),
     },
     actions: {

@@ -1,11 +1,15 @@
 import { AttemptAbandonedError, TimeoutError } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { WaitCanceller } from "../backend/Backend.js";
+import type { AttemptRun } from "../job/attemptActor.js";
 import type { Logger } from "../logger.js";
 
-/** Makes the logger of an attempt's user code (its node: the job's and the attempt's fields bound). */
-export interface AttemptLogs {
+/** The node whose worker runs attempts. */
+export interface AttemptOwner {
+  /** The logger of an attempt's user code: the job's and the attempt's fields bound. */
   attemptLogger(attempt: number): Logger;
+  /** The worker left the attempt's state while it ran (stop, restart, timeout). */
+  abandonAttempt(attempt: Attempt): void;
 }
 
 /**
@@ -15,13 +19,13 @@ export interface AttemptLogs {
  * attempt is fenced (its reads, acks and emits throw, so a stale processor
  * cannot touch the job), its `signal` aborts, and stream waits it is in wake.
  */
-export class Attempt implements WaitCanceller {
+export class Attempt implements WaitCanceller, AttemptRun {
   private lastBeat: number;
   private watchdog: unknown;
   private failWith: ((error: unknown) => void) | undefined;
   /** The first failure from outside the processor (stall, invalid emit), whenever it came. */
   failure: { error: unknown } | undefined;
-  /** A failure that came before `settle` was called. */
+  /** A failure that came before `watchFailures` was called. */
   private earlyFailure: { error: unknown } | undefined;
   /** Made when `signal` is first read: most processors never read it. */
   private controller: AbortController | undefined;
@@ -51,26 +55,28 @@ export class Attempt implements WaitCanceller {
     readonly number: number,
     private readonly clock: Clock,
     private readonly heartbeatMs: number | undefined,
-    private readonly logs: AttemptLogs,
+    private readonly owner: AttemptOwner,
   ) {
     this.lastBeat = clock.now();
   }
 
   /** The logger of this attempt's user code (`init`, the processor, `dispose`): the job's and the attempt's fields bound. */
   get logger(): Logger {
-    return (this.boundLogger ??= this.logs.attemptLogger(this.number));
+    return (this.boundLogger ??= this.owner.attemptLogger(this.number));
   }
 
   /**
-   * Settles like `run`, or rejects as soon as the attempt fails from outside
-   * the processor (stall, invalid emit).
+   * Calls `failed` when the attempt fails from outside the processor
+   * (stall, invalid emit): at once for a failure that came before.
    */
-  settle(run: Promise<unknown>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.earlyFailure) reject(this.earlyFailure.error);
-      this.failWith = reject;
-      run.then(() => resolve(), reject);
-    });
+  watchFailures(failed: (error: unknown) => void): void {
+    this.failWith = failed;
+    if (this.earlyFailure) failed(this.earlyFailure.error);
+  }
+
+  /** `AttemptRun`: the worker left the state of this attempt's phase while it ran. */
+  abandonPhase(): void {
+    this.owner.abandonAttempt(this);
   }
 
   /** Aborts when the attempt is abandoned; its reason is an `AttemptAbandonedError`. */

@@ -8,7 +8,7 @@ import type { AttemptInput } from "../machines/worker.js";
 
 const input: AttemptInput = { jobId: "j1", workerName: "chop", attempt: 1 };
 /** These attempts have no node: they never log, and nothing abandons them but the test. */
-const noOwner = { attemptLogger: () => ({ debug() {}, info() {}, warn() {}, error() {} }), abandonAttempt() {} };
+const noOwner = { attemptLogger: () => ({ debug() {}, info() {}, warn() {}, error() {} }), abandonAttempt() {}, attemptProgress() {} };
 
 /** A phase that settles like `done` (reported to its actor) and calls `abandon` when abandoned. */
 function phase(done: Promise<unknown>, abandon: () => void): AttemptRun & { start(report: PhaseReport): AttemptRun } {

@@ -71,6 +71,30 @@ describe("an attempt's context", () => {
     expect(fast).toEqual([true, true]);
   });
 
+  it("heartbeat and progress work detached and from a copy of the context", async () => {
+    const { env, clock } = createTestEnv();
+    const spec = numbers();
+    const progressed: unknown[] = [];
+    env.subscribe((event) => {
+      if (event.type === "job.progress") progressed.push(event.value);
+    });
+    spec.defineWorker({
+      liveEnv: env,
+      timeouts: { heartbeatMs: 1000 },
+      processor: async (context) => {
+        const { heartbeat, progress } = context;
+        heartbeat();
+        progress("detached");
+        const copy = { ...context };
+        copy.progress("from a copy");
+        expect(copy.heartbeat).toBe(heartbeat);
+      },
+    });
+    const job = await spec.enqueueJob({ liveEnv: env });
+    await driveUntilSettled(clock, job.waitUntilFinish());
+    expect(progressed).toEqual(["detached", "from a copy"]);
+  });
+
   it("logger binds the job's and the attempt's fields, works detached, and can be replaced", async () => {
     const logger = recordingLogger();
     const { env, clock } = createTestEnv({ logger });

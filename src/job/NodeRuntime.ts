@@ -3,7 +3,7 @@ import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { Clock } from "../clock.js";
 import type { DisposeOutcome, InitContext, WorkerDefinition } from "../worker/options.js";
-import { withAttemptAccessors } from "../worker/attemptContext.js";
+import { withAttemptAccessors, withProcessorAccessors } from "../worker/attemptContext.js";
 import { StreamWriter } from "../stream/StreamWriter.js";
 import type { InputChannel } from "../stream/InputChannel.js";
 import { Attempt } from "../worker/Attempt.js";
@@ -181,7 +181,7 @@ export class NodeRuntime {
       const output = createProcessorOutput(this.spec.name, this.outputs, attempt);
       attempt.startWatchdog();
       const current = attempt;
-      const context = withAttemptAccessors(
+      const context = withProcessorAccessors(
         {
           jobId: this.jobId,
           jobOptions: this.jobOptions,
@@ -189,13 +189,6 @@ export class NodeRuntime {
           input: inputs.input as never,
           output: output as never,
           resources: attempt.resources,
-          heartbeat: () => current.beat(),
-          progress: (value: unknown) => {
-            // A stale attempt, or one whose processor returned, reports nothing more.
-            if (current.fenced || current.returned) return;
-            current.beat();
-            this.job.progress(input.workerName, value);
-          },
           state: state ? state.get : noState,
           updateState: state ? state.update : statelessUpdate,
         },
@@ -218,26 +211,24 @@ export class NodeRuntime {
       void RESOLVED.then(() => reportFailed(report, error));
       return NO_PHASE;
     }
-    let decided = false;
-    const settle = (failure: { error: unknown } | undefined): void => {
-      if (decided) return;
-      decided = true;
-      this.settleAttempt(attempt, inputs, input, report, failure);
-    };
-    run.then(
-      () => settle(undefined),
-      (error: unknown) => settle({ error }),
-    );
-    // A failure from outside the processor settles the attempt after the current step, as the processor's own would.
-    attempt.watchFailures((error) => void RESOLVED.then(() => settle({ error })));
+    this.watchProcessor(attempt, run, inputs, report);
     return attempt;
   }
 
+  /** Settles the attempt once: when its processor settles, or when it fails from outside the processor first (stall, invalid emit). */
+  private watchProcessor(attempt: Attempt, run: Promise<unknown>, inputs: { acknowledgeAll(): void }, report: PhaseReport): void {
+    const failed = (error: unknown): void => this.settleAttempt(attempt, inputs, report, { error });
+    run.then(() => this.settleAttempt(attempt, inputs, report, undefined), failed);
+    attempt.watchFailures(failed);
+  }
+
   /** Completes or fails the attempt, then reports how it ended (after its dispose, when it has one to wait for). */
-  private settleAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }, input: AttemptInput, report: PhaseReport, failure: { error: unknown } | undefined): void {
+  private settleAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }, report: PhaseReport, failure: { error: unknown } | undefined): void {
+    if (attempt.settled) return;
+    attempt.settled = true;
     let ending: void | Promise<void>;
     try {
-      ending = failure ? this.failAttempt(attempt, input, failure.error) : this.completeAttempt(attempt, inputs, input);
+      ending = failure ? this.failAttempt(attempt, failure.error) : this.completeAttempt(attempt, inputs);
     } catch (error) {
       reportFailed(report, error);
       return;
@@ -268,7 +259,7 @@ export class NodeRuntime {
    * blocking upstream; then `dispose`. Synchronous unless something is left
    * to wait for (a queued emit, a dispose).
    */
-  private completeAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }, input: AttemptInput): void | Promise<void> {
+  private completeAttempt(attempt: Attempt, inputs: { acknowledgeAll(): void }): void | Promise<void> {
     attempt.returned = true;
     // Emits the processor called without awaiting are appended (or refused) first: an
     // invalid one fails the attempt even though the processor returned.
@@ -286,7 +277,7 @@ export class NodeRuntime {
         for (const writer of this.outputs.values()) void writer.end(finished);
         for (const { stream } of this.inputs.values()) stream.end(finished);
       } catch (error) {
-        return this.failAttempt(attempt, input, error);
+        return this.failAttempt(attempt, error);
       }
       attempt.stopWatchdog();
       return this.endAttempt(attempt, "done");
@@ -295,7 +286,7 @@ export class NodeRuntime {
   }
 
   /** The attempt failed (or was abandoned from outside): fence it, log it, dispose, and reject with `error`. */
-  private failAttempt(attempt: Attempt, input: AttemptInput, error: unknown): Promise<never> | never {
+  private failAttempt(attempt: Attempt, error: unknown): Promise<never> | never {
     const abandonedFirst = attempt.fenced;
     attempt.abandon();
     attempt.stopWatchdog();
@@ -396,7 +387,14 @@ export class NodeRuntime {
     return withAttemptAccessors({ jobId: this.jobId, jobOptions: this.jobOptions, attempt: attempt.number }, attempt);
   }
 
-  /** @internal `AttemptLogs`: the logger of an attempt's user code. */
+  /** @internal `AttemptOwner`: the processor of `attempt` reported progress (a stale attempt, or one whose processor returned, reports nothing more). */
+  attemptProgress(attempt: Attempt, value: unknown): void {
+    if (attempt.fenced || attempt.returned) return;
+    attempt.beat();
+    this.job.progress(this.key, value);
+  }
+
+  /** @internal `AttemptOwner`: the logger of an attempt's user code. */
   attemptLogger(attempt: number): Logger {
     // One level of binding for the job's and the attempt's fields: the same lines as a child of the job's logger.
     return childLogger(this.env.logger, { jobId: this.jobId, job: this.job.plan.name, worker: this.key, attempt });

@@ -10,6 +10,8 @@ export interface AttemptOwner {
   attemptLogger(attempt: number): Logger;
   /** The worker left the attempt's state while it ran (stop, restart, timeout). */
   abandonAttempt(attempt: Attempt): void;
+  /** The attempt's processor reported progress. */
+  attemptProgress(attempt: Attempt, value: unknown): void;
 }
 
 /**
@@ -49,6 +51,10 @@ export class Attempt implements WaitCanceller, AttemptRun {
   disposal: Promise<void> | undefined;
   /** Made when `logger` is first read: most processors never log. */
   private boundLogger: Logger | undefined;
+  private heartbeatCall: (() => void) | undefined;
+  private progressCall: ((value: unknown) => void) | undefined;
+  /** True once the attempt's processor settled, or it failed from outside first: its outcome is decided. */
+  settled = false;
 
   constructor(
     readonly workerName: string,
@@ -65,13 +71,25 @@ export class Attempt implements WaitCanceller, AttemptRun {
     return (this.boundLogger ??= this.owner.attemptLogger(this.number));
   }
 
+  /** The processor's `heartbeat()` (made when first read; works detached). */
+  get heartbeat(): () => void {
+    return (this.heartbeatCall ??= () => this.beat());
+  }
+
+  /** The processor's `progress(value)` (made when first read; works detached). */
+  get progress(): (value: unknown) => void {
+    return (this.progressCall ??= (value) => this.owner.attemptProgress(this, value));
+  }
+
   /**
    * Calls `failed` when the attempt fails from outside the processor
-   * (stall, invalid emit): at once for a failure that came before.
+   * (stall, invalid emit), after the current step; soon for a failure that
+   * came before.
    */
   watchFailures(failed: (error: unknown) => void): void {
     this.failWith = failed;
-    if (this.earlyFailure) failed(this.earlyFailure.error);
+    const early = this.earlyFailure;
+    if (early) queueMicrotask(() => failed(early.error));
   }
 
   /** `AttemptRun`: the worker left the state of this attempt's phase while it ran. */
@@ -156,7 +174,8 @@ export class Attempt implements WaitCanceller, AttemptRun {
    */
   fail(error: unknown): void {
     this.failure ??= { error };
-    if (this.failWith) this.failWith(error);
+    const failWith = this.failWith;
+    if (failWith) queueMicrotask(() => failWith(error));
     else this.earlyFailure ??= { error };
   }
 

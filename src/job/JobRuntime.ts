@@ -101,10 +101,23 @@ export class JobRuntime implements ProgressSink {
     if (this.lease.lost.aborted) this.leaseLost();
     else {
       // Removed when the job ends here: a backend may hand every lease one signal that never aborts (memory).
-      const onLost = () => this.leaseLost();
-      this.lease.lost.addEventListener("abort", onLost, { once: true });
-      this.unwatchLease = () => this.lease.lost.removeEventListener("abort", onLost);
+      // The runtime is the listener (`handleEvent`): no closure per job.
+      this.lease.lost.addEventListener("abort", this, { once: true });
+      this.watchingLease = true;
     }
+  }
+
+  /** @internal The lease's `lost` signal aborted (an `EventListenerObject`). */
+  handleEvent(): void {
+    this.watchingLease = false;
+    this.leaseLost();
+  }
+
+  /** Stops listening to the lease's `lost` signal. */
+  private unwatchLease(): void {
+    if (!this.watchingLease) return;
+    this.watchingLease = false;
+    this.lease.lost.removeEventListener("abort", this);
   }
 
   /**
@@ -238,7 +251,7 @@ export class JobRuntime implements ProgressSink {
       node.release();
     }
     this.actor.stop();
-    this.unwatchLease?.();
+    this.unwatchLease();
     // The queue starts a waiting job only after this step: the final event below comes first.
     this.lease.finish(error === undefined ? { status } : { status, error });
     this.env.jobFinished(this);
@@ -277,7 +290,7 @@ export class JobRuntime implements ProgressSink {
   private letGo(why: string): boolean {
     if (isFinalStatus(this.status) || this.lettingGo) return false;
     this.lettingGo = true;
-    this.unwatchLease?.();
+    this.unwatchLease();
     for (const writer of this.wires ?? []) writer.refuse(why);
     for (const node of this.nodes) for (const writer of node.outputs.values()) writer.refuse(why);
     this.actor.stop();
@@ -286,8 +299,8 @@ export class JobRuntime implements ProgressSink {
   }
 
   private lettingGo = false;
-  /** Stops listening to the lease's `lost` signal. */
-  private unwatchLease: (() => void) | undefined;
+  /** True while the runtime listens to its lease's `lost` signal. */
+  private watchingLease = false;
 
   private settleLetGo(): void {
     this.env.jobFinished(this);

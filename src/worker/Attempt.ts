@@ -121,7 +121,9 @@ export class Attempt implements WaitCanceller, AttemptRun {
 
   onCancel(wake: () => void): void {
     if (!this.live) wake();
-    else (this.wakers ??= []).push(wake);
+    // Most attempts wait on one stream: an array of one, not an empty one grown to 17 slots by its first push.
+    else if (this.wakers) this.wakers.push(wake);
+    else this.wakers = [wake];
   }
 
   /** Throws the abandonment error once the attempt is fenced. */

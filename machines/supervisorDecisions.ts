@@ -28,13 +28,16 @@ export interface ResumedJob {
 export const lastAttempt = (job: ResumedJob, workerName: string): number =>
   job.attempts !== undefined && Object.hasOwn(job.attempts, workerName) ? job.attempts[workerName]! : 1;
 
+/** How a worker of a fresh job begins: nothing to add (one object for every job). */
+const FRESH: { attempt?: number; recover?: { delayMs: number; error: unknown } } = Object.freeze({});
+
 /**
  * How a worker of a resumed job begins: after a lost lease, in `recovering`
  * from the attempt it lost; after a release, with the next attempt. Nothing
  * for a fresh job (attempt 1).
  */
 export function resumedAttempt(job: ResumedJob, workerName: string): { attempt?: number; recover?: { delayMs: number; error: unknown } } {
-  if (job.attempts === undefined && job.resumeDelayMs === undefined) return {};
+  if (job.attempts === undefined && job.resumeDelayMs === undefined) return FRESH;
   const last = lastAttempt(job, workerName);
   if (job.resumeDelayMs !== undefined) return { attempt: last, recover: { delayMs: job.resumeDelayMs, error: job.expired } };
   return { attempt: last + 1 };

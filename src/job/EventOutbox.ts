@@ -18,7 +18,28 @@ export class EventOutbox {
 
   /** Records `event`; it goes out at the next `flush`. Nothing is recorded once the outbox is closed. */
   record(event: LifecycleEvent): void {
-    if (!this.closed) (this.pending ??= []).push(event);
+    if (this.closed) return;
+    // Most steps record one or two events: an array of one, not an empty one grown to 17 slots by its first push.
+    if (this.pending) this.pending.push(event);
+    else this.pending = [event];
+  }
+
+  /** Records `event` and flushes: with nothing else waiting, it goes out without being recorded at all. */
+  deliver(event: LifecycleEvent): void {
+    if (this.closed) return;
+    if (this.delivering || this.pending) {
+      this.record(event);
+      this.flush();
+      return;
+    }
+    this.delivering = true;
+    try {
+      this.publish(event);
+    } finally {
+      this.delivering = false;
+    }
+    // What listeners recorded meanwhile.
+    this.flush();
   }
 
   /** Publishes every recorded event, in order. */

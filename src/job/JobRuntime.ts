@@ -1,5 +1,5 @@
-import { createActor, type Actor, type AnyActorLogic, type AnyActorRef } from "xstate";
-import type { JobContext } from "../../machines/job.js";
+import { createActor, type Actor, type ActorOptions, type AnyActorLogic, type AnyActorRef } from "xstate";
+import type { JobContext, JobMachineInput } from "../../machines/job.js";
 import type { AttemptInput, ReportedWorkerState, WorkerContext } from "../../machines/worker.js";
 import { JobCancelledError, JobFailedError, describeError, serializeError, type RestartRecord } from "../errors.js";
 import { childLogger, type Logger } from "../logger.js";
@@ -45,7 +45,7 @@ export class JobRuntime implements ProgressSink {
     readonly jobId: string,
     /** @internal Node key → validated job options (the viewer's detail panel shows them). */
     readonly jobOptions: Readonly<Record<string, unknown>>,
-    defs: readonly WorkerDefinition[],
+    private readonly defs: readonly WorkerDefinition[],
     private readonly lease: JobLease,
   ) {
     const shape = planShape(plan);
@@ -56,23 +56,15 @@ export class JobRuntime implements ProgressSink {
     });
     // Readable in inspectors: `job:<spec>/<jobId>` (workers: `worker:<name>/<jobId>`); ids may hold ":" but never "/", so names cannot collide.
     const actorId = `job:${plan.name}/${jobId}`;
-    this.actor = createActor(env.jobMachine, {
-      input: {
-        jobId,
-        specName: plan.name,
-        workers: shape.workers,
-        strategy: plan.strategy,
-        downstream: shape.downstream,
-        ...(lease.restarts && lease.restarts.length > 0 ? { restarts: lease.restarts } : {}),
-        // A resumed job's workers go on from their attempts there (every worker named: one left out was on 1).
-        ...(lease.resumed ? { attempts: Object.fromEntries(shape.workers.map((name) => [name, lease.attempts?.[name] ?? 1])) } : {}),
-        ...(lease.expired !== undefined ? { expired: lease.expired } : {}),
-      },
-      id: actorId,
-      systemId: actorId,
-      clock: env.clock,
-      ...(env.inspect ? { inspect: env.inspect } : {}),
-    });
+    // Built without spreads: most jobs were never held elsewhere, and each `...({})` was an object and a copy per job.
+    const input: JobMachineInput = { jobId, specName: plan.name, workers: shape.workers, strategy: plan.strategy, downstream: shape.downstream };
+    if (lease.restarts && lease.restarts.length > 0) input.restarts = lease.restarts;
+    // A resumed job's workers go on from their attempts there (every worker named: one left out was on 1).
+    if (lease.resumed) input.attempts = Object.fromEntries(shape.workers.map((name) => [name, lease.attempts?.[name] ?? 1]));
+    if (lease.expired !== undefined) input.expired = lease.expired;
+    const options: ActorOptions<AnyActorLogic> = { input, id: actorId, systemId: actorId, clock: env.clock };
+    if (env.inspect) options.inspect = env.inspect;
+    this.actor = createActor(env.jobMachine, options);
     this.storedRestarts = this.actor.getSnapshot().context.restarts;
     // Null prototype: worker names are user strings (`__proto__` is a fine flow label).
     if (lease.recordAttempts) this.storedAttempts = Object.assign(Object.create(null) as Record<string, number>, lease.attempts);
@@ -86,7 +78,7 @@ export class JobRuntime implements ProgressSink {
     if (this.lease.expired) this.logger.warn(`job "${this.jobId}" taken over here: ${describeError(this.lease.expired)}`);
     this.actor.start();
     this.setStatus("running");
-    this.actor.send(startEvent(this.plan, this.nodes.map((node) => node.def!)));
+    this.actor.send(startEvent(this.plan, this.defs));
     // Worker transitions the job does not take part in (init done, backoff over) are delivered after each worker step.
     const observer = new EventFlusher(this);
     for (const worker of Object.values(this.actor.getSnapshot().children as Record<string, AnyActorRef>)) worker.subscribe(observer);
@@ -218,15 +210,9 @@ export class JobRuntime implements ProgressSink {
 
   /** Records and delivers the current status (with the job's error, once it has one). */
   private emitStatus(): void {
-    const { status } = this;
-    this.emit({
-      type: "job.status",
-      jobId: this.jobId,
-      specName: this.plan.name,
-      at: this.env.clock.now(),
-      status,
-      ...(this.error !== undefined ? { error: serializeError(this.error) } : {}),
-    });
+    const event: LifecycleEvent & { type: "job.status" } = { type: "job.status", jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), status: this.status };
+    if (this.error !== undefined) event.error = serializeError(this.error);
+    this.emit(event);
   }
 
   /**
@@ -310,8 +296,7 @@ export class JobRuntime implements ProgressSink {
 
   /** Records and delivers an event (outside XState's steps: listeners may act on the job at once). */
   private emit(event: LifecycleEvent): void {
-    this.outbox.record(event);
-    this.outbox.flush();
+    this.outbox.deliver(event);
   }
 
   /** @internal Delivers the events recorded inside XState's steps (the job's and workers' snapshots call this). */
@@ -331,8 +316,7 @@ export class JobRuntime implements ProgressSink {
       // A granted restart: the next attempt is stored now, so a process dying in the backoff does not repeat it.
       else if (state === "recovering") this.storeAttempt(context.workerName, context.attempt + 1);
     }
-    const base = { jobId: this.jobId, specName: this.plan.name, at: this.env.clock.now(), workerName: context.workerName };
-    workerStateEvents(base, state, context, this.outbox);
+    workerStateEvents(this.jobId, this.plan.name, this.env.clock.now(), state, context, this.outbox);
   }
 
   /** @internal The whole-job timeout fired (recorded before the workers stop because of it). */

@@ -20,37 +20,34 @@ export function jobStatusOf(machineState: string): JobStatus {
   return Object.hasOwn(STATUS_OF, machineState) ? STATUS_OF[machineState]! : "running";
 }
 
-/** The fields every event of one job's worker carries. */
-export interface WorkerEventBase {
-  readonly jobId: string;
-  readonly specName: string;
-  readonly at: number;
-  readonly workerName: string;
-}
-
 /**
  * The lifecycle events a worker entering `state` means, causes before their
  * effects: a timeout before the `error` (or `stopped`) it caused, a granted
- * restart before `recovering`, then the `worker.state` itself.
+ * restart before `recovering`, then the `worker.state` itself. Each event is
+ * one literal (no spread of shared fields: one object per event, one shape).
  */
-export function workerStateEvents(base: WorkerEventBase, state: ReportedWorkerState, context: WorkerContext, outbox: { record(event: LifecycleEvent): void }): void {
-  const error = context.error;
+export function workerStateEvents(
+  jobId: string,
+  specName: string,
+  at: number,
+  state: ReportedWorkerState,
+  context: WorkerContext,
+  outbox: { record(event: LifecycleEvent): void },
+): void {
+  const { workerName, attempt, error } = context;
   // A stop timeout is reported where it ends the stop: `stopped`, or `recovering` after `restarting`.
   const stopEnded = state === "stopped" || state === "recovering";
   if (isInstance(error, TimeoutError) && ((state === "error" && error.kind !== "stop") || (stopEnded && error.kind === "stop"))) {
-    outbox.record({ type: "timeout", ...base, kind: error.kind, ms: error.ms });
+    outbox.record({ type: "timeout", jobId, specName, at, workerName, kind: error.kind, ms: error.ms });
   }
   if (state === "recovering") {
-    outbox.record({
-      type: "worker.restart",
-      ...base,
-      attempt: context.attempt,
-      delayMs: context.backoffMs,
-      ...(error !== undefined ? { error: serializeError(error) } : {}),
-    });
+    const restart: LifecycleEvent & { type: "worker.restart" } = { type: "worker.restart", jobId, specName, at, workerName, attempt, delayMs: context.backoffMs };
+    if (error !== undefined) restart.error = serializeError(error);
+    outbox.record(restart);
   }
-  const failed = state === "error" || state === "crashed";
-  outbox.record({ type: "worker.state", ...base, state, attempt: context.attempt, ...(failed ? { error: withStack(serializeError(error), error) } : {}) });
+  const event: LifecycleEvent & { type: "worker.state" } = { type: "worker.state", jobId, specName, at, workerName, state, attempt };
+  if (state === "error" || state === "crashed") event.error = withStack(serializeError(error), error);
+  outbox.record(event);
 }
 
 /** Lines of a failure's stack a `worker.state` event keeps, and characters per line: a viewer in another process shows where it failed. */

@@ -15,6 +15,7 @@ import type { RuntimeServices } from "./RuntimeServices.js";
 import { wire } from "./routing.js";
 import { startEvent } from "./startEvent.js";
 import { jobStatusOf, workerStateEvents } from "./lifecycleEvents.js";
+import { unwatchLease, watchLease, type LeaseHolder } from "./leaseWatch.js";
 
 /**
  * Everything one running job owns, in the process the queue handed it to:
@@ -22,7 +23,7 @@ import { jobStatusOf, workerStateEvents } from "./lifecycleEvents.js";
  * its supervisor actor. Clients reach the job through the backend, never
  * through this object.
  */
-export class JobRuntime implements ProgressSink {
+export class JobRuntime implements ProgressSink, LeaseHolder {
   /** The workers' runtimes, in plan order (upstream first). */
   readonly nodes: readonly NodeRuntime[];
   readonly actor: Actor<AnyActorLogic>;
@@ -92,15 +93,14 @@ export class JobRuntime implements ProgressSink {
     // A lease lost (another process may run the job now): stop here, write nothing more.
     if (this.lease.lost.aborted) this.leaseLost();
     else {
-      // Removed when the job ends here: a backend may hand every lease one signal that never aborts (memory).
-      // The runtime is the listener (`handleEvent`): no closure per job.
-      this.lease.lost.addEventListener("abort", this, { once: true });
+      // Unwatched when the job ends here: a backend may hand every lease one signal that never aborts (memory).
+      watchLease(this.lease.lost, this);
       this.watchingLease = true;
     }
   }
 
-  /** @internal The lease's `lost` signal aborted (an `EventListenerObject`). */
-  handleEvent(): void {
+  /** @internal `LeaseHolder`: the lease's `lost` signal aborted. */
+  onLeaseLost(): void {
     this.watchingLease = false;
     this.leaseLost();
   }
@@ -109,7 +109,7 @@ export class JobRuntime implements ProgressSink {
   private unwatchLease(): void {
     if (!this.watchingLease) return;
     this.watchingLease = false;
-    this.lease.lost.removeEventListener("abort", this);
+    unwatchLease(this.lease.lost, this);
   }
 
   /**

@@ -19,13 +19,6 @@ export interface EnqueueRequest {
   added: () => void;
 }
 
-/** One enqueue's place in its queue: it adds its job once every earlier one of the queue added or gave up. */
-interface Turn {
-  done: boolean;
-  /** Set while it waits for the earlier ones. */
-  wake: (() => void) | undefined;
-}
-
 /**
  * The env's client side: adds jobs to the backend's queue in `enqueueJob`
  * call order, hands out job handles, and cancels jobs (a queued one it
@@ -35,9 +28,9 @@ interface Turn {
 export class EnvClient implements JobClient {
   /** Job ids of `enqueueJob` calls still validating: taken, so two calls cannot both get one. */
   private readonly reservedIds = new Set<string>();
-  /** Per queue, the enqueues in call order that have not added their job (or given up) yet; the first may add. */
-  private readonly turns = new Map<string, Turn[]>();
-  /** Refusers of the enqueues still validating or waiting for their turn: `close()` rejects them (a validation may never end). */
+  /** Per queue, when the last enqueue called so far is added (or gave up): the next one waits for it. */
+  private readonly turns = new Map<string, Promise<void>>();
+  /** Refusers of the enqueues still validating: `close()` rejects them (a validation may never end). */
   private readonly pending = new Set<(error: unknown) => void>();
   /**
    * Tickets of the jobs this env added, final ones included until the next
@@ -88,18 +81,21 @@ export class EnvClient implements JobClient {
     if (this.reservedIds.has(jobId)) throw this.idInUse(jobId);
     request.check();
     this.reservedIds.add(jobId);
-    const { queueKey } = plan;
-    const turn: Turn = { done: false, wake: undefined };
-    const line = this.turns.get(queueKey);
-    if (line) line.push(turn);
-    else this.turns.set(queueKey, [turn]);
+    const before = this.turns.get(plan.queueKey);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.turns.set(plan.queueKey, mine);
+    let refuse!: (error: unknown) => void;
+    const closed = new Promise<never>((_, reject) => (refuse = reject));
+    closed.catch(() => {});
+    this.pending.add(refuse);
     try {
-      const found = await this.unlessClosed(Promise.all([request.validate(), this.backend.jobs.find(jobId)]));
-      const jobOptions = found[0];
-      const existing = found[1];
+      const [jobOptions, existing] = await Promise.race([
+        Promise.all([Promise.resolve(request.validate()), this.backend.jobs.find(jobId)]),
+        closed,
+      ]);
       if (existing && !isFinalStatus(existing.status)) throw this.idInUse(jobId);
-      // Earlier enqueues of this queue still validating: this one adds after them (a turn of no promise when none is).
-      if (this.turns.get(queueKey)![0] !== turn) await this.unlessClosed(new Promise<void>((resolve) => (turn.wake = resolve)));
+      if (before) await Promise.race([before, closed]);
       this.assertOpen(plan);
       request.check();
       const at = this.clock.now();
@@ -108,7 +104,7 @@ export class EnvClient implements JobClient {
       const ports = LiveJob.openPorts(this, plan, jobId);
       let job: LiveJob | undefined;
       // The backend keeps the order of adds as they are called: the next enqueue of this queue may add now, without waiting for this one's round trips.
-      const adding = this.backend.jobs.add(queueKey, record, (ticket) => {
+      const adding = this.backend.jobs.add(plan.queueKey, record, (ticket) => {
         // Stored, not yet handed out: the handle, names and flows first, then `queued` (before `running`).
         job = LiveJob.open(this, plan, ticket, this.backend.events.journal(jobId), ports);
         this.trackLive(ticket, plan);
@@ -116,42 +112,17 @@ export class EnvClient implements JobClient {
         request.added();
         this.backend.events.publish({ type: "job.status", jobId, specName: plan.name, at, status: "queued" });
       });
-      this.endTurn(queueKey, turn);
+      done();
       // A backend that stored the job in this step (memory) announced it already: no tick to wait.
       if (job === undefined) await adding;
       else adding.catch(() => {});
       return job!;
     } finally {
       this.reservedIds.delete(jobId);
-      this.endTurn(queueKey, turn);
+      this.pending.delete(refuse);
+      done();
+      if (this.turns.get(plan.queueKey) === mine) this.turns.delete(plan.queueKey);
     }
-  }
-
-  /** `turn` added its job, or gave up: the next enqueue of its queue may add. */
-  private endTurn(queueKey: string, turn: Turn): void {
-    if (turn.done) return;
-    turn.done = true;
-    const line = this.turns.get(queueKey)!;
-    while (line.length > 0 && line[0]!.done) line.shift();
-    if (line.length === 0) this.turns.delete(queueKey);
-    else line[0]!.wake?.();
-  }
-
-  /** Settles like `work`, or rejects with the env's `EnvClosedError` once `close()` is called first. */
-  private unlessClosed<T>(work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.add(reject);
-      work.then(
-        (value) => {
-          this.pending.delete(reject);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.pending.delete(reject);
-          reject(error);
-        },
-      );
-    });
   }
 
   /**

@@ -1,7 +1,6 @@
 import { describeError, serializeError } from "../errors.js";
 import type { AttemptInput } from "../../machines/worker.js";
 import { childLogger, type Logger } from "../logger.js";
-import type { Clock } from "../clock.js";
 import type { DisposeOutcome, InitContext, WorkerDefinition } from "../worker/options.js";
 import { withAttemptAccessors, withProcessorAccessors } from "../worker/attemptContext.js";
 import { StreamWriter } from "../stream/StreamWriter.js";
@@ -15,6 +14,7 @@ import type { SpecShape } from "../spec/types.js";
 import type { RuntimeServices } from "./RuntimeServices.js";
 import { WorkerState, type AttemptState } from "../worker/WorkerState.js";
 import { ConfigurationError } from "../errors.js";
+import { within } from "./within.js";
 
 /** Receives a processor's `progress(value)` calls (the job runtime). */
 export interface ProgressSink {
@@ -38,21 +38,6 @@ const statelessUpdate = (): never => {
   );
 };
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/** How `within` ended. */
-type Bounded = { kind: "settled" } | { kind: "rejected"; error: unknown } | { kind: "timeout" };
-
-/** Waits for `work` at most `ms` (by `clock`; `Infinity`: no limit). Never rejects. */
-function within(work: Promise<unknown>, ms: number | undefined, clock: Clock): Promise<Bounded> {
-  const outcome = work.then(
-    (): Bounded => ({ kind: "settled" }),
-    (error: unknown): Bounded => ({ kind: "rejected", error }),
-  );
-  if (ms === undefined || ms === Infinity) return outcome;
-  let timer: unknown;
-  const timeout = new Promise<Bounded>((resolve) => (timer = clock.setTimeout(() => resolve({ kind: "timeout" }), ms)));
-  return Promise.race([outcome, timeout]).finally(() => clock.clearTimeout(timer));
-}
 
 /**
  * One worker of a job at run time: its input channels and output writers

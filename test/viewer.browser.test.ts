@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { JobSpec, LiveEnv, Liveflow, conn, expose } from "../src/index.js";
+import { JobSpec, LiveEnv, Liveflow, conn, expose, type InspectorServer, type InspectorServerOptions } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
@@ -22,6 +22,22 @@ beforeAll(async () => {
   });
 }, 30_000);
 
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Runs `test` with an env (project `projectId`), its viewer and a page of 1280 × 900; closes all three after. */
+async function withViewer(projectId: string, options: InspectorServerOptions, test: (env: LiveEnv, viewer: InspectorServer, page: Page) => Promise<void>): Promise<void> {
+  const env = LiveEnv.create({ projectId, logger: silent });
+  const viewer = await env.serveInspector(options);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  try {
+    await test(env, viewer, page);
+  } finally {
+    await page.close();
+    await viewer.close();
+    await env.close();
+  }
+}
+
 afterAll(async () => {
   await browser?.close();
 });
@@ -29,11 +45,8 @@ afterAll(async () => {
 describe("offline viewer in a browser", () => {
   it(
     "shows a worker that fails once pass through initializing, executing, error, recovering, initializing, executing, done",
-    async () => {
-      const env = LiveEnv.create({ projectId: "viewer", logger: { debug() {}, info() {}, warn() {}, error() {} } });
-      const viewer = await env.serveInspector();
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      try {
+    () =>
+      withViewer("viewer", {}, async (env, viewer, page) => {
         await page.goto(viewer.url);
         await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
 
@@ -158,22 +171,14 @@ describe("offline viewer in a browser", () => {
         await page.screenshot({ path: `${ARTIFACTS}viewer.png`, fullPage: true });
         // LW_UPDATE_DOCS=1 re-shoots the README's picture from this run.
         if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer.png", import.meta.url)), fullPage: true });
-      } finally {
-        await page.close();
-        await viewer.close();
-        await env.close();
-      }
-    },
+      }),
     60_000,
   );
 
   it(
     "shows a flow job's wiring: its nodes coloured by their worker's state, each wire with the messages it delivered",
-    async () => {
-      const env = LiveEnv.create({ projectId: "viewer-flow", logger: { debug() {}, info() {}, warn() {}, error() {} } });
-      const viewer = await env.serveInspector({ flushMs: 20 });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      try {
+    () =>
+      withViewer("viewer-flow", { flushMs: 20 }, async (env, viewer, page) => {
         await page.goto(viewer.url);
         await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
         const chop = JobSpec.define({ name: "chop", input: z.number(), output: z.number() });
@@ -219,21 +224,13 @@ describe("offline viewer in a browser", () => {
         mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: `${ARTIFACTS}viewer-flow.png`, fullPage: true });
         if (process.env.LW_UPDATE_DOCS === "1") await page.screenshot({ path: fileURLToPath(new URL("../docs/viewer-flow.png", import.meta.url)), fullPage: true });
-      } finally {
-        await page.close();
-        await viewer.close();
-        await env.close();
-      }
-    },
+      }),
     60_000,
   );
   it(
     "says why a restart was granted: the worker's own failure, or a sibling's under one_for_all",
-    async () => {
-      const env = LiveEnv.create({ projectId: "viewer-siblings", logger: { debug() {}, info() {}, warn() {}, error() {} } });
-      const viewer = await env.serveInspector({ flushMs: 20 });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      try {
+    () =>
+      withViewer("viewer-siblings", { flushMs: 20 }, async (env, viewer, page) => {
         const wash = JobSpec.define({ name: "wash", input: z.number(), output: z.number() });
         const dry = JobSpec.define({ name: "dry", input: z.number(), output: z.number() });
         wash.defineWorker({ liveEnv: env, processor: async ({ input, output }) => { for await (const n of input) await output.emit(n); } });
@@ -289,21 +286,13 @@ describe("offline viewer in a browser", () => {
         expect(await page.getAttribute(`${dryRow} .mark.restart`, "data-tip")).toMatch(/attempt 2 after its backoff of 30 ms\nattempt 1 failed: (Error: )?the dryer jammed/);
         await page.click(`${washRow} .label`);
         expect(await page.textContent("#detail")).toMatch(/restart at \+\d+ ms: attempt 2 after a backoff of 30 ms \(restarted with its sibling worker:dry\/l1, whose attempt 1 failed: (Error: )?the dryer jammed\)/);
-      } finally {
-        await page.close();
-        await viewer.close();
-        await env.close();
-      }
-    },
+      }),
     60_000,
   );
   it(
     "an open page keeps no more than maxEvents state changes and forgets the ended actors only the dropped ones mentioned",
-    async () => {
-      const env = LiveEnv.create({ projectId: "viewer-forget", logger: { debug() {}, info() {}, warn() {}, error() {} } });
-      const viewer = await env.serveInspector({ flushMs: 10, maxEvents: 20 });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      try {
+    () =>
+      withViewer("viewer-forget", { flushMs: 10, maxEvents: 20 }, async (env, viewer, page) => {
         await page.goto(viewer.url);
         await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
         const echo = JobSpec.define({ name: "echo", input: z.number(), output: z.number() });
@@ -316,21 +305,13 @@ describe("offline viewer in a browser", () => {
         await page.waitForSelector('#actors .actor[data-actor="job:echo/first"]', { state: "detached", timeout: PAGE_WAIT_MS });
         expect(await page.locator('#actors .actor[data-actor="worker:echo/first"]').count()).toBe(0);
         expect(await page.locator('#timeline .row[data-actor="job:echo/e11"]').count()).toBe(1);
-      } finally {
-        await page.close();
-        await viewer.close();
-        await env.close();
-      }
-    },
+      }),
     60_000,
   );
   it(
     "shows a job waiting for its worker's slot as queued before it starts, then its whole story",
-    async () => {
-      const env = LiveEnv.create({ projectId: "viewer-queued", logger: { debug() {}, info() {}, warn() {}, error() {} } });
-      const viewer = await env.serveInspector({ flushMs: 10 });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      try {
+    () =>
+      withViewer("viewer-queued", { flushMs: 10 }, async (env, viewer, page) => {
         await page.goto(viewer.url);
         await page.waitForSelector("#connection.open", { timeout: PAGE_WAIT_MS });
         const oven = JobSpec.define({ name: "oven", input: z.number(), output: z.number() });
@@ -347,12 +328,7 @@ describe("offline viewer in a browser", () => {
         const row = '#timeline .row[data-actor="job:oven/q2"]';
         await page.waitForSelector(`${row} .band[data-state="completed"]`, { timeout: PAGE_WAIT_MS });
         expect(await page.$$eval(`${row} .band`, (bands) => bands.map((b) => b.getAttribute("data-state")))).toEqual(["queued", "running", "completed"]);
-      } finally {
-        await page.close();
-        await viewer.close();
-        await env.close();
-      }
-    },
+      }),
     60_000,
   );
 });

@@ -60,6 +60,13 @@ export class EnvClient implements JobClient {
     this.detach(new EnvClosedError(`env "${this.envName}" closed: this process no longer follows its jobs (they run on in other processes; getJob from an open env follows one)`));
   }
 
+  /** Jobs this env added that still wait in their queue (as far as this process knows): id and spec or flow name. */
+  queuedJobs(): Array<{ jobId: string; name: string }> {
+    const queued: Array<{ jobId: string; name: string }> = [];
+    for (const [jobId, { ticket, plan }] of this.live) if (ticket.status === "queued") queued.push({ jobId, name: plan.name });
+    return queued;
+  }
+
   /** Jobs this env added that are not final yet. */
   get liveCount(): number {
     this.sweep();

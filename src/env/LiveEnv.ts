@@ -1,4 +1,4 @@
-import { type AnyActorRef, type InspectionEvent, type Observer } from "xstate";
+import { type InspectionEvent, type Observer } from "xstate";
 import { checkClock, systemClock, type Clock } from "../clock.js";
 import { ConfigurationError, EnvClosedError, ValidationError } from "../errors.js";
 import { assertValidId } from "../ids.js";
@@ -8,7 +8,7 @@ import { rejectOnThrow } from "../thenable.js";
 import { DEFAULT_STREAM_LIMITS, type Backend, type StreamKey, type StreamLimits } from "../backend/Backend.js";
 import { createDefaultBackend } from "../backend/defaultBackend.js";
 import { stampNow } from "../stream/stampClock.js";
-import type { LifecycleEvent, LifecycleListener } from "../backend/events.js";
+import type { LifecycleListener } from "../backend/events.js";
 import type { JobPlan } from "../job/JobPlan.js";
 import type { LiveJob } from "../job/LiveJob.js";
 import type { RuntimeServices } from "../job/RuntimeServices.js";
@@ -18,11 +18,11 @@ import type { WorkerDefinition } from "../worker/options.js";
 import type { InspectorServer, InspectorServerOptions } from "../inspect/server.js";
 import { CallbackGuard } from "./CallbackGuard.js";
 import { checkBackend, claimBackend } from "./backendClaim.js";
-import { flowWiring, type FlowWiring } from "../inspect/flowWiring.js";
 import { userInspector } from "./userInspector.js";
 import { EnvClient } from "./EnvClient.js";
 import { EnvRunner } from "./EnvRunner.js";
 import { EnvInspection } from "./EnvInspection.js";
+import { viewerSource } from "./viewerSource.js";
 import { closeOnSignals } from "./signals.js";
 import { NameRegistry } from "./NameRegistry.js";
 
@@ -194,7 +194,7 @@ export class LiveEnv {
     const closedError = () => new EnvClosedError(`Cannot serve the inspector viewer: env "${this.projectId}" is closed`);
     if (this.closing) throw closedError();
     const { serveEnvInspector } = await import("../inspect/serveEnvInspector.js");
-    const server = await serveEnvInspector(this, options);
+    const server = await serveEnvInspector(viewerSource(this.clock, this.logger, this.client, this.inspection, this.runner), options);
     // close() began while the viewer was starting: it would never be closed.
     if (this.closing) {
       await server.close();
@@ -209,32 +209,6 @@ export class LiveEnv {
     };
     this.viewers.add(viewer);
     return viewer;
-  }
-
-  /** @internal The root actors of the jobs running here (a viewer reads their state when it opens). */
-  runningRoots(): AnyActorRef[] {
-    return this.inspection.runningRoots();
-  }
-
-  /** @internal Every job's lifecycle events, for a viewer (`EnvInspection.observeLifecycle`). */
-  observeLifecycle(listener: (event: LifecycleEvent) => void): (() => void) | undefined {
-    return this.inspection.observeLifecycle(listener);
-  }
-
-  /** @internal The wiring of every flow job running here, with its wires' message counts (the viewer's wiring graph). */
-  flowWirings(): FlowWiring[] {
-    return this.runner.flowJobs().map((job) => flowWiring(job.plan, job.jobId, job.wireCounts));
-  }
-
-  /** @internal The wiring of a flow job another process runs, when this process knows the flow (its wires are not counted here). */
-  remoteFlowWiring(flowName: string, jobId: string): FlowWiring | undefined {
-    const plan = this.runner.knownFlowPlan(flowName);
-    return plan ? { ...flowWiring(plan, jobId, undefined), counted: false } : undefined;
-  }
-
-  /** @internal The job options of a job running here or among the last 50 that ended here (node key → options), else undefined (the viewer's detail panel). */
-  jobOptionsHere(jobId: string): Readonly<Record<string, unknown>> | undefined {
-    return this.runner.jobOptions(jobId);
   }
 
   /** Jobs this env added that are not final yet (queued or running). */

@@ -78,6 +78,8 @@ export class EventCollector {
   private readonly listeners = new Set<() => void>();
   /** Actors this process inspects (`observe`): lifecycle events of theirs are not needed. */
   private readonly local = new Set<string>();
+  /** When each actor running at `seed` was read: lifecycle events older than that are replays. */
+  private readonly seededAt = new Map<string, number>();
   /** When the first worker of a still `queued` job was seen (its job's start), by job id. */
   private readonly spawnedAt = new Map<string, number>();
   /** Job actors known from lifecycle events (and not from `observe`): every job, when the collector follows lifecycle events only. */
@@ -119,12 +121,12 @@ export class EventCollector {
   observeLifecycle(event: LifecycleEvent): void {
     if (event.type === "job.status") {
       const id = `job:${event.specName}/${event.jobId}`;
-      if (this.local.has(id)) return;
+      if (this.local.has(id) || this.seededLater(id, event.at)) return;
       this.remote.add(id);
       this.apply(id, "job", undefined, event.status, isFinalStatus(event.status) ? "done" : "active", undefined, event.error, event.at);
     } else if (event.type === "worker.state") {
       const id = `worker:${event.workerName}/${event.jobId}`;
-      if (this.local.has(id)) return;
+      if (this.local.has(id) || this.seededLater(id, event.at)) return;
       const final = event.state === "done" || event.state === "crashed" || event.state === "stopped";
       const backoffMs = event.state === "recovering" ? this.grantedBackoff.get(id) : undefined;
       this.grantedBackoff.delete(id);
@@ -147,12 +149,29 @@ export class EventCollector {
     if (!kind) return;
     const snapshot = actor.getSnapshot() as SnapshotLike;
     this.record(actor, kind, snapshot);
+    // A shared backend replays the job's earlier events after this: they are older than what the actor said.
+    this.seededAt.set(actor.id, this.actors.get(actor.id)?.lastAt ?? this.now());
     for (const child of Object.values(snapshot.children ?? {})) if (child) this.seed(child);
   }
 
   /** The collector's time now (its `now` option: the env's clock), the clock every `at` it records is on. */
   time(): number {
     return this.now();
+  }
+
+  /** Records a job that waits in its queue when the collector attaches (no actor yet): `queued`, moved on by its lifecycle events. */
+  seedQueued(name: string, jobId: string): void {
+    const id = `job:${name}/${jobId}`;
+    if (this.actors.has(id)) return;
+    this.apply(id, "job", undefined, "queued", "active", undefined, undefined);
+    this.seededAt.set(id, this.actors.get(id)!.lastAt);
+    this.remote.add(id);
+  }
+
+  /** True for an event older than the seed of actor `id` (a replay of what its snapshot already said). */
+  private seededLater(id: string, at: number): boolean {
+    const seeded = this.seededAt.get(id);
+    return seeded !== undefined && at < seeded;
   }
 
   /** Ids of the job actors known from lifecycle events (not from `observe`), still retained. */
@@ -194,7 +213,8 @@ export class EventCollector {
     const context = snapshot.context ?? {};
     const attempt = typeof context.attempt === "number" ? context.attempt : undefined;
     const parentId = (actorRef as { _parent?: AnyActorRef })._parent?.id;
-    const state = stateName(snapshot.value);
+    // A job's row shows its statuses, as its lifecycle events do (`stopping` drains workers and reads as `running`).
+    const state = kind === "job" ? jobStatus(stateName(snapshot.value)) : stateName(snapshot.value);
     // The worker machine keeps the backoff its supervisor granted (`RESTART.delayMs`) while it recovers.
     const backoffMs = kind === "worker" && state === "recovering" && typeof context.backoffMs === "number" ? context.backoffMs : undefined;
     // A cancelled job's cause is its reason (the job machine's `cancelReason`).
@@ -285,8 +305,8 @@ export class EventCollector {
     this.remote.delete(id);
     this.grantedBackoff.delete(id);
     this.spawnedAt.delete(id);
+    this.seededAt.delete(id);
   }
-
 }
 
 interface SnapshotLike {
@@ -294,6 +314,11 @@ interface SnapshotLike {
   status: string;
   context?: { attempt?: unknown; error?: unknown; backoffMs?: unknown; cancelReason?: unknown };
   children?: Record<string, AnyActorRef | undefined>;
+}
+
+/** The status a job machine state reads as (as `job.status` events say it): any state but these four is `running`. */
+function jobStatus(machineState: string): string {
+  return machineState === "queued" || machineState === "completed" || machineState === "failed" || machineState === "cancelled" ? machineState : "running";
 }
 
 function kindOf(id: string): "job" | "worker" | undefined {

@@ -14,6 +14,8 @@ export interface InspectableEnv {
   readonly logger: Logger;
   /** The root actors of the jobs running in this process (read once, when the viewer opens). */
   runningRoots(): AnyActorRef[];
+  /** The jobs this process added that still wait in their queue (read once, when the viewer opens). */
+  queuedJobsHere(): Array<{ jobId: string; name: string }>;
   /**
    * Sends the lifecycle events of every job of the env (this process's and
    * those other processes run) to `listener` until the returned function is
@@ -46,8 +48,9 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
         `the inspector viewer dropped a page that stopped reading (${backlogBytes} bytes unread, limit ${resolved.maxClientBacklogBytes}); reloading the page reconnects it`,
       ),
     );
-  // Jobs running here when the viewer opens: their actors' states now; then every job's lifecycle events.
+  // Jobs running or queued here when the viewer opens: their states now; then every job's lifecycle events.
   for (const root of env.runningRoots()) collector.seed(root);
+  for (const job of env.queuedJobsHere()) collector.seedQueued(job.name, job.jobId);
   const stopLifecycle = env.observeLifecycle((event) => {
     try {
       collector.observeLifecycle(event);

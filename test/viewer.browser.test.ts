@@ -265,11 +265,11 @@ describe("offline viewer in a browser", () => {
         const dryRow = '#timeline .row[data-actor="worker:dry/l1"]';
         await page.waitForSelector(`${washRow} .mark.restart`, { timeout: PAGE_WAIT_MS });
         expect(await page.getAttribute(`${washRow} .mark.restart`, "data-tip")).toMatch(/attempt 2 after its backoff of 30 ms\nrestarted with its sibling worker:dry\/l1, whose attempt 1 failed: (Error: )?the dryer jammed/);
-        // The washer's restarting lasted a few ms: zoomed out, its band (narrower than its 5 px minimum) is drawn
-        // over the next one, so it still shows.
+        // The washer's restarting lasted a few ms: zoomed out as far as it goes (100 × the run), its band and the
+        // recovering after it are both narrower than their 5 px minimum; each keeps its 5 px, so restarting still shows.
         const washTrack = await page.locator(`${washRow} .track`).boundingBox();
         await page.mouse.move(washTrack!.x + washTrack!.width / 2, washTrack!.y + washTrack!.height / 2);
-        for (let i = 0; i < 12; i++) await page.mouse.wheel(0, 100);
+        for (let i = 0; i < 25; i++) await page.mouse.wheel(0, 100);
         // Wheel zooms redraw on the next frame: wait for it, so the band checked is the one drawn.
         await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
         const restarting = await page.$eval(`${washRow} .band[data-state="restarting"]`, (band) => {

@@ -115,12 +115,14 @@ export const SCRIPT_TIMELINE = `
     var track = el("div", { class: "track" });
     // A click on the row's bars selects it too (a drag pans instead).
     track.onclick = function (e) { if (!dragged && !e.target.closest(".mark")) select(actor.id); };
-    var failed = null;
+    var failed = null; var drawnTo = -Infinity;
     list.forEach(function (t, i) {
       var next = list[i + 1];
       if (t.error) failed = t;
       var to = next ? next.at : (actor.status === "active" ? end : t.at);
-      var left = pct(t.at); var right = pct(to);
+      // A band starts where the one before it was drawn to: several short states in a row each keep their 5 px.
+      var left = Math.max(pct(t.at), drawnTo); var right = Math.max(pct(to), left);
+      drawnTo = right - left < shortPct ? left + shortPct : right;
       if (right < 0 || left > 100) return;
       var tip = actor.id + ": " + t.state + (t.attempt ? " (attempt " + t.attempt + ")" : "") + "\\nat +" + formatMs(t.at - origin) + " for " + formatMs(to - t.at) + (t.error ? "\\n" + t.error : "");
       var band = el("div", { class: "band s-" + t.state + (right - left < shortPct ? " short" : ""), "data-state": t.state, style: "left:" + Math.max(0, left) + "%;width:" + (Math.min(100, right) - Math.max(0, left)) + "%" });

@@ -7,20 +7,13 @@
  * SimulatedClock (at 0) the axis runs over fifty years and every band but the
  * running one is invisible.
  */
-import type { Browser } from "playwright-core";
 import { SimulatedClock } from "xstate";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent, sleep } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, sleep, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe("breaker16: an env with its own clock", () => {
   it(

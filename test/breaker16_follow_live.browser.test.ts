@@ -6,19 +6,12 @@
  * is never reached): on a run of hours, "follow live" shows hours, and the
  * latest seconds are a sliver at the right edge.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent, sleep } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, sleep, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /** The time the axis spans, from its tick labels (ms). */
 async function axisSpanMs(page: import("playwright-core").Page): Promise<number> {

@@ -6,19 +6,12 @@
  * when each worker is clicked in turn, so a job that restarted looks, in its
  * own panel, like one that never did.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe("breaker16: the job detail panel", () => {
   it(

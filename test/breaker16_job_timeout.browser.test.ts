@@ -6,19 +6,12 @@
  * executing → stopping → stopped. The only trace is a 5 px red band at the end
  * of the job's row.
  */
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe("breaker16: a job that timed out (timeouts.jobMs)", () => {
   let env: LiveEnv;

@@ -5,19 +5,12 @@
  * every worker row under it — although its worker's recent changes (a failure,
  * a restart) are still kept and the actor list still shows it running.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent, sleep, viewerInit } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, sleep, viewerInit, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe("breaker16: a long-running job past maxEvents", () => {
   it(

@@ -5,19 +5,12 @@
  * ✕ for it and the restart's cause is silent: the error mark exists only when
  * the error has a text, and `undefined` gets none.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const THROWS: Array<[string, () => unknown]> = [
   ["undefined", () => undefined],

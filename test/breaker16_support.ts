@@ -1,6 +1,7 @@
 /** Shared setup of the breaker16 browser tests (issue 16's viewer): Debian chromium through playwright-core. */
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const PAGE_WAIT_MS = 15_000;
@@ -11,6 +12,23 @@ export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** Launches the browser before a file's tests and closes it after; the returned proxy is the browser once launched. */
+export function useBrowser(): Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launch();
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return new Proxy({} as Browser, {
+    get: (_, key) => {
+      const value = Reflect.get(browser!, key) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(browser) : value;
+    },
   });
 }
 

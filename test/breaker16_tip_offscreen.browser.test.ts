@@ -8,19 +8,12 @@
  * wrapped: `white-space: pre-wrap` breaks at spaces only, so it runs out of the
  * 420 px tooltip across (and off) the page.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe("breaker16: a mark's tooltip at the right end of the timeline", () => {
   it(

@@ -5,19 +5,12 @@
  * drawn a few pixels high — unreadable — instead of the graph scrolling or
  * wrapping.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { JobSpec, LiveEnv, Liveflow, conn, expose } from "../src/index.js";
-import { PAGE_WAIT_MS, launch, openViewer, silent } from "./breaker16_support.js";
+import { PAGE_WAIT_MS, openViewer, silent, useBrowser } from "./breaker16_support.js";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const NODES = 16;
 

@@ -83,7 +83,7 @@ export class EventCollector {
   /** When the first worker of a still `queued` job was seen (its job's start), by job id. */
   private readonly spawnedAt = new Map<string, number>();
   /** Job actors known from lifecycle events (and not from `observe`): every job, when the collector follows lifecycle events only. */
-  private readonly remote = new Set<string>();
+  private readonly lifecycleKnown = new Set<string>();
   /** Backoffs of other processes' restarts (`worker.restart`, which comes before its `recovering`), by worker id. */
   private readonly grantedBackoff = new Map<string, number>();
 
@@ -107,7 +107,7 @@ export class EventCollector {
     const kind = kindOf(actorRef.id);
     if (!kind) return;
     this.local.add(actorRef.id);
-    this.remote.delete(actorRef.id);
+    this.lifecycleKnown.delete(actorRef.id);
     this.record(actorRef, kind, event.snapshot as SnapshotLike);
   }
 
@@ -122,7 +122,7 @@ export class EventCollector {
     if (event.type === "job.status") {
       const id = `job:${event.specName}/${event.jobId}`;
       if (this.local.has(id) || this.seededLater(id, event.at)) return;
-      this.remote.add(id);
+      this.lifecycleKnown.add(id);
       this.apply(id, "job", undefined, event.status, isFinalStatus(event.status) ? "done" : "active", undefined, event.error, event.at);
     } else if (event.type === "worker.state") {
       const id = `worker:${event.workerName}/${event.jobId}`;
@@ -165,7 +165,7 @@ export class EventCollector {
     if (this.actors.has(id)) return;
     this.apply(id, "job", undefined, "queued", "active", undefined, undefined);
     this.seededAt.set(id, this.actors.get(id)!.lastAt);
-    this.remote.add(id);
+    this.lifecycleKnown.add(id);
   }
 
   /** True for an event older than the seed of actor `id` (a replay of what its snapshot already said). */
@@ -175,8 +175,8 @@ export class EventCollector {
   }
 
   /** Ids of the job actors known from lifecycle events (not from `observe`), still retained. */
-  remoteJobs(): string[] {
-    return [...this.remote];
+  lifecycleJobs(): string[] {
+    return [...this.lifecycleKnown];
   }
 
   /** Every actor still retained, oldest first. */
@@ -302,7 +302,7 @@ export class EventCollector {
   private forget(id: string): void {
     this.actors.delete(id);
     this.local.delete(id);
-    this.remote.delete(id);
+    this.lifecycleKnown.delete(id);
     this.grantedBackoff.delete(id);
     this.spawnedAt.delete(id);
     this.seededAt.delete(id);

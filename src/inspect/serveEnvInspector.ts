@@ -78,7 +78,7 @@ export async function serveEnvInspector(env: InspectableEnv, options: InspectorS
 function withRemoteFlows(env: InspectableEnv, collector: EventCollector): FlowWiring[] {
   const here = env.flowWirings();
   const known = new Set(here.map((wiring) => wiring.jobActorId));
-  for (const jobActorId of collector.remoteJobs()) {
+  for (const jobActorId of collector.lifecycleJobs()) {
     if (known.has(jobActorId)) continue;
     // `job:<flow>/<jobId>`: names never hold "/", ids may.
     const slash = jobActorId.indexOf("/");

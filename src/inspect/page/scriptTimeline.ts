@@ -120,10 +120,11 @@ export const SCRIPT_TIMELINE = `
       var next = list[i + 1];
       if (t.error) failed = t;
       var to = next ? next.at : (actor.status === "active" ? end : t.at);
-      // A band starts where the one before it was drawn to: several short states in a row each keep their 5 px.
-      var left = Math.max(pct(t.at), drawnTo); var right = Math.max(pct(to), left);
+      // A band starts where the one before it was drawn to (several short states in a row each keep their 5 px),
+      // but a band inside the window never is pushed out of it (the last state of a run sits at its right edge).
+      if (pct(to) < 0 || pct(t.at) > 100) return;
+      var left = Math.max(pct(t.at), Math.min(drawnTo, 100 - shortPct)); var right = Math.max(pct(to), left);
       drawnTo = right - left < shortPct ? left + shortPct : right;
-      if (right < 0 || left > 100) return;
       var tip = actor.id + ": " + t.state + (t.attempt ? " (attempt " + t.attempt + ")" : "") + "\\nat +" + formatMs(t.at - origin) + " for " + formatMs(to - t.at) + (t.error ? "\\n" + t.error : "");
       var band = el("div", { class: "band s-" + t.state + (right - left < shortPct ? " short" : ""), "data-state": t.state, style: "left:" + Math.max(0, left) + "%;width:" + (Math.min(100, right) - Math.max(0, left)) + "%" });
       band.onmouseenter = function (e) { showTip(e, tip); }; band.onmouseleave = hideTip;
